@@ -1,0 +1,36 @@
+/**
+ * `createActivities(deps)` — the only way activities get their dependencies (HTTP
+ * clients carrying credentials, the data directory, the logger). Secrets therefore
+ * never travel as workflow or activity arguments, so they never land in history.
+ */
+import type { Logger } from '../common/logger';
+import type { ImtClient } from '../integrations/imt-client';
+import type { InvoiceCloudClient } from '../integrations/ic-client';
+import { createImtActivities } from './imt';
+import { createAlertActivities } from './alerts';
+
+export interface ActivityMetrics {
+  paymentsPosted: { inc(): void };
+}
+
+export interface ActivityDeps {
+  imt: ImtClient;
+  ic?: InvoiceCloudClient;
+  logger: Logger;
+  /** Where export files and their reports are written (never through workflow history). */
+  dataDir: string;
+  bifDateFormat?: 'YYYY-MM-DD' | 'MM/DD/YYYY';
+  /** Delay before a retry after IMT answered 403 (credential may be rotated). */
+  authRetryDelayMs: number;
+  alertWebhookUrl?: string;
+  metrics?: ActivityMetrics;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createImtActivities(deps),
+    ...createAlertActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

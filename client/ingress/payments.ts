@@ -1,0 +1,143 @@
+/**
+ * Payment intake: turns one IC Data Pump delivery into (at most) one payment workflow
+ * and answers IC per contracts B (201 confirmed / 202 accepted / 400 / 409).
+ */
+import { createHash } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  PaymentStatus,
+  SA,
+  paymentStateQuery,
+  workflowIds,
+  type PaymentRequest,
+  type PaymentState,
+} from '../../workflows/messages';
+import type { paymentWorkflow } from '../../workflows/payment';
+
+export interface IntakeContext {
+  client: Client;
+  taskQueue: string;
+  /** How long to wait for IMT's confirmation before answering 202. */
+  confirmWaitMs: number;
+}
+
+export type IntakeAnswer =
+  | { kind: 'posted'; state: PaymentState }
+  | { kind: 'accepted'; state?: PaymentState; status: PaymentStatus }
+  | { kind: 'rejected-by-imt'; state: PaymentState }
+  | { kind: 'conflict'; existingFingerprint?: string };
+
+/** Stable digest of the fields that define a payment; stored in the workflow memo. */
+export function fingerprint(body: object): string {
+  const canonical = JSON.stringify(
+    Object.keys(body)
+      .sort()
+      .map((k) => [k, (body as Record<string, unknown>)[k]]),
+  );
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+export function paymentSummary(p: PaymentRequest): string {
+  return `Payment ${p.amount} ${p.payment_method} · invoice ${p.invoice_number} · customer ${p.customer}`;
+}
+
+export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest): Promise<IntakeAnswer> {
+  const workflowId = workflowIds.payment(payment.transaction_id);
+  const fp = fingerprint(payment);
+  let handle: WorkflowHandle<typeof paymentWorkflow>;
+  try {
+    handle = await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+      workflowId,
+      taskQueue: ctx.taskQueue,
+      args: [{ payment, receivedAt: new Date().toISOString() }],
+      // A transaction is posted once, ever: a closed run must not be started again either.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      memo: { fingerprint: fp },
+      typedSearchAttributes: [
+        { key: SA.TransactionId, value: payment.transaction_id },
+        { key: SA.InvoiceNumber, value: payment.invoice_number },
+        { key: SA.CustomerId, value: payment.customer },
+        { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
+      ],
+      staticSummary: paymentSummary(payment),
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    handle = ctx.client.workflow.getHandle(workflowId);
+    const existing = (await handle.describe()).memo?.fingerprint;
+    if (existing !== fp) return { kind: 'conflict', existingFingerprint: String(existing) };
+  }
+  return waitForOutcome(ctx, handle);
+}
+
+/**
+ * Waits up to `confirmWaitMs` for the workflow to close (long-poll on its close event)
+ * while checking, cheaply through describe, whether it parked in NEEDS_ATTENTION
+ * (IMT said 400), which must be answered 400 rather than 202.
+ */
+export async function waitForOutcome(ctx: IntakeContext, handle: WorkflowHandle): Promise<IntakeAnswer> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ctx.confirmWaitMs);
+  const closed = ctx.client
+    .withAbortSignal(abort.signal, () => handle.result() as Promise<PaymentState>)
+    .then((state) => ({ state }))
+    .catch(() => undefined);
+  try {
+    let pollDelay = 150;
+    for (;;) {
+      const done = await Promise.race([closed, delay(pollDelay, abort.signal).then(() => 'tick' as const)]);
+      if (done && done !== 'tick') return answerFor(done.state);
+      if (abort.signal.aborted) break;
+      const status = await currentStatus(handle);
+      if (status === PaymentStatus.NEEDS_ATTENTION) {
+        const state = await handle.query(paymentStateQuery);
+        return answerFor(state);
+      }
+      pollDelay = 300;
+    }
+    // The close may have raced the deadline.
+    const status = await currentStatus(handle);
+    return { kind: 'accepted', status: status ?? PaymentStatus.RECEIVED };
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+}
+
+function answerFor(state: PaymentState): IntakeAnswer {
+  if (state.status === PaymentStatus.POSTED) return { kind: 'posted', state };
+  if (state.status === PaymentStatus.NEEDS_ATTENTION && state.lastError?.type === 'InvalidPost')
+    return { kind: 'rejected-by-imt', state };
+  return { kind: 'accepted', state, status: state.status };
+}
+
+async function currentStatus(handle: WorkflowHandle): Promise<PaymentStatus | undefined> {
+  try {
+    const desc = await handle.describe();
+    return desc.typedSearchAttributes.get(SA.PaymentStatus) as PaymentStatus | undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

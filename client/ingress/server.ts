@@ -1,0 +1,268 @@
+/**
+ * The HTTP ingress IC's Data Pump calls (contracts B). Thin: authenticate, validate with
+ * zod, hand the event to Temporal under its business-key workflow ID, answer.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { z } from 'zod';
+import type { Logger } from '../../common/logger';
+import type { ImtClient } from '../../integrations/imt-client';
+import { HttpCallError } from '../../integrations/http';
+import { PostPaymentSchema, fieldErrors } from './schemas';
+import { receivePayment, type IntakeAnswer } from './payments';
+import { lookupPayment } from './status';
+
+export interface IngressOptions {
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  integratorId: string;
+  confirmWaitMs: number;
+  logger: Logger;
+  /** For the RTDR and bill-presentment pass-through calls. */
+  imt?: ImtClient;
+  /** Base URL of the Temporal UI, for links in answers. */
+  temporalUiUrl?: string;
+  /** Extra routes (voids, ACH rejects, metrics) registered by later modules. */
+  plugins?: ((app: FastifyInstance, ctx: IngressContext) => void)[];
+  hooks?: IngressHooks;
+}
+
+export interface IngressHooks {
+  onReceived?(call: string): void;
+  onRejected?(call: string, reason: string): void;
+  onAnswered?(call: string, status: number, seconds: number): void;
+}
+
+export interface IngressContext {
+  opts: IngressOptions;
+  /** Validates `body` with `schema`; on failure answers 400 and returns undefined. */
+  validate<S extends z.ZodType>(schema: S, body: unknown, reply: FastifyReply, call: string): z.infer<S> | undefined;
+  statusUrl(transactionId: string): string;
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const ROUTES: Record<string, string> = {
+  '/api/integration/invoice/post-payment': 'POST',
+  '/api/integration/invoice/void-payment': 'POST',
+  '/api/integration/invoice/ach-reject': 'POST',
+  '/api/integration/payments/:transaction_id': 'GET',
+  '/api/integration/invoice/:invoice_number/detail': 'GET',
+  '/api/integration/invoice/:invoice_number/pdf': 'GET',
+  '/healthz': 'GET',
+};
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+export function buildIngress(opts: IngressOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: false,
+    // IC's GUIDs can be long; keep the default param length generous but bounded.
+    maxParamLength: 200,
+  });
+  const expected = digest(opts.integratorId);
+  const hooks = opts.hooks ?? {};
+
+  const ctx: IngressContext = {
+    opts,
+    validate(schema, body, reply, call) {
+      const result = schema.safeParse(body);
+      if (result.success) return result.data;
+      const fields = fieldErrors(result.error);
+      hooks.onRejected?.(call, 'invalid_body');
+      void reply.code(400).send({
+        error: 'invalid_request',
+        message: `Invalid ${call} body: ${Object.entries(fields)
+          .map(([f, m]) => `${f} ${m.join(', ')}`)
+          .join('; ')}`,
+        fields,
+      });
+      return undefined;
+    },
+    statusUrl: (id) => `/api/integration/payments/${encodeURIComponent(id)}`,
+  };
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    (req as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+    if (req.url === '/healthz' || req.url.startsWith('/metrics')) return;
+    const presented = req.headers['x-integrator-id'];
+    // Compare fixed-length digests so timing reveals nothing about the expected value.
+    const ok = typeof presented === 'string' && timingSafeEqual(digest(presented), expected);
+    if (!ok) {
+      hooks.onRejected?.(routeName(req), 'auth');
+      return reply
+        .code(403)
+        .send({ error: 'forbidden', message: 'Missing or invalid X-Integrator-ID header.' });
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const started = (req as FastifyRequest & { startedAt?: bigint }).startedAt;
+    if (started === undefined) return;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    hooks.onAnswered?.(routeName(req), reply.statusCode, seconds);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const call = routeName(req);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      hooks.onRejected?.(call, 'too_large');
+      return reply
+        .code(413)
+        .send({ error: 'payload_too_large', message: `Body exceeds ${BODY_LIMIT_BYTES} bytes.` });
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      hooks.onRejected?.(call, 'media_type');
+      return reply
+        .code(415)
+        .send({ error: 'unsupported_media_type', message: 'Send the body as application/json.' });
+    }
+    if (err.statusCode === 400 || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      hooks.onRejected?.(call, 'malformed_json');
+      return reply.code(400).send({ error: 'invalid_json', message: `Body is not valid JSON: ${err.message}` });
+    }
+    opts.logger.error({ err, call }, 'ingress call failed');
+    return reply
+      .code(503)
+      .header('Retry-After', '5')
+      .send({ error: 'unavailable', message: 'The service could not accept the call right now; retry later.' });
+  });
+
+  // 405 with Allow for a known path called with the wrong method.
+  for (const [url, method] of Object.entries(ROUTES)) {
+    app.route({
+      method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => m !== method),
+      url,
+      handler: async (_req, reply) =>
+        reply
+          .code(405)
+          .header('Allow', method)
+          .send({ error: 'method_not_allowed', message: `Use ${method} for ${url}.` }),
+    });
+  }
+
+  app.post('/api/integration/invoice/post-payment', async (req, reply) => {
+    hooks.onReceived?.('post-payment');
+    const payment = ctx.validate(PostPaymentSchema, req.body, reply, 'post-payment');
+    if (!payment) return reply;
+    const answer = await receivePayment(
+      { client: opts.client, taskQueue: opts.taskQueue, confirmWaitMs: opts.confirmWaitMs },
+      payment,
+    );
+    return sendPaymentAnswer(reply, answer, payment.transaction_id, ctx, hooks);
+  });
+
+  app.get<{ Params: { transaction_id: string } }>(
+    '/api/integration/payments/:transaction_id',
+    async (req, reply) => {
+      const view = await lookupPayment(opts.client, req.params.transaction_id, opts.temporalUiUrl, opts.namespace);
+      if (!view) return reply.code(404).send({ error: 'not_found', message: `No payment ${req.params.transaction_id}.` });
+      return reply.code(200).send(view);
+    },
+  );
+
+  app.get<{ Params: { invoice_number: string } }>(
+    '/api/integration/invoice/:invoice_number/detail',
+    async (req, reply) => {
+      if (!opts.imt) return unavailable(reply, 'IMT is not configured');
+      try {
+        return reply.code(200).send(await opts.imt.getInvoiceDetail(req.params.invoice_number));
+      } catch (err) {
+        return passThroughError(reply, err);
+      }
+    },
+  );
+
+  app.get<{ Params: { invoice_number: string } }>(
+    '/api/integration/invoice/:invoice_number/pdf',
+    async (req, reply) => {
+      if (!opts.imt) return unavailable(reply, 'IMT is not configured');
+      try {
+        const pdf = await opts.imt.getInvoicePdf(req.params.invoice_number);
+        reply.code(200).header('Content-Type', pdf.contentType);
+        if (pdf.contentLength !== undefined) reply.header('Content-Length', pdf.contentLength);
+        return reply.send(pdf.stream);
+      } catch (err) {
+        return passThroughError(reply, err);
+      }
+    },
+  );
+
+  app.get('/healthz', async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    try {
+      const tq = await opts.client.workflowService.describeTaskQueue({
+        namespace: opts.namespace,
+        taskQueue: { name: opts.taskQueue },
+        taskQueueType: 1, // WORKFLOW
+      });
+      checks.temporal = 'ok';
+      checks.worker = (tq.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling the task queue';
+    } catch {
+      checks.temporal = 'unreachable';
+      checks.worker = 'unknown';
+    }
+    const healthy = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unhealthy', checks });
+  });
+
+  for (const plugin of opts.plugins ?? []) plugin(app, ctx);
+  return app;
+}
+
+function sendPaymentAnswer(
+  reply: FastifyReply,
+  answer: IntakeAnswer,
+  transactionId: string,
+  ctx: IngressContext,
+  hooks: IngressHooks,
+) {
+  switch (answer.kind) {
+    case 'posted':
+      return reply.code(201).send(answer.state.posted);
+    case 'conflict':
+      hooks.onRejected?.('post-payment', 'conflict');
+      return reply.code(409).send({
+        error: 'conflict',
+        message: `Transaction ${transactionId} was already received with different content; the first delivery stands.`,
+        transaction_id: transactionId,
+      });
+    case 'rejected-by-imt':
+      return reply.code(400).send({
+        error: 'rejected_by_imt',
+        message: `IMT rejected the payment as invalid: ${answer.state.lastError?.message ?? ''}`,
+        reasons: answer.state.lastError?.reasons,
+        transaction_id: transactionId,
+        status: answer.state.status,
+        status_url: ctx.statusUrl(transactionId),
+      });
+    case 'accepted':
+      return reply.code(202).send({
+        transaction_id: transactionId,
+        status: answer.status,
+        status_url: ctx.statusUrl(transactionId),
+      });
+  }
+}
+
+function routeName(req: FastifyRequest): string {
+  const url = req.routeOptions?.url ?? req.url;
+  return url.replace('/api/integration/', '').replace('/invoice/', '');
+}
+
+function unavailable(reply: FastifyReply, message: string) {
+  return reply.code(503).header('Retry-After', '30').send({ error: 'unavailable', message });
+}
+
+/** RTDR pass-through: IMT's own 4xx go to IC unchanged; anything else is a 503 with Retry-After. */
+function passThroughError(reply: FastifyReply, err: unknown) {
+  if (err instanceof HttpCallError && err.kind === 'status' && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
+    return reply.code(err.status).send(err.responseBody ?? { detail: err.message });
+  }
+  return unavailable(reply, 'IMT could not answer in time; retry shortly.').header('Retry-After', '5');
+}

@@ -1,0 +1,92 @@
+/**
+ * The lifecycle of one transaction as IC and operators see it: the payment run plus any
+ * void / ACH-reject runs, read from Temporal (no separate database).
+ */
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { SA, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
+
+export interface RunView {
+  workflow_id: string;
+  run_status: string;
+  status?: string;
+  ui_url?: string;
+  state?: unknown;
+}
+
+export interface PaymentView {
+  transaction_id: string;
+  status: string;
+  attempts?: number;
+  last_error?: unknown;
+  posted?: unknown;
+  events?: unknown;
+  runs: RunView[];
+}
+
+export function uiUrl(base: string | undefined, namespace: string, workflowId: string): string | undefined {
+  return base ? `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+}
+
+async function describeRun(
+  client: Client,
+  workflowId: string,
+  uiBase: string | undefined,
+  namespace: string,
+): Promise<{ view: RunView; handle: WorkflowHandle } | undefined> {
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    const desc = await handle.describe();
+    return {
+      handle,
+      view: {
+        workflow_id: workflowId,
+        run_status: desc.status.name,
+        status: desc.typedSearchAttributes.get(SA.PaymentStatus) as string | undefined,
+        ui_url: uiUrl(uiBase, namespace, workflowId),
+      },
+    };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Reads the state by query (works for open and closed runs while a worker is up). */
+async function readState(handle: WorkflowHandle): Promise<PaymentState | undefined> {
+  try {
+    return await handle.query(paymentStateQuery);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function lookupPayment(
+  client: Client,
+  transactionId: string,
+  uiBase: string | undefined,
+  namespace: string,
+): Promise<PaymentView | undefined> {
+  const ids = [
+    workflowIds.payment(transactionId),
+    workflowIds.void(transactionId),
+    workflowIds.achReject(transactionId),
+  ];
+  const runs = await Promise.all(ids.map((id) => describeRun(client, id, uiBase, namespace)));
+  const found = runs.filter((r): r is NonNullable<typeof r> => r !== undefined);
+  if (found.length === 0) return undefined;
+
+  const payment = runs[0];
+  const state = payment ? await readState(payment.handle) : undefined;
+  for (const r of found.slice(payment ? 1 : 0)) r.view.state = await readState(r.handle);
+  // The payment run's status is the lifecycle's status: reversals update it (see workflows/reversal.ts).
+  const status = payment?.view.status ?? found[0].view.status ?? 'UNKNOWN';
+  return {
+    transaction_id: transactionId,
+    status: state?.status ?? status,
+    attempts: state?.attempts,
+    last_error: state?.lastError,
+    posted: state?.posted,
+    events: state?.events,
+    runs: found.map((r) => r.view),
+  };
+}

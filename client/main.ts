@@ -1,0 +1,55 @@
+/**
+ * `npm start` — runs the service: worker + ingress, plus the embedded Temporal dev
+ * server and IMT/IC simulators when no real ones are configured (contracts A).
+ */
+import { ConfigError, loadConfig } from '../common/config';
+import { embeddedSecretsPath } from '../common/embedded';
+import { createLogger } from '../common/logger';
+import { endpointSecrets, resolveEndpoints } from '../worker/runtime';
+import { startStack } from './stack';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, secrets: endpointSecrets(resolveEndpoints(config)) });
+  const stack = await startStack(config, { logger });
+
+  const lines = [
+    '',
+    'IMT ⇄ Invoice Cloud integration is running',
+    `  Ingress (point IC's Data Pump here): ${stack.ingressUrl}/api/integration/invoice/post-payment`,
+    `  Health:                              ${stack.ingressUrl}/healthz`,
+    `  Temporal:                            ${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+  ];
+  if (stack.temporalUiUrl) lines.push(`  Temporal UI:                         ${stack.temporalUiUrl}`);
+  if (stack.imtSimulator) lines.push(`  IMT simulator:                       ${stack.imtSimulator.url} (inspect: /_sim/ledger)`);
+  if (stack.icSimulator) lines.push(`  IC simulator:                        ${stack.icSimulator.url} (inspect: /_sim/uploads)`);
+  if (!config.ingress.integratorId)
+    lines.push(`  Ingress X-Integrator-ID:             local demo value in ${embeddedSecretsPath(config.dataDir)}`);
+  lines.push('  Stop with Ctrl-C.', '');
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    stack
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\nSee .env.example and README.md (Configuration).\n`);
+  } else {
+    process.stderr.write(`Failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+});

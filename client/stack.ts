@@ -1,0 +1,151 @@
+/**
+ * The whole service in one process — what `npm start`, the demo and the benchmark run:
+ * (embedded Temporal dev server) + (IMT/IC simulators) + worker + ingress. Each embedded
+ * part starts only when the configuration does not point at a real one (contracts A).
+ */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../common/config';
+import type { Logger } from '../common/logger';
+import { startDevServer } from '../dev/temporal-server';
+import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
+import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
+import { createWorker } from '../worker/worker';
+import { buildActivityDeps, resolveEndpoints, type Endpoints } from '../worker/runtime';
+import { buildIngress, type IngressOptions } from './ingress/server';
+
+export interface Stack {
+  config: AppConfig;
+  endpoints: Endpoints;
+  client: Client;
+  worker: Worker;
+  ingress: FastifyInstance;
+  ingressUrl: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  imtSimulator?: ImtSimulator;
+  icSimulator?: IcSimulator;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  logger: Logger;
+  /** Seeded demo data for the IMT simulator. */
+  simulatorCycles?: { seed: number; invoiceMonth: string; count: number; invalidEvery?: number }[];
+  ingressHooks?: IngressOptions['hooks'];
+  ingressPlugins?: IngressOptions['plugins'];
+  workerTuning?: Parameters<typeof createWorker>[0]['tuning'];
+  /** Overrides the configured Temporal address (e.g. an already running dev server). */
+  inMemoryTemporal?: boolean;
+}
+
+export async function startStack(config: AppConfig, opts: StackOptions): Promise<Stack> {
+  const { logger } = opts;
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    let env: TestWorkflowEnvironment | undefined;
+    let temporalAddress = config.temporal.address;
+    let temporalUiUrl: string | undefined;
+    if (!temporalAddress) {
+      env = await startDevServer({
+        dbFilename: opts.inMemoryTemporal ? undefined : path.join(config.dataDir, 'temporal.sqlite'),
+        port: config.temporal.embeddedPort,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        log: (line) => logger.info(line),
+      });
+      const started = env;
+      cleanups.push(() => started.teardown());
+      temporalAddress = `127.0.0.1:${config.temporal.embeddedPort}`;
+      temporalUiUrl = `http://127.0.0.1:${config.temporal.uiPort}`;
+    }
+
+    const endpoints = resolveEndpoints(config);
+    let imtSimulator: ImtSimulator | undefined;
+    let icSimulator: IcSimulator | undefined;
+    if (endpoints.imt.simulated) {
+      imtSimulator = await startImtSimulator({
+        port: config.imt.simulatorPort,
+        integratorId: endpoints.imt.integratorId,
+        cycles: opts.simulatorCycles ?? [{ seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 }],
+      });
+      const sim = imtSimulator;
+      cleanups.push(() => sim.close());
+    }
+    if (endpoints.ic.simulated) {
+      icSimulator = await startIcSimulator({
+        port: config.ic.simulatorPort,
+        billerGuid: endpoints.ic.billerGuid,
+        webServiceKey: endpoints.ic.webServiceKey,
+        dateFormat: config.bif.dateFormat,
+      });
+      const sim = icSimulator;
+      cleanups.push(() => sim.close());
+    }
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+
+    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      deps: buildActivityDeps(config, endpoints, logger),
+      tuning: opts.workerTuning,
+    });
+    const running = worker.run();
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    });
+
+    const ingress = buildIngress({
+      client,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      integratorId: endpoints.ingressIntegratorId,
+      confirmWaitMs: config.ingress.confirmWaitMs,
+      logger,
+      imt: buildActivityDeps(config, endpoints, logger).imt,
+      temporalUiUrl,
+      hooks: opts.ingressHooks,
+      plugins: opts.ingressPlugins,
+    });
+    await ingress.listen({ port: config.ingress.port, host: '0.0.0.0' });
+    cleanups.push(() => ingress.close());
+    const ingressUrl = `http://127.0.0.1:${config.ingress.port}`;
+
+    return {
+      config,
+      endpoints,
+      client,
+      worker,
+      ingress,
+      ingressUrl,
+      temporalAddress,
+      temporalUiUrl,
+      imtSimulator,
+      icSimulator,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

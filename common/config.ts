@@ -1,0 +1,177 @@
+/**
+ * The one schema for environment configuration (contracts A), validated at start.
+ *
+ * Invalid or missing configuration stops the process with one message that names every
+ * bad variable — never a stack trace and never a secret's value. Secrets may be given
+ * directly or as `<NAME>_FILE`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { readSecret } from './secrets';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a port number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 65535')
+    .max(65535, 'must be between 1 and 65535')
+    .default(fallback);
+
+const httpUrl = z
+  .url({ message: 'must be an absolute http(s) URL, e.g. https://billingtest.imtapps.com' })
+  .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const positiveMs = (fallback: number) =>
+  z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(0).default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1' || v === 'yes'));
+
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('imt-ic'),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_PORT: port(7233),
+  IMT_BASE_URL: httpUrl.optional(),
+  IC_BASE_URL: httpUrl.optional(),
+  IC_BILLER_GUID: z.string().min(1).optional(),
+  INGRESS_PORT: port(3000),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  ALERT_WEBHOOK_URL: httpUrl.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** How long the ingress waits for IMT's confirmation before answering 202 (contracts B: 5 s). */
+  PAYMENT_CONFIRM_WAIT_MS: positiveMs(5000),
+  /** How long a void/ACH reject for an unknown payment waits for that payment (issue 4: 24 h). */
+  UNKNOWN_PAYMENT_WAIT_MS: positiveMs(24 * 60 * 60 * 1000),
+  IMT_TIMEOUT_MS: positiveMs(10_000),
+  IMT_SIMULATOR_PORT: port(4010),
+  IC_SIMULATOR_PORT: port(4020),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  BIF_DATE_FORMAT: z.enum(['YYYY-MM-DD', 'MM/DD/YYYY']).default('YYYY-MM-DD'),
+  EXPORT_APPROVAL_REQUIRED: bool(false),
+  EXPORT_SCHEDULE_TIMEZONE: z.string().min(1).default('America/Chicago'),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface AppConfig {
+  temporal: {
+    /** undefined → run an embedded dev server. */
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    embeddedPort: number;
+    uiPort: number;
+  };
+  imt: { baseUrl?: string; integratorId?: string; timeoutMs: number; simulatorPort: number };
+  ic: { baseUrl?: string; billerGuid?: string; webServiceKey?: string; simulatorPort: number };
+  ingress: { port: number; integratorId?: string; confirmWaitMs: number };
+  dataDir: string;
+  alertWebhookUrl?: string;
+  logLevel: LogLevel;
+  unknownPaymentWaitMs: number;
+  metricsPort: number;
+  bif: { dateFormat: 'YYYY-MM-DD' | 'MM/DD/YYYY' };
+  export: { approvalRequired: boolean; scheduleTimeZone: string };
+  /** True when IMT and IC are both the bundled simulators: the local demo stack. */
+  embedded: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Empty strings count as unset, so a copied `.env.example` with blank values works. */
+function withoutBlanks(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v.trim() !== '') out[k] = v.trim();
+  return out;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+  const env = withoutBlanks(rawEnv);
+  const problems: string[] = [];
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Never echo the received value: it might be a secret pasted into the wrong variable.
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+
+  const secret = (name: string) => {
+    const r = readSecret(env, name);
+    if (r.error) problems.push(r.error);
+    return r.value;
+  };
+  const imtIntegratorId = secret('IMT_INTEGRATOR_ID');
+  const icKey = secret('IC_WEB_SERVICE_KEY');
+  const ingressId = secret('INGRESS_INTEGRATOR_ID');
+
+  if (parsed.success) {
+    const e = parsed.data;
+    if (e.IMT_BASE_URL && !imtIntegratorId)
+      problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
+    if (e.IC_BASE_URL && !e.IC_BILLER_GUID) problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
+    if (e.IC_BASE_URL && !icKey)
+      problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
+    const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;
+    if (!embedded && !ingressId)
+      problems.push(
+        'INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL or IC_BASE_URL is set',
+      );
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+
+  const e = parsed.data;
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      embeddedPort: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    imt: {
+      baseUrl: e.IMT_BASE_URL,
+      integratorId: imtIntegratorId,
+      timeoutMs: e.IMT_TIMEOUT_MS,
+      simulatorPort: e.IMT_SIMULATOR_PORT,
+    },
+    ic: {
+      baseUrl: e.IC_BASE_URL,
+      billerGuid: e.IC_BILLER_GUID,
+      webServiceKey: icKey,
+      simulatorPort: e.IC_SIMULATOR_PORT,
+    },
+    ingress: { port: e.INGRESS_PORT, integratorId: ingressId, confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS },
+    dataDir: path.resolve(e.DATA_DIR),
+    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    logLevel: e.LOG_LEVEL,
+    unknownPaymentWaitMs: e.UNKNOWN_PAYMENT_WAIT_MS,
+    metricsPort: e.METRICS_PORT,
+    bif: { dateFormat: e.BIF_DATE_FORMAT },
+    export: { approvalRequired: e.EXPORT_APPROVAL_REQUIRED, scheduleTimeZone: e.EXPORT_SCHEDULE_TIMEZONE },
+    embedded: !e.IMT_BASE_URL && !e.IC_BASE_URL,
+  };
+}
+
+/** Every secret value in the config, for log/error scrubbing. */
+export function secretValues(config: AppConfig): string[] {
+  return [config.imt.integratorId, config.ic.webServiceKey, config.ingress.integratorId].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * IMT partner API client: the documented calls (design §1) and the assumed ones
+ * (contracts C1, C2). A plain class — no Temporal imports — so it can be used from
+ * activities, the ingress (RTDR pass-through), scripts and tests alike.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import axios, { type AxiosInstance } from 'axios';
+import { z } from 'zod';
+import { HttpCallError, toHttpCallError } from './http';
+import { ImtInvoicePageSchema, type ImtInvoicePage } from './imt-types';
+import type { PaymentRequest, PostedPayment } from '../workflows/messages';
+
+export interface ImtClientOptions {
+  baseUrl: string;
+  integratorId: string;
+  timeoutMs?: number;
+}
+
+export const ImtPostedPaymentSchema = z
+  .object({
+    id: z.union([z.number(), z.string()]),
+    transaction_id: z.string(),
+    amount: z.string(),
+  })
+  .passthrough();
+
+export const ImtInvoiceDetailSchema = z
+  .object({
+    invoice_number: z.string(),
+    amount_due: z.string(),
+    past_due: z.string().nullable(),
+    customer: z.string(),
+  })
+  .passthrough();
+export type ImtInvoiceDetail = z.infer<typeof ImtInvoiceDetailSchema>;
+
+export const ImtReversalSchema = z
+  .object({
+    id: z.union([z.number(), z.string()]),
+    transaction_id: z.string(),
+    reversal_type: z.enum(['void', 'ach_reject']),
+    amount: z.string(),
+  })
+  .passthrough();
+export type ImtReversal = z.infer<typeof ImtReversalSchema>;
+
+/** Contracts C2 body. */
+export interface ReversePaymentRequest {
+  customer: string;
+  invoice_number: string;
+  transaction_id: string;
+  reversal_type: 'void' | 'ach_reject';
+  return_code: string | null;
+  amount: string;
+  message: string;
+  source: 'invoice_cloud';
+}
+
+const PATHS = {
+  postPayment: '/api/integration/invoice/post-payment',
+  reversePayment: '/api/integration/invoice/reverse-payment',
+  detail: (n: string) => `/api/integration/invoice/${encodeURIComponent(n)}/detail`,
+  pdf: (n: string) => `/api/integration/invoice/${encodeURIComponent(n)}/pdf`,
+  list: '/api/integration/invoices',
+};
+
+export class ImtClient {
+  private readonly http: AxiosInstance;
+  private readonly secrets: string[];
+
+  constructor(private readonly opts: ImtClientOptions) {
+    this.secrets = [opts.integratorId];
+    this.http = axios.create({
+      baseURL: opts.baseUrl,
+      timeout: opts.timeoutMs ?? 10_000,
+      headers: { 'X-Integrator-ID': opts.integratorId, Accept: 'application/json' },
+      // Keep-alive: payments arrive in bursts; a fresh TLS handshake per post would dominate latency.
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 64 }),
+      maxRedirects: 0,
+    });
+  }
+
+  get baseUrl(): string {
+    return this.opts.baseUrl;
+  }
+
+  /** Documented post-payment. 201 = posted now; 200 = repeat of an earlier post (contracts C3). */
+  async postPayment(
+    body: PaymentRequest,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; payment: PostedPayment }> {
+    const res = await this.call('POST', PATHS.postPayment, () =>
+      this.http.post(PATHS.postPayment, body, { signal }),
+    );
+    return { status: res.status, payment: this.parse(ImtPostedPaymentSchema, res.data, 'POST', PATHS.postPayment) };
+  }
+
+  /** Assumed reverse-payment (contracts C2). */
+  async reversePayment(
+    body: ReversePaymentRequest,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; reversal: ImtReversal }> {
+    const res = await this.call('POST', PATHS.reversePayment, () =>
+      this.http.post(PATHS.reversePayment, body, { signal }),
+    );
+    return {
+      status: res.status,
+      reversal: this.parse(ImtReversalSchema, res.data, 'POST', PATHS.reversePayment),
+    };
+  }
+
+  async getInvoiceDetail(invoiceNumber: string, signal?: AbortSignal): Promise<ImtInvoiceDetail> {
+    const path = PATHS.detail(invoiceNumber);
+    const res = await this.call('GET', path, () => this.http.get(path, { signal }));
+    return this.parse(ImtInvoiceDetailSchema, res.data, 'GET', path);
+  }
+
+  /** Streams the bill PDF; the caller pipes it on and must consume or destroy the stream. */
+  async getInvoicePdf(
+    invoiceNumber: string,
+    signal?: AbortSignal,
+  ): Promise<{ stream: Readable; contentType: string; contentLength?: number }> {
+    const path = PATHS.pdf(invoiceNumber);
+    const res = await this.call('GET', path, () => this.http.get(path, { signal, responseType: 'stream' }));
+    const length = Number(res.headers['content-length']);
+    return {
+      stream: res.data as Readable,
+      contentType: String(res.headers['content-type'] ?? 'application/pdf'),
+      contentLength: Number.isFinite(length) ? length : undefined,
+    };
+  }
+
+  /** Assumed listing of a billing cycle (contracts C1). Pages are 1-based. */
+  async listInvoices(
+    args: { invoiceMonth: string; page: number; pageSize: number },
+    signal?: AbortSignal,
+  ): Promise<ImtInvoicePage> {
+    const path = `${PATHS.list}?invoice_month=${args.invoiceMonth}&page=${args.page}&page_size=${args.pageSize}`;
+    const res = await this.call('GET', path, () =>
+      this.http.get(PATHS.list, {
+        signal,
+        params: { invoice_month: args.invoiceMonth, page: args.page, page_size: args.pageSize },
+      }),
+    );
+    return this.parse(ImtInvoicePageSchema, res.data, 'GET', path);
+  }
+
+  private async call<T>(method: string, path: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      throw toHttpCallError(err, 'IMT', method, path, this.secrets);
+    }
+  }
+
+  private parse<S extends z.ZodType>(schema: S, data: unknown, method: string, path: string): z.infer<S> {
+    const result = schema.safeParse(data);
+    if (result.success) return result.data;
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+    throw new HttpCallError(
+      'invalid-response',
+      'IMT',
+      method,
+      path,
+      `IMT's answer to ${method} ${path} does not match the contract: ${problems}`,
+    );
+  }
+}

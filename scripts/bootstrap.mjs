@@ -1,0 +1,38 @@
+// Makes a fresh clone runnable: installs npm dependencies when they are missing or stale,
+// then makes sure a Temporal CLI is available (see scripts/temporal-cli.cjs).
+// Usage: node scripts/bootstrap.mjs [--no-temporal]
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const { ensureTemporalCli, cliVersion } = require('./temporal-cli.cjs');
+
+function mtime(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+const installed = path.join(root, 'node_modules', '.package-lock.json');
+if (mtime(installed) === 0 || mtime(path.join(root, 'package-lock.json')) > mtime(installed)) {
+  console.error('[bootstrap] installing npm dependencies (npm ci)…');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+if (!process.argv.includes('--no-temporal') && !process.env.TEMPORAL_ADDRESS) {
+  try {
+    const cli = await ensureTemporalCli((line) => console.error(line));
+    if (cli) console.error(`[bootstrap] Temporal CLI: ${cli} (${cliVersion(cli).split('\n')[0]})`);
+    else console.error('[bootstrap] no Temporal CLI and no Go toolchain: the Temporal SDK will download its dev server');
+  } catch (err) {
+    console.error(`[bootstrap] ${err.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Per-test-file harness: a real worker on its own task queue (against the shared dev
+ * server from global-setup), the real IMT simulator on loopback, and the real ingress on
+ * a random port. Nothing of Temporal is mocked.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import axios, { type AxiosInstance } from 'axios';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { silentLogger } from '../../common/logger';
+import { ImtClient } from '../../integrations/imt-client';
+import { InvoiceCloudClient } from '../../integrations/ic-client';
+import { buildIngress } from '../../client/ingress/server';
+import type { FastifyInstance } from 'fastify';
+import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/server';
+import { startIcSimulator, type IcSimulator } from '../../simulators/ic/server';
+import { createWorker } from '../../worker/worker';
+import type { ActivityDeps } from '../../activities';
+
+export interface HarnessOptions {
+  name: string;
+  confirmWaitMs?: number;
+  authRetryDelayMs?: number;
+  imtTimeoutMs?: number;
+  cycles?: { seed: number; invoiceMonth: string; count: number; invalidEvery?: number }[];
+  withIc?: boolean;
+  alertWebhookUrl?: string;
+  unknownPaymentWaitMs?: number;
+  /** Send this X-Integrator-ID to IMT instead of the right one (403 tests). */
+  wrongImtIntegratorId?: string;
+}
+
+export interface Harness {
+  taskQueue: string;
+  namespace: string;
+  client: Client;
+  imt: ImtSimulator;
+  ic?: IcSimulator;
+  ingress: FastifyInstance;
+  ingressUrl: string;
+  /** axios bound to the ingress with the right X-Integrator-ID; never throws on status. */
+  http: AxiosInstance;
+  ingressIntegratorId: string;
+  imtIntegratorId: string;
+  dataDir: string;
+  deps: ActivityDeps;
+  worker(): Worker | undefined;
+  startWorker(): Promise<Worker>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const address = inject('temporalAddress');
+  const bundlePath = inject('workflowBundlePath');
+  const namespace = 'default';
+  const taskQueue = uniqueId(`tq-${opts.name}`);
+  const imtIntegratorId = randomBytes(12).toString('hex');
+  const ingressIntegratorId = randomBytes(12).toString('hex');
+  const icBillerGuid = randomBytes(8).toString('hex');
+  const icKey = randomBytes(12).toString('hex');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `imt-ic-${opts.name}-`));
+
+  const imt = await startImtSimulator({
+    port: 0,
+    integratorId: imtIntegratorId,
+    cycles: opts.cycles ?? [],
+  });
+  const ic = opts.withIc
+    ? await startIcSimulator({ port: 0, billerGuid: icBillerGuid, webServiceKey: icKey })
+    : undefined;
+
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const deps: ActivityDeps = {
+    imt: new ImtClient({
+      baseUrl: imt.url,
+      integratorId: opts.wrongImtIntegratorId ?? imtIntegratorId, timeoutMs: opts.imtTimeoutMs ?? 2000 }),
+    ic: ic ? new InvoiceCloudClient({ baseUrl: ic.url, billerGuid: icBillerGuid, webServiceKey: icKey }) : undefined,
+    logger: silentLogger,
+    authRetryDelayMs: opts.authRetryDelayMs ?? 500,
+    alertWebhookUrl: opts.alertWebhookUrl,
+    dataDir,
+  };
+
+  let nativeConnection: NativeConnection | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const startWorker = async () => {
+    nativeConnection = await NativeConnection.connect({ address });
+    worker = await createWorker({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      deps,
+      workflowBundle: { codePath: bundlePath },
+    });
+    running = worker.run();
+    return worker;
+  };
+  const stopWorker = async () => {
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await nativeConnection?.close();
+    worker = undefined;
+    running = undefined;
+  };
+  await startWorker();
+
+  const ingress = buildIngress({
+    client,
+    namespace,
+    taskQueue,
+    integratorId: ingressIntegratorId,
+    confirmWaitMs: opts.confirmWaitMs ?? 5000,
+    logger: silentLogger,
+    imt: deps.imt,
+  });
+  await ingress.listen({ port: 0, host: '127.0.0.1' });
+  const addr = ingress.server.address();
+  const ingressUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const http = axios.create({
+    baseURL: ingressUrl,
+    headers: { 'X-Integrator-ID': ingressIntegratorId },
+    validateStatus: () => true,
+    timeout: 30_000,
+  });
+
+  return {
+    taskQueue,
+    namespace,
+    client,
+    imt,
+    ic,
+    ingress,
+    ingressUrl,
+    http,
+    ingressIntegratorId,
+    imtIntegratorId,
+    dataDir,
+    deps,
+    worker: () => worker,
+    startWorker,
+    stopWorker,
+    async stop() {
+      await ingress.close();
+      await stopWorker();
+      await connection.close();
+      await imt.close();
+      await ic?.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value (real-time waits against real servers). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

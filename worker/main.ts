@@ -1,0 +1,39 @@
+/**
+ * `npm run worker` — a worker process on its own (the production shape: run several on
+ * different machines against one Temporal cluster). Connects per contracts A; without
+ * TEMPORAL_ADDRESS it joins the embedded server started by `npm start` on this machine.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError, loadConfig } from '../common/config';
+import { createLogger } from '../common/logger';
+import { createWorker } from './worker';
+import { buildActivityDeps, endpointSecrets, resolveEndpoints } from './runtime';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const endpoints = resolveEndpoints(config);
+  const logger = createLogger({ level: config.logLevel, secrets: endpointSecrets(endpoints), name: 'worker' });
+  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    deps: buildActivityDeps(config, endpoints, logger),
+  });
+  logger.info(
+    { address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, imt: endpoints.imt.baseUrl },
+    'worker started',
+  );
+  // Worker.run() installs SIGINT/SIGTERM handlers: it stops polling, lets running
+  // activities finish (up to the shutdown grace time) and then resolves.
+  await worker.run();
+  await connection.close();
+  logger.info('worker stopped');
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`Worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// The workflow bundle entry: re-exports only.
+export { paymentWorkflow } from './payment';

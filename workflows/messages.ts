@@ -1,0 +1,163 @@
+/**
+ * The vocabulary shared by workflows, the ingress, the CLI and tests: workflow IDs,
+ * search attributes, statuses, signals and queries, and the types that cross the
+ * workflow boundary. Importable from Node code and from the workflow sandbox alike.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
+
+/** Same as @temporalio/common's defineSearchAttributeKey, which workflow files may not import. */
+const keyword = (name: string): SearchAttributeKey<'KEYWORD'> => ({ name, type: 'KEYWORD' });
+
+// ---------------------------------------------------------------------------
+// Search attributes (registered on the dev server by dev/temporal-server.ts)
+// ---------------------------------------------------------------------------
+export const SA = {
+  TransactionId: keyword('TransactionId'),
+  InvoiceNumber: keyword('InvoiceNumber'),
+  CustomerId: keyword('CustomerId'),
+  PaymentStatus: keyword('PaymentStatus'),
+  BillingCycle: keyword('BillingCycle'),
+  ExportStatus: keyword('ExportStatus'),
+} as const;
+
+export const ALL_SEARCH_ATTRIBUTES = Object.values(SA);
+
+// ---------------------------------------------------------------------------
+// Workflow IDs are business keys: Temporal rejects a second start with the same ID,
+// which is what deduplicates IC's redeliveries.
+// ---------------------------------------------------------------------------
+export const workflowIds = {
+  payment: (transactionId: string) => `payment-${transactionId}`,
+  void: (transactionId: string) => `void-${transactionId}`,
+  achReject: (transactionId: string) => `ach-reject-${transactionId}`,
+  export: (cycle: string) => `export-${cycle}`,
+};
+
+// ---------------------------------------------------------------------------
+// Payments
+// ---------------------------------------------------------------------------
+export const PAYMENT_METHODS = ['cash', 'credit', 'check', 'echeck', 'other'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+/** IMT's documented post-payment body; also what IC's Data Pump sends to the ingress. */
+export interface PaymentRequest {
+  customer: string;
+  invoice_number: string;
+  transaction_id: string;
+  amount: string;
+  payment_method: PaymentMethod;
+  message: string;
+  source: string;
+}
+
+/** IMT's 201 answer to post-payment (validated by the IMT client). */
+export interface PostedPayment {
+  id: number | string;
+  transaction_id: string;
+  amount: string;
+  [field: string]: unknown;
+}
+
+export const PaymentStatus = {
+  /** Accepted by the ingress; the first posting attempt is under way. */
+  RECEIVED: 'RECEIVED',
+  /** IMT is failing transiently (5xx, 429, timeout, unreachable); retrying with backoff. */
+  RETRYING: 'RETRYING',
+  /** IMT refuses our X-Integrator-ID (403); retried slowly until the credential is fixed. */
+  AUTH_REJECTED: 'AUTH_REJECTED',
+  POSTED: 'POSTED',
+  /** IMT rejected the posting for good (400/404); waits for an operator's retry or dismiss. */
+  NEEDS_ATTENTION: 'NEEDS_ATTENTION',
+  DISMISSED: 'DISMISSED',
+  VOIDED_BEFORE_POSTING: 'VOIDED_BEFORE_POSTING',
+  VOIDED: 'VOIDED',
+  ACH_REJECTED: 'ACH_REJECTED',
+} as const;
+export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
+
+/** Failure types raised by activities (activities/errors.ts) and understood by workflows. */
+export const FailureType = {
+  /** IMT answered 400 to a post: the data is invalid and will stay invalid. */
+  InvalidPost: 'InvalidPost',
+  /** IMT answered 404. */
+  NotFound: 'NotFound',
+  /** Any other 4xx that cannot succeed by repeating it. */
+  ClientError: 'ClientError',
+  /** IMT answered 403 to our X-Integrator-ID. Retryable (credentials may be rotated), slowly. */
+  AuthRejected: 'AuthRejected',
+  /** 429 — honour Retry-After. */
+  RateLimited: 'RateLimited',
+  /** 5xx, maintenance. */
+  ServiceUnavailable: 'ServiceUnavailable',
+  /** Connection refused/reset, DNS. */
+  NetworkError: 'NetworkError',
+  /** No answer in time after the request was sent: outcome unknown (see docs/decisions.md). */
+  AmbiguousTimeout: 'AmbiguousTimeout',
+  /** A 2xx answer that does not match the contract. */
+  InvalidResponse: 'InvalidResponse',
+  /** IC accepted the SOAP call but refused the file (Success=false). */
+  FileRejected: 'FileRejected',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.InvalidPost,
+  FailureType.NotFound,
+  FailureType.ClientError,
+  FailureType.FileRejected,
+];
+
+/** What a failed attempt left behind, shown by queries, the CLI and the status call. */
+export interface AttemptError {
+  type: string;
+  message: string;
+  status?: number;
+  /** IMT's reasons for a 400, as IMT sent them. */
+  reasons?: unknown;
+  at: string;
+}
+
+export interface PaymentEvent {
+  at: string;
+  event: string;
+  detail?: string;
+}
+
+export interface PaymentState {
+  transactionId: string;
+  status: PaymentStatus;
+  payment?: PaymentRequest;
+  attempts: number;
+  lastError?: AttemptError;
+  posted?: PostedPayment;
+  /** Operator's dismiss reason, or why posting was stopped. */
+  closingReason?: string;
+  events: PaymentEvent[];
+}
+
+export interface PaymentWorkflowInput {
+  payment: PaymentRequest;
+  receivedAt: string;
+  /** Carried over by continue-as-new when a very long outage makes the history big. */
+  carried?: Pick<PaymentState, 'attempts' | 'lastError' | 'events'>;
+}
+
+export type PaymentOutcome = PaymentState;
+
+export interface DismissInput {
+  reason: string;
+  by?: string;
+}
+
+export interface CancelPostingInput {
+  reason: string;
+  /** e.g. `void-<transaction_id>` — who asked. */
+  requestedBy: string;
+}
+
+export const retrySignal = defineSignal<[{ by?: string }?]>('retry');
+export const dismissSignal = defineSignal<[DismissInput]>('dismiss');
+/** A void (or ACH reject) arrived before the payment was posted: stop posting it. */
+export const cancelPostingSignal = defineSignal<[CancelPostingInput]>('cancelPosting');
+export const paymentStateQuery = defineQuery<PaymentState>('state');

@@ -1,0 +1,189 @@
+/**
+ * One workflow per IC payment transaction (ID `payment-<transaction_id>`): posts the
+ * payment to IMT exactly once and never loses it.
+ *
+ * The workflow drives its own retry loop (each activity call is a single attempt)
+ * instead of relying on the activity retry policy, for two reasons recorded in
+ * docs/decisions.md: (1) a void that arrives while IMT is down must be able to stop the
+ * posting *between* attempts, never while a request is in flight — so the workflow always
+ * knows whether IMT may have the payment; (2) operators see every attempt, the last
+ * error and the current state (RETRYING / AUTH_REJECTED) in queries and search attributes.
+ *
+ * Happy path cost: workflow start + one activity (+ one search-attribute upsert).
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  NON_RETRYABLE_FAILURES,
+  PaymentStatus,
+  SA,
+  cancelPostingSignal,
+  dismissSignal,
+  paymentStateQuery,
+  retrySignal,
+  type AttemptError,
+  type FailureType,
+  type PaymentOutcome,
+  type PaymentState,
+  type PaymentWorkflowInput,
+} from './messages';
+
+const { postPayment } = proxyActivities<Activities>({
+  // The IMT client times out at 10 s; the extra margin covers queueing on a busy worker.
+  startToCloseTimeout: '30 seconds',
+  // One attempt per call: the loop below owns retries (see file comment).
+  retry: { maximumAttempts: 1 },
+});
+
+const { sendAlert } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
+});
+
+/** Backoff between attempts: 1 s, 2 s, 4 s … capped at 5 minutes. */
+export const RETRY_INITIAL_MS = 1000;
+export const RETRY_MAX_MS = 5 * 60 * 1000;
+/** Keep histories small during a long outage (≈ 10 events per attempt). */
+const MAX_ATTEMPTS_PER_RUN = 300;
+const MAX_EVENTS_KEPT = 50;
+
+export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentOutcome> {
+  const { payment } = input;
+  const state: PaymentState = {
+    transactionId: payment.transaction_id,
+    status: PaymentStatus.RECEIVED,
+    payment,
+    attempts: input.carried?.attempts ?? 0,
+    lastError: input.carried?.lastError,
+    events: input.carried?.events ?? [{ at: input.receivedAt, event: 'received' }],
+  };
+  let attemptsThisRun = 0;
+  let retryRequested = false;
+  let dismissal: { reason: string; by?: string } | undefined;
+  let cancellation: { reason: string; requestedBy: string } | undefined;
+
+  const record = (event: string, detail?: string) => {
+    state.events.push({ at: new Date().toISOString(), event, detail });
+    if (state.events.length > MAX_EVENTS_KEPT) state.events.splice(1, state.events.length - MAX_EVENTS_KEPT);
+  };
+  const setStatus = (status: PaymentStatus) => {
+    if (state.status === status) return;
+    state.status = status;
+    upsertSearchAttributes([{ key: SA.PaymentStatus, value: status }]);
+  };
+
+  setHandler(paymentStateQuery, () => state);
+  setHandler(retrySignal, (args) => {
+    retryRequested = true;
+    record('retry requested', args?.by);
+  });
+  setHandler(dismissSignal, ({ reason, by }) => {
+    if (state.status !== PaymentStatus.NEEDS_ATTENTION) {
+      record('dismiss ignored', `payment is ${state.status}, only a NEEDS_ATTENTION payment can be dismissed`);
+      return;
+    }
+    dismissal = { reason, by };
+    record('dismissed', reason);
+  });
+  setHandler(cancelPostingSignal, ({ reason, requestedBy }) => {
+    if (!cancellation) {
+      cancellation = { reason, requestedBy };
+      record('posting cancelled', `${requestedBy}: ${reason}`);
+    }
+  });
+
+  const finish = (status: PaymentStatus, closingReason?: string): PaymentOutcome => {
+    setStatus(status);
+    state.closingReason = closingReason;
+    return state;
+  };
+
+  for (;;) {
+    if (cancellation) return finish(PaymentStatus.VOIDED_BEFORE_POSTING, cancellation.reason);
+    if (attemptsThisRun >= MAX_ATTEMPTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof paymentWorkflow>({
+        ...input,
+        carried: { attempts: state.attempts, lastError: state.lastError, events: state.events },
+      });
+    }
+
+    state.attempts += 1;
+    attemptsThisRun += 1;
+    try {
+      state.posted = await postPayment(payment);
+      state.lastError = undefined;
+      record('posted', `IMT payment id ${state.posted.id}`);
+      return finish(PaymentStatus.POSTED);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const failure = describeFailure(err);
+      state.lastError = failure.error;
+      record('attempt failed', `${failure.error.type}: ${failure.error.message}`);
+
+      if (failure.permanent) {
+        // Not lost, not failed silently: park visibly until a person decides.
+        setStatus(PaymentStatus.NEEDS_ATTENTION);
+        retryRequested = false;
+        await sendAlert({
+          key: `${workflowInfo().workflowId}:NEEDS_ATTENTION:${state.attempts}`,
+          title: `Payment ${payment.transaction_id} needs attention`,
+          text: `IMT rejected payment ${payment.amount} on invoice ${payment.invoice_number} (${failure.error.type}): ${failure.error.message}. Fix the cause, then signal retry or dismiss.`,
+        }).catch(() => undefined);
+        await condition(() => retryRequested || dismissal !== undefined || cancellation !== undefined);
+        if (dismissal) return finish(PaymentStatus.DISMISSED, dismissal.reason);
+        if (cancellation) continue;
+        retryRequested = false;
+        setStatus(PaymentStatus.RECEIVED);
+        continue;
+      }
+
+      setStatus(failure.error.type === 'AuthRejected' ? PaymentStatus.AUTH_REJECTED : PaymentStatus.RETRYING);
+      const delay = Math.max(failure.nextRetryDelayMs ?? 0, backoffMs(state.attempts));
+      retryRequested = false;
+      // Wake early for an operator's retry or a cancellation; never mid-request.
+      await condition(() => retryRequested || cancellation !== undefined, delay);
+      retryRequested = false;
+    }
+  }
+}
+
+export function backoffMs(attempt: number): number {
+  return Math.min(RETRY_INITIAL_MS * 2 ** Math.max(0, attempt - 1), RETRY_MAX_MS);
+}
+
+interface DescribedFailure {
+  permanent: boolean;
+  nextRetryDelayMs?: number;
+  error: AttemptError;
+}
+
+function describeFailure(err: unknown): DescribedFailure {
+  const at = new Date().toISOString();
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = (cause.details?.[0] ?? {}) as {
+      status?: number;
+      reasons?: unknown;
+      nextRetryDelayMs?: number;
+    };
+    const type = cause.type ?? 'Error';
+    return {
+      permanent: cause.nonRetryable || NON_RETRYABLE_FAILURES.includes(type as FailureType),
+      nextRetryDelayMs: details.nextRetryDelayMs,
+      error: { type, message: cause.message, status: details.status, reasons: details.reasons, at },
+    };
+  }
+  // Timeouts (worker died mid-attempt, startToClose exceeded) are transient.
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { permanent: false, error: { type: cause instanceof Error ? cause.name : 'Error', message, at } };
+}
