@@ -8,9 +8,15 @@ import type { ImtClient } from '../integrations/imt-client';
 import type { InvoiceCloudClient } from '../integrations/ic-client';
 import { createImtActivities } from './imt';
 import { createAlertActivities } from './alerts';
+import { createLifecycleActivities } from './lifecycle';
+import type { Client } from '@temporalio/client';
 
 export interface ActivityMetrics {
   paymentsPosted: { inc(): void };
+  /** IMT refused a posting for good: the payment parks in NEEDS_ATTENTION (common/metrics.ts). */
+  paymentsParked?: { inc(): void };
+  /** One failed posting attempt, by failure type. */
+  paymentAttemptFailures?: { inc(type: string): void };
 }
 
 export interface ActivityDeps {
@@ -23,13 +29,18 @@ export interface ActivityDeps {
   /** Delay before a retry after IMT answered 403 (credential may be rotated). */
   authRetryDelayMs: number;
   alertWebhookUrl?: string;
+  /** Base URL of the Temporal UI, for "open in Temporal UI" links in alerts (common/ui.ts). */
+  temporalUiUrl?: string;
   metrics?: ActivityMetrics;
+  /** For activities that read other workflows' state (voids, ACH rejects). */
+  temporalClient?: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createImtActivities(deps),
     ...createAlertActivities(deps),
+    ...createLifecycleActivities(deps),
   };
 }
 

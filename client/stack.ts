@@ -16,6 +16,9 @@ import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
 import { createWorker } from '../worker/worker';
 import { buildActivityDeps, resolveEndpoints, type Endpoints } from '../worker/runtime';
 import { buildIngress, type IngressOptions } from './ingress/server';
+import { combineIngressHooks, createMetrics, type ServiceMetrics } from '../common/metrics';
+import { temporalUiBaseUrl } from '../common/ui';
+import { installWorkerRuntime } from '../worker/telemetry';
 
 export interface Stack {
   config: AppConfig;
@@ -28,6 +31,10 @@ export interface Stack {
   temporalUiUrl?: string;
   imtSimulator?: ImtSimulator;
   icSimulator?: IcSimulator;
+  /** prom-client registry served on the ingress at /metrics (common/metrics.ts). */
+  metrics: ServiceMetrics;
+  /** The SDK's Prometheus endpoint (worker runtime metrics), when serving. */
+  sdkMetricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -40,6 +47,8 @@ export interface StackOptions {
   workerTuning?: Parameters<typeof createWorker>[0]['tuning'];
   /** Overrides the configured Temporal address (e.g. an already running dev server). */
   inMemoryTemporal?: boolean;
+  /** Install the SDK runtime (Prometheus on config.metricsPort, logs via pino). Default true. */
+  sdkTelemetry?: boolean;
 }
 
 export async function startStack(config: AppConfig, opts: StackOptions): Promise<Stack> {
@@ -54,6 +63,11 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       }
     }
   };
+
+  // The SDK runtime is per process and must exist before the dev server or any connection.
+  const telemetry =
+    opts.sdkTelemetry === false ? { installed: false } : installWorkerRuntime({ logger, metricsPort: config.metricsPort });
+  const metrics = createMetrics();
 
   try {
     let env: TestWorkflowEnvironment | undefined;
@@ -72,6 +86,8 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       temporalAddress = `127.0.0.1:${config.temporal.embeddedPort}`;
       temporalUiUrl = `http://127.0.0.1:${config.temporal.uiPort}`;
     }
+    // A real cluster's UI, when TEMPORAL_UI_URL says where it is.
+    temporalUiUrl ??= temporalUiBaseUrl();
 
     const endpoints = resolveEndpoints(config);
     let imtSimulator: ImtSimulator | undefined;
@@ -105,7 +121,12 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: buildActivityDeps(config, endpoints, logger),
+      deps: {
+        ...buildActivityDeps(config, endpoints, logger),
+        temporalClient: client,
+        metrics: metrics.activity,
+        temporalUiUrl,
+      },
       tuning: opts.workerTuning,
     });
     const running = worker.run();
@@ -121,11 +142,12 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       taskQueue: config.temporal.taskQueue,
       integratorId: endpoints.ingressIntegratorId,
       confirmWaitMs: config.ingress.confirmWaitMs,
+      unknownPaymentWaitMs: config.unknownPaymentWaitMs,
       logger,
       imt: buildActivityDeps(config, endpoints, logger).imt,
       temporalUiUrl,
-      hooks: opts.ingressHooks,
-      plugins: opts.ingressPlugins,
+      hooks: combineIngressHooks(metrics.ingressHooks, opts.ingressHooks),
+      plugins: [metrics.ingressPlugin, ...(opts.ingressPlugins ?? [])],
     });
     await ingress.listen({ port: config.ingress.port, host: '0.0.0.0' });
     cleanups.push(() => ingress.close());
@@ -142,6 +164,8 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       temporalUiUrl,
       imtSimulator,
       icSimulator,
+      metrics,
+      sdkMetricsUrl: 'metricsUrl' in telemetry ? telemetry.metricsUrl : undefined,
       stop,
     };
   } catch (err) {

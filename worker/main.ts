@@ -4,9 +4,12 @@
  * TEMPORAL_ADDRESS it joins the embedded server started by `npm start` on this machine.
  */
 import { NativeConnection } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createWorker } from './worker';
+import { installWorkerRuntime, sdkActivityMetrics } from './telemetry';
+import { temporalUiBaseUrl } from '../common/ui';
 import { buildActivityDeps, endpointSecrets, resolveEndpoints } from './runtime';
 
 async function main(): Promise<void> {
@@ -14,21 +17,38 @@ async function main(): Promise<void> {
   const endpoints = resolveEndpoints(config);
   const logger = createLogger({ level: config.logLevel, secrets: endpointSecrets(endpoints), name: 'worker' });
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
+  // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
+  const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });
   const connection = await NativeConnection.connect({ address });
+  // Activities of voids / ACH rejects read the payment run's state through a client.
+  const clientConnection = await Connection.connect({ address });
+  const temporalClient = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: buildActivityDeps(config, endpoints, logger),
+    deps: {
+      ...buildActivityDeps(config, endpoints, logger),
+      temporalClient,
+      metrics: sdkActivityMetrics(),
+      temporalUiUrl: temporalUiBaseUrl(),
+    },
   });
   logger.info(
-    { address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, imt: endpoints.imt.baseUrl },
+    {
+      address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      imt: endpoints.imt.baseUrl,
+      metrics: telemetry.metricsUrl ?? 'off',
+    },
     'worker started',
   );
   // Worker.run() installs SIGINT/SIGTERM handlers: it stops polling, lets running
   // activities finish (up to the shutdown grace time) and then resolves.
   await worker.run();
   await connection.close();
+  await clientConnection.close();
   logger.info('worker stopped');
 }
 

@@ -31,6 +31,8 @@ export const workflowIds = {
   payment: (transactionId: string) => `payment-${transactionId}`,
   void: (transactionId: string) => `void-${transactionId}`,
   achReject: (transactionId: string) => `ach-reject-${transactionId}`,
+  /** The single reversal of a transaction: whichever event starts it first owns it. */
+  reversal: (transactionId: string) => `reversal-${transactionId}`,
   export: (cycle: string) => `export-${cycle}`,
 };
 
@@ -73,6 +75,14 @@ export const PaymentStatus = {
   VOIDED_BEFORE_POSTING: 'VOIDED_BEFORE_POSTING',
   VOIDED: 'VOIDED',
   ACH_REJECTED: 'ACH_REJECTED',
+  /** Reversed after an ACH return that came later than its NACHA window: review with the bank. */
+  LATE_RETURN: 'LATE_RETURN',
+  /** A void / ACH reject waits for a payment this service has not seen yet. */
+  AWAITING_PAYMENT: 'AWAITING_PAYMENT',
+  /** The reversal is being sent to IMT. */
+  REVERSING: 'REVERSING',
+  /** A second reversal event (void after ACH reject or vice versa): recorded, nothing sent. */
+  ALREADY_REVERSED: 'ALREADY_REVERSED',
 } as const;
 export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
 
@@ -131,14 +141,20 @@ export interface PaymentState {
   attempts: number;
   lastError?: AttemptError;
   posted?: PostedPayment;
+  /** When IMT confirmed the posting (the settlement reference for ACH return windows). */
+  postedAt?: string;
   /** Operator's dismiss reason, or why posting was stopped. */
   closingReason?: string;
+  /** Workflow ID of the void / ACH reject that stopped the posting. */
+  cancelledBy?: string;
   events: PaymentEvent[];
 }
 
 export interface PaymentWorkflowInput {
   payment: PaymentRequest;
   receivedAt: string;
+  /** A void / ACH reject for this transaction arrived first: record the payment, never post it. */
+  cancelledBeforeArrival?: CancelPostingInput;
   /** Carried over by continue-as-new when a very long outage makes the history big. */
   carried?: Pick<PaymentState, 'attempts' | 'lastError' | 'events'>;
 }
@@ -161,3 +177,78 @@ export const dismissSignal = defineSignal<[DismissInput]>('dismiss');
 /** A void (or ACH reject) arrived before the payment was posted: stop posting it. */
 export const cancelPostingSignal = defineSignal<[CancelPostingInput]>('cancelPosting');
 export const paymentStateQuery = defineQuery<PaymentState>('state');
+
+// ---------------------------------------------------------------------------
+// Voids and ACH rejects
+// ---------------------------------------------------------------------------
+export type ReversalKind = 'void' | 'ach_reject';
+
+/** What IC sent for a void (contracts B). */
+export interface VoidEvent {
+  customer: string;
+  invoice_number: string;
+  transaction_id: string;
+  amount: string;
+  message: string;
+}
+
+/** What IC sent for an ACH reject (contracts B). */
+export interface AchRejectEvent extends VoidEvent {
+  return_code: string;
+  returned_at: string;
+}
+
+export interface ReversalEventInput {
+  kind: ReversalKind;
+  event: VoidEvent | AchRejectEvent;
+  receivedAt: string;
+  /** How long to wait for a payment this service has not seen (default 24 h). */
+  unknownPaymentWaitMs: number;
+}
+
+export interface ReversalEventState {
+  kind: ReversalKind;
+  transactionId: string;
+  status: PaymentStatus;
+  event: VoidEvent | AchRejectEvent;
+  /** Status of the payment run when this event was resolved. */
+  paymentStatus?: PaymentStatus;
+  reversal?: ReversalOutcome;
+  /** Set when the other event type already reversed (or cancelled) this payment. */
+  reversedBy?: ReversalKind;
+  lateReturn?: boolean;
+  lastError?: AttemptError;
+  closingReason?: string;
+  events: PaymentEvent[];
+}
+
+export interface ReversalInput {
+  kind: ReversalKind;
+  transactionId: string;
+  customer: string;
+  invoiceNumber: string;
+  amount: string;
+  returnCode: string | null;
+  message: string;
+  lateReturn: boolean;
+  requestedBy: string;
+}
+
+export interface ReversalOutcome {
+  kind: ReversalKind;
+  status: PaymentStatus;
+  amount: string;
+  returnCode: string | null;
+  imtReversalId?: number | string;
+  lateReturn: boolean;
+  attempts: number;
+  lastError?: AttemptError;
+  closingReason?: string;
+  events: PaymentEvent[];
+}
+
+/** Sent by the ingress when a payment arrives that a waiting void / ACH reject is about. */
+export const paymentArrivedSignal = defineSignal('paymentArrived');
+/** Every run of a transaction answers the `state` query (the status call and CLI rely on it). */
+export const reversalEventStateQuery = defineQuery<ReversalEventState>('state');
+export const reversalStateQuery = defineQuery<ReversalOutcome>('state');

@@ -70,7 +70,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   let attemptsThisRun = 0;
   let retryRequested = false;
   let dismissal: { reason: string; by?: string } | undefined;
-  let cancellation: { reason: string; requestedBy: string } | undefined;
+  let cancellation: { reason: string; requestedBy: string } | undefined = input.cancelledBeforeArrival;
+  if (cancellation) state.events.push({ at: input.receivedAt, event: 'posting cancelled', detail: `${cancellation.requestedBy}: ${cancellation.reason}` });
 
   const record = (event: string, detail?: string) => {
     state.events.push({ at: new Date().toISOString(), event, detail });
@@ -109,7 +110,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   };
 
   for (;;) {
-    if (cancellation) return finish(PaymentStatus.VOIDED_BEFORE_POSTING, cancellation.reason);
+    if (cancellation) {
+      state.cancelledBy = cancellation.requestedBy;
+      return finish(PaymentStatus.VOIDED_BEFORE_POSTING, cancellation.reason);
+    }
     if (attemptsThisRun >= MAX_ATTEMPTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof paymentWorkflow>({
         ...input,
@@ -122,6 +126,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     try {
       state.posted = await postPayment(payment);
       state.lastError = undefined;
+      state.postedAt = new Date().toISOString();
       record('posted', `IMT payment id ${state.posted.id}`);
       return finish(PaymentStatus.POSTED);
     } catch (err) {

@@ -13,12 +13,14 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   PaymentStatus,
   SA,
+  paymentArrivedSignal,
   paymentStateQuery,
   workflowIds,
   type PaymentRequest,
   type PaymentState,
 } from '../../workflows/messages';
 import type { paymentWorkflow } from '../../workflows/payment';
+import { pendingReversalEvents } from './reversals';
 
 export interface IntakeContext {
   client: Client;
@@ -50,15 +52,26 @@ export function paymentSummary(p: PaymentRequest): string {
 export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest): Promise<IntakeAnswer> {
   const workflowId = workflowIds.payment(payment.transaction_id);
   const fp = fingerprint(payment);
+  // A void or ACH reject that came first: record the payment but never post it.
+  const earlier = await pendingReversalEvents(ctx.client, payment.transaction_id);
   let handle: WorkflowHandle<typeof paymentWorkflow>;
   try {
     handle = await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
       workflowId,
       taskQueue: ctx.taskQueue,
-      args: [{ payment, receivedAt: new Date().toISOString() }],
+      args: [
+        {
+          payment,
+          receivedAt: new Date().toISOString(),
+          cancelledBeforeArrival: earlier.length
+            ? { reason: 'void or ACH reject received before the payment', requestedBy: earlier[0] }
+            : undefined,
+        },
+      ],
       // A transaction is posted once, ever: a closed run must not be started again either.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      memo: { fingerprint: fp },
+      // amount and method let a later void / ACH reject be checked at the door (409 / 400).
+      memo: { fingerprint: fp, amount: payment.amount, payment_method: payment.payment_method },
       typedSearchAttributes: [
         { key: SA.TransactionId, value: payment.transaction_id },
         { key: SA.InvoiceNumber, value: payment.invoice_number },
@@ -72,6 +85,13 @@ export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest
     handle = ctx.client.workflow.getHandle(workflowId);
     const existing = (await handle.describe()).memo?.fingerprint;
     if (existing !== fp) return { kind: 'conflict', existingFingerprint: String(existing) };
+  }
+  for (const id of earlier) {
+    // Wake the waiting event now rather than at its next poll; it would find out anyway.
+    await ctx.client.workflow
+      .getHandle(id)
+      .signal(paymentArrivedSignal)
+      .catch(() => undefined);
   }
   return waitForOutcome(ctx, handle);
 }

@@ -12,6 +12,7 @@ import { HttpCallError } from '../../integrations/http';
 import { PostPaymentSchema, fieldErrors } from './schemas';
 import { receivePayment, type IntakeAnswer } from './payments';
 import { lookupPayment } from './status';
+import { registerReversalRoutes } from './reversals';
 
 export interface IngressOptions {
   client: Client;
@@ -19,6 +20,8 @@ export interface IngressOptions {
   taskQueue: string;
   integratorId: string;
   confirmWaitMs: number;
+  /** How long a void / ACH reject waits for a payment not seen yet (default 24 h). */
+  unknownPaymentWaitMs?: number;
   logger: Logger;
   /** For the RTDR and bill-presentment pass-through calls. */
   imt?: ImtClient;
@@ -211,6 +214,7 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
     return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unhealthy', checks });
   });
 
+  registerReversalRoutes(app, ctx, opts.unknownPaymentWaitMs ?? 24 * 60 * 60 * 1000);
   for (const plugin of opts.plugins ?? []) plugin(app, ctx);
   return app;
 }

@@ -70,6 +70,7 @@ export async function lookupPayment(
     workflowIds.payment(transactionId),
     workflowIds.void(transactionId),
     workflowIds.achReject(transactionId),
+    workflowIds.reversal(transactionId),
   ];
   const runs = await Promise.all(ids.map((id) => describeRun(client, id, uiBase, namespace)));
   const found = runs.filter((r): r is NonNullable<typeof r> => r !== undefined);
@@ -78,15 +79,33 @@ export async function lookupPayment(
   const payment = runs[0];
   const state = payment ? await readState(payment.handle) : undefined;
   for (const r of found.slice(payment ? 1 : 0)) r.view.state = await readState(r.handle);
-  // The payment run's status is the lifecycle's status: reversals update it (see workflows/reversal.ts).
-  const status = payment?.view.status ?? found[0].view.status ?? 'UNKNOWN';
   return {
     transaction_id: transactionId,
-    status: state?.status ?? status,
+    status: lifecycleStatus(state?.status ?? payment?.view.status, runs[1]?.view, runs[2]?.view, runs[3]?.view),
     attempts: state?.attempts,
     last_error: state?.lastError,
     posted: state?.posted,
     events: state?.events,
     runs: found.map((r) => r.view),
   };
+}
+
+/**
+ * One status for the whole transaction: the reversal's when there is one (VOIDED,
+ * ACH_REJECTED, LATE_RETURN, NEEDS_ATTENTION…), else a waiting or parked void/ACH event,
+ * else the payment's.
+ */
+function lifecycleStatus(
+  paymentStatus: string | undefined,
+  voidRun: RunView | undefined,
+  achRun: RunView | undefined,
+  reversalRun: RunView | undefined,
+): string {
+  if (reversalRun?.status) return reversalRun.status;
+  if (paymentStatus === 'VOIDED_BEFORE_POSTING') return paymentStatus;
+  for (const run of [voidRun, achRun]) {
+    if (run?.status && ['NEEDS_ATTENTION', 'AWAITING_PAYMENT', 'VOIDED_BEFORE_POSTING'].includes(run.status))
+      return run.status;
+  }
+  return paymentStatus ?? voidRun?.status ?? achRun?.status ?? 'UNKNOWN';
 }

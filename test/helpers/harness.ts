@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { silentLogger } from '../../common/logger';
 import { ImtClient } from '../../integrations/imt-client';
 import { InvoiceCloudClient } from '../../integrations/ic-client';
-import { buildIngress } from '../../client/ingress/server';
+import { buildIngress, type IngressOptions } from '../../client/ingress/server';
 import type { FastifyInstance } from 'fastify';
 import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../../simulators/ic/server';
@@ -32,6 +32,14 @@ export interface HarnessOptions {
   unknownPaymentWaitMs?: number;
   /** Send this X-Integrator-ID to IMT instead of the right one (403 tests). */
   wrongImtIntegratorId?: string;
+  /** Another Temporal server than the shared one from global-setup (e.g. one with the UI). */
+  address?: string;
+  /** Base URL of that server's UI, for links in alerts and the status call. */
+  temporalUiUrl?: string;
+  /** Ingress hooks / plugins and activity counters (metrics tests). */
+  ingressHooks?: IngressOptions['hooks'];
+  ingressPlugins?: IngressOptions['plugins'];
+  activityMetrics?: ActivityDeps['metrics'];
 }
 
 export interface Harness {
@@ -58,8 +66,21 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
+let runtimeInstalled = false;
+/** The SDK logs every failed activity attempt at WARN; tests provoke hundreds on purpose. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // Already installed by another helper in this process.
+  }
+}
+
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
-  const address = inject('temporalAddress');
+  installQuietRuntime();
+  const address = opts.address ?? inject('temporalAddress');
   const bundlePath = inject('workflowBundlePath');
   const namespace = 'default';
   const taskQueue = uniqueId(`tq-${opts.name}`);
@@ -88,7 +109,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     logger: silentLogger,
     authRetryDelayMs: opts.authRetryDelayMs ?? 500,
     alertWebhookUrl: opts.alertWebhookUrl,
+    temporalUiUrl: opts.temporalUiUrl,
+    metrics: opts.activityMetrics,
     dataDir,
+    temporalClient: client,
   };
 
   let nativeConnection: NativeConnection | undefined;
@@ -121,8 +145,12 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     taskQueue,
     integratorId: ingressIntegratorId,
     confirmWaitMs: opts.confirmWaitMs ?? 5000,
+    unknownPaymentWaitMs: opts.unknownPaymentWaitMs,
     logger: silentLogger,
     imt: deps.imt,
+    temporalUiUrl: opts.temporalUiUrl,
+    hooks: opts.ingressHooks,
+    plugins: opts.ingressPlugins,
   });
   await ingress.listen({ port: 0, host: '127.0.0.1' });
   const addr = ingress.server.address();
