@@ -103,9 +103,10 @@ function operatorControls(record: (event: string, detail?: string) => void) {
     record('dismissed', reason);
   });
   return {
-    async awaitDecision(): Promise<'retry' | 'dismiss'> {
+    /** `wakeOn` lets a parked run resume by itself when what it waited for happens. */
+    async awaitDecision(wakeOn: () => boolean = () => false): Promise<'retry' | 'dismiss'> {
       retry = false;
-      await condition(() => retry || dismissal !== undefined);
+      await condition(() => retry || dismissal !== undefined || wakeOn());
       return dismissal !== undefined ? 'dismiss' : 'retry';
     },
     get dismissal() {
@@ -138,7 +139,7 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
   });
   const controls = operatorControls(record);
 
-  const park = async (why: string): Promise<'retry' | 'dismiss'> => {
+  const park = async (why: string, wakeOn?: () => boolean): Promise<'retry' | 'dismiss'> => {
     setStatus(PaymentStatus.NEEDS_ATTENTION);
     state.lastError = { type: 'NeedsReview', message: why, at: now() };
     record('needs attention', why);
@@ -147,7 +148,7 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
       title: `${label(kind)} for payment ${txid} needs attention`,
       text: `${why}. Signal retry (after fixing the cause) or dismiss with a reason.`,
     }).catch(() => undefined);
-    const decision = await controls.awaitDecision();
+    const decision = await controls.awaitDecision(wakeOn);
     if (decision === 'dismiss') {
       state.closingReason = controls.dismissal;
       setStatus(PaymentStatus.DISMISSED);
@@ -164,10 +165,13 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
     const lookup = await lookupPaymentRun(txid);
     if (!lookup.found) {
       if (Date.now() >= deadline) {
+        arrived = false;
         const decision = await park(
           `payment ${txid} was not received within ${Math.round(input.unknownPaymentWaitMs / 60000)} min of the ${label(kind).toLowerCase()}`,
+          () => arrived, // a late payment still resolves it without a person
         );
         if (decision === 'dismiss') return state;
+        setStatus(PaymentStatus.AWAITING_PAYMENT);
         deadline = Date.now() + input.unknownPaymentWaitMs;
         continue;
       }

@@ -66,7 +66,7 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     // IC's GUIDs can be long; keep the default param length generous but bounded.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
   });
   const expected = digest(opts.integratorId);
   const hooks = opts.hooks ?? {};

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../dev/temporal-server';
 import { WORKFLOWS_PATH } from '../../worker/worker';
@@ -23,7 +23,7 @@ export default async function setup(project: TestProject) {
   const address = env.connection.options.address;
   const outDir = path.resolve('test-output');
   fs.mkdirSync(outDir, { recursive: true });
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   const bundlePath = path.join(outDir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);
   process.stderr.write(`[test] Temporal dev server at ${address}; workflows bundled (${Date.now() - started} ms)\n`);
