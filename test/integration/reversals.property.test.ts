@@ -19,17 +19,12 @@ afterAll(async () => {
 });
 
 type Kind = 'payment' | 'void' | 'ach';
-interface Delivery {
-  tx: number;
-  kind: Kind;
-  /** Make IMT fail the next N calls of this delivery's kind first. */
-  imtFailures: number;
-}
 
 const deliveryArb = (txCount: number) =>
   fc.record({
     tx: fc.integer({ min: 0, max: txCount - 1 }),
     kind: fc.constantFrom<Kind>('payment', 'payment', 'void', 'ach'),
+    /** Make IMT fail the next N calls of this delivery's kind first. */
     imtFailures: fc.constantFrom(0, 0, 0, 1, 2),
   });
 
