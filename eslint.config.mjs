@@ -25,7 +25,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(?!@temporalio/workflow$)(?!\\./).*',
-              message: 'Workflow files may import only @temporalio/workflow, sibling workflow files and types.',
+              message:
+                'Workflow files may import only @temporalio/workflow, sibling workflow files and types.',
               allowTypeImports: true,
             },
           ],

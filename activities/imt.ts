@@ -7,6 +7,7 @@ import type { ImtClient, ReversePaymentRequest, ImtReversal } from '../integrati
 import type { PaymentRequest, PostedPayment } from '../workflows/messages';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';
+import { activityLogger } from './log';
 
 export function createImtActivities(deps: ActivityDeps) {
   const imt: ImtClient = deps.imt;
@@ -19,16 +20,26 @@ export function createImtActivities(deps: ActivityDeps) {
      */
     async postPayment(payment: PaymentRequest): Promise<PostedPayment> {
       const { cancellationSignal } = Context.current();
+      const log = activityLogger(deps.logger);
       try {
         const { status, payment: posted } = await imt.postPayment(payment, cancellationSignal);
-        deps.logger.info(
+        log.info(
           { transactionId: payment.transaction_id, imtPaymentId: posted.id, repeat: status === 200 },
           'payment posted to IMT',
         );
         deps.metrics?.paymentsPosted.inc();
         return posted;
       } catch (err) {
-        throw toActivityFailure(err, mapping);
+        const failure = toActivityFailure(err, mapping);
+        const type = failure.type ?? 'Error';
+        deps.metrics?.paymentAttemptFailures?.inc(type);
+        // A non-retryable posting failure is exactly when the payment workflow parks the payment.
+        if (failure.nonRetryable) deps.metrics?.paymentsParked?.inc();
+        log.warn(
+          { transactionId: payment.transaction_id, failureType: type, permanent: failure.nonRetryable },
+          `posting to IMT failed: ${failure.message}`,
+        );
+        throw failure;
       }
     },
 
@@ -37,8 +48,12 @@ export function createImtActivities(deps: ActivityDeps) {
       const { cancellationSignal } = Context.current();
       try {
         const { reversal } = await imt.reversePayment(request, cancellationSignal);
-        deps.logger.info(
-          { transactionId: request.transaction_id, reversalType: request.reversal_type, reversalId: reversal.id },
+        activityLogger(deps.logger).info(
+          {
+            transactionId: request.transaction_id,
+            reversalType: request.reversal_type,
+            reversalId: reversal.id,
+          },
           'payment reversed in IMT',
         );
         return reversal;

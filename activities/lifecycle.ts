@@ -15,7 +15,8 @@ export type PaymentRunLookup =
 
 export function createLifecycleActivities(deps: ActivityDeps) {
   const client = (): Client => {
-    if (!deps.temporalClient) throw ApplicationFailure.nonRetryable('worker has no Temporal client configured', 'ConfigError');
+    if (!deps.temporalClient)
+      throw ApplicationFailure.nonRetryable('worker has no Temporal client configured', 'ConfigError');
     return deps.temporalClient;
   };
   return {
@@ -24,7 +25,11 @@ export function createLifecycleActivities(deps: ActivityDeps) {
       try {
         const desc = await handle.describe();
         if (desc.status.name === 'RUNNING') {
-          return { found: true, running: true, status: desc.typedSearchAttributes.get(SA.PaymentStatus) as PaymentStatus };
+          return {
+            found: true,
+            running: true,
+            status: desc.typedSearchAttributes.get(SA.PaymentStatus) as PaymentStatus,
+          };
         }
         if (desc.status.name !== 'COMPLETED') {
           // Terminated / failed payment runs: treat as never posted — a person must look.

@@ -21,10 +21,14 @@ async function main(): Promise<void> {
     `  Temporal:                            ${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
   ];
   if (stack.temporalUiUrl) lines.push(`  Temporal UI:                         ${stack.temporalUiUrl}`);
-  if (stack.imtSimulator) lines.push(`  IMT simulator:                       ${stack.imtSimulator.url} (inspect: /_sim/ledger)`);
-  if (stack.icSimulator) lines.push(`  IC simulator:                        ${stack.icSimulator.url} (inspect: /_sim/uploads)`);
+  if (stack.imtSimulator)
+    lines.push(`  IMT simulator:                       ${stack.imtSimulator.url} (inspect: /_sim/ledger)`);
+  if (stack.icSimulator)
+    lines.push(`  IC simulator:                        ${stack.icSimulator.url} (inspect: /_sim/uploads)`);
   if (!config.ingress.integratorId)
-    lines.push(`  Ingress X-Integrator-ID:             local demo value in ${embeddedSecretsPath(config.dataDir)}`);
+    lines.push(
+      `  Ingress X-Integrator-ID:             local demo value in ${embeddedSecretsPath(config.dataDir)}`,
+    );
   lines.push('  Stop with Ctrl-C.', '');
   process.stdout.write(lines.join('\n') + '\n');
 

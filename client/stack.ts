@@ -66,7 +66,9 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
 
   // The SDK runtime is per process and must exist before the dev server or any connection.
   const telemetry =
-    opts.sdkTelemetry === false ? { installed: false } : installWorkerRuntime({ logger, metricsPort: config.metricsPort });
+    opts.sdkTelemetry === false
+      ? { installed: false }
+      : installWorkerRuntime({ logger, metricsPort: config.metricsPort });
   const metrics = createMetrics();
 
   try {
@@ -96,7 +98,9 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       imtSimulator = await startImtSimulator({
         port: config.imt.simulatorPort,
         integratorId: endpoints.imt.integratorId,
-        cycles: opts.simulatorCycles ?? [{ seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 }],
+        cycles: opts.simulatorCycles ?? [
+          { seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 },
+        ],
       });
       const sim = imtSimulator;
       cleanups.push(() => sim.close());

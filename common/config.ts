@@ -125,7 +125,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     const e = parsed.data;
     if (e.IMT_BASE_URL && !imtIntegratorId)
       problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
-    if (e.IC_BASE_URL && !e.IC_BILLER_GUID) problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
+    if (e.IC_BASE_URL && !e.IC_BILLER_GUID)
+      problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
     if (e.IC_BASE_URL && !icKey)
       problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
     const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;

@@ -23,7 +23,12 @@ export interface DevServerOptions {
 }
 
 /** WAL + synchronous=normal: measured ≈2× the throughput of SQLite's defaults here (shared/VERIFIED.md). */
-export const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+export const SQLITE_PRAGMAS = [
+  '--sqlite-pragma',
+  'journal_mode=wal',
+  '--sqlite-pragma',
+  'synchronous=normal',
+];
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
   const cliPath = await cli.ensureTemporalCli(opts.log);

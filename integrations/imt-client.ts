@@ -95,7 +95,10 @@ export class ImtClient {
     const res = await this.call('POST', PATHS.postPayment, () =>
       this.http.post(PATHS.postPayment, body, { signal }),
     );
-    return { status: res.status, payment: this.parse(ImtPostedPaymentSchema, res.data, 'POST', PATHS.postPayment) };
+    return {
+      status: res.status,
+      payment: this.parse(ImtPostedPaymentSchema, res.data, 'POST', PATHS.postPayment),
+    };
   }
 
   /** Assumed reverse-payment (contracts C2). */
@@ -159,7 +162,9 @@ export class ImtClient {
   private parse<S extends z.ZodType>(schema: S, data: unknown, method: string, path: string): z.infer<S> {
     const result = schema.safeParse(data);
     if (result.success) return result.data;
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+    const problems = result.error.issues
+      .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+      .join('; ');
     throw new HttpCallError(
       'invalid-response',
       'IMT',

@@ -30,7 +30,10 @@ if (!process.argv.includes('--no-temporal') && !process.env.TEMPORAL_ADDRESS) {
   try {
     const cli = await ensureTemporalCli((line) => console.error(line));
     if (cli) console.error(`[bootstrap] Temporal CLI: ${cli} (${cliVersion(cli).split('\n')[0]})`);
-    else console.error('[bootstrap] no Temporal CLI and no Go toolchain: the Temporal SDK will download its dev server');
+    else
+      console.error(
+        '[bootstrap] no Temporal CLI and no Go toolchain: the Temporal SDK will download its dev server',
+      );
   } catch (err) {
     console.error(`[bootstrap] ${err.message}`);
     process.exit(1);

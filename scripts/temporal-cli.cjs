@@ -42,7 +42,12 @@ function locateTemporalCli() {
     if (!isExecutable(explicit)) throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not an executable file`);
     return path.resolve(explicit);
   }
-  return onPath('temporal') || (isExecutable(path.join(cacheDir(), 'bin', 'temporal')) ? path.join(cacheDir(), 'bin', 'temporal') : undefined);
+  return (
+    onPath('temporal') ||
+    (isExecutable(path.join(cacheDir(), 'bin', 'temporal'))
+      ? path.join(cacheDir(), 'bin', 'temporal')
+      : undefined)
+  );
 }
 
 /** Builds the CLI into the cache with `go install`, printing progress. */
@@ -51,7 +56,9 @@ function buildTemporalCli(log = (line) => process.stderr.write(`${line}\n`)) {
   if (!go) return Promise.resolve(undefined);
   const bin = path.join(cacheDir(), 'bin');
   fs.mkdirSync(bin, { recursive: true });
-  log(`[temporal-cli] building ${CLI_MODULE}@${CLI_VERSION} with go install into ${bin} (takes a few minutes the first time)…`);
+  log(
+    `[temporal-cli] building ${CLI_MODULE}@${CLI_VERSION} with go install into ${bin} (takes a few minutes the first time)…`,
+  );
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(go, ['install', `${CLI_MODULE}@${CLI_VERSION}`], {
@@ -81,7 +88,9 @@ function buildTemporalCli(log = (line) => process.stderr.write(`${line}\n`)) {
         log(`[temporal-cli] built in ${secs} s: ${target}`);
         resolve(target);
       } else {
-        reject(new Error(`go install ${CLI_MODULE}@${CLI_VERSION} failed (exit ${code}):\n${stderr.slice(-2000)}`));
+        reject(
+          new Error(`go install ${CLI_MODULE}@${CLI_VERSION} failed (exit ${code}):\n${stderr.slice(-2000)}`),
+        );
       }
     });
   });

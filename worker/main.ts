@@ -15,7 +15,11 @@ import { buildActivityDeps, endpointSecrets, resolveEndpoints } from './runtime'
 async function main(): Promise<void> {
   const config = loadConfig();
   const endpoints = resolveEndpoints(config);
-  const logger = createLogger({ level: config.logLevel, secrets: endpointSecrets(endpoints), name: 'worker' });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: endpointSecrets(endpoints),
+    name: 'worker',
+  });
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
   // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
   const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });

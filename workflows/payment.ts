@@ -71,7 +71,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   let retryRequested = false;
   let dismissal: { reason: string; by?: string } | undefined;
   let cancellation: { reason: string; requestedBy: string } | undefined = input.cancelledBeforeArrival;
-  if (cancellation) state.events.push({ at: input.receivedAt, event: 'posting cancelled', detail: `${cancellation.requestedBy}: ${cancellation.reason}` });
+  if (cancellation)
+    state.events.push({
+      at: input.receivedAt,
+      event: 'posting cancelled',
+      detail: `${cancellation.requestedBy}: ${cancellation.reason}`,
+    });
 
   const record = (event: string, detail?: string) => {
     state.events.push({ at: new Date().toISOString(), event, detail });
@@ -90,7 +95,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   });
   setHandler(dismissSignal, ({ reason, by }) => {
     if (state.status !== PaymentStatus.NEEDS_ATTENTION) {
-      record('dismiss ignored', `payment is ${state.status}, only a NEEDS_ATTENTION payment can be dismissed`);
+      record(
+        'dismiss ignored',
+        `payment is ${state.status}, only a NEEDS_ATTENTION payment can be dismissed`,
+      );
       return;
     }
     dismissal = { reason, by };

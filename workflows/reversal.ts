@@ -85,7 +85,13 @@ function toAttemptError(err: unknown): AttemptError {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? {}) as { status?: number; reasons?: unknown };
-    return { type: cause.type ?? 'Error', message: cause.message, status: details.status, reasons: details.reasons, at: now() };
+    return {
+      type: cause.type ?? 'Error',
+      message: cause.message,
+      status: details.status,
+      reasons: details.reasons,
+      at: now(),
+    };
   }
   return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause), at: now() };
 }
@@ -187,7 +193,10 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
         cancelRequested = true;
         record('asked the payment run to stop posting');
         await getExternalWorkflowHandle(workflowIds.payment(txid))
-          .signal(cancelPostingSignal, { reason: `${label(kind).toLowerCase()} received from IC`, requestedBy: self })
+          .signal(cancelPostingSignal, {
+            reason: `${label(kind).toLowerCase()} received from IC`,
+            requestedBy: self,
+          })
           .catch(() => undefined); // it may have closed meanwhile: the next lookup tells
       }
       // The payment run stops at its next attempt boundary (at most one IMT timeout away).
@@ -201,7 +210,11 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
   // 2. Decide.
   if (payment.status !== PaymentStatus.POSTED) {
     // Never posted: nothing to reverse in IMT.
-    if (payment.status === PaymentStatus.VOIDED_BEFORE_POSTING && payment.cancelledBy && payment.cancelledBy !== self) {
+    if (
+      payment.status === PaymentStatus.VOIDED_BEFORE_POSTING &&
+      payment.cancelledBy &&
+      payment.cancelledBy !== self
+    ) {
       state.reversedBy = payment.cancelledBy.startsWith('void-') ? 'void' : 'ach_reject';
       record('payment was already stopped by another event; nothing sent', payment.cancelledBy);
       setStatus(PaymentStatus.ALREADY_REVERSED);
@@ -218,7 +231,9 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
     if (posted && toCents(posted.amount) !== toCents(event.amount))
       problems.push(`amount ${event.amount} differs from the posted payment's ${posted.amount}`);
     if (kind === 'ach_reject' && posted && posted.payment_method !== 'echeck')
-      problems.push(`an ACH reject for a ${posted.payment_method} payment (only echeck payments can be returned)`);
+      problems.push(
+        `an ACH reject for a ${posted.payment_method} payment (only echeck payments can be returned)`,
+      );
     if (problems.length === 0) break;
     if ((await park(problems.join('; '))) === 'dismiss') return state;
   }
@@ -226,7 +241,11 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
   const returnCode = kind === 'ach_reject' ? (event as AchRejectEvent).return_code : null;
   state.lateReturn =
     kind === 'ach_reject'
-      ? isLateReturn(returnCode ?? '', payment.postedAt ?? input.receivedAt, (event as AchRejectEvent).returned_at)
+      ? isLateReturn(
+          returnCode ?? '',
+          payment.postedAt ?? input.receivedAt,
+          (event as AchRejectEvent).returned_at,
+        )
       : false;
 
   const reversalInput: ReversalInput = {

@@ -12,7 +12,11 @@ import { buildIngress } from './server';
 async function main(): Promise<void> {
   const config = loadConfig();
   const endpoints = resolveEndpoints(config);
-  const logger = createLogger({ level: config.logLevel, secrets: endpointSecrets(endpoints), name: 'ingress' });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: endpointSecrets(endpoints),
+    name: 'ingress',
+  });
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });

@@ -48,7 +48,11 @@ async function paymentMemo(client: Client, transactionId: string): Promise<Payme
   }
 }
 
-export function registerReversalRoutes(app: FastifyInstance, ctx: IngressContext, unknownPaymentWaitMs: number): void {
+export function registerReversalRoutes(
+  app: FastifyInstance,
+  ctx: IngressContext,
+  unknownPaymentWaitMs: number,
+): void {
   const { client, taskQueue } = ctx.opts;
 
   const receive = async (kind: ReversalKind, event: VoidEvent | AchRejectEvent, reply: FastifyReply) => {
@@ -111,7 +115,11 @@ export function registerReversalRoutes(app: FastifyInstance, ctx: IngressContext
         transaction_id: txid,
         status: state.status,
         reversal: state.reversal
-          ? { amount: state.reversal.amount, return_code: state.reversal.returnCode, imt_reversal_id: state.reversal.imtReversalId }
+          ? {
+              amount: state.reversal.amount,
+              return_code: state.reversal.returnCode,
+              imt_reversal_id: state.reversal.imtReversalId,
+            }
           : null,
         reversed_by: state.reversedBy ?? null,
         status_url: ctx.statusUrl(txid),

@@ -7,21 +7,22 @@ import { PAYMENT_METHODS } from '../../workflows/messages';
 
 const AMOUNT_RULE = 'a decimal string greater than zero with at most two decimals, e.g. "50.00"';
 
-export const amountSchema = z
-  .string({ message: `must be ${AMOUNT_RULE}` })
-  .superRefine((value, ctx) => {
-    if (!/^-?\d+(\.\d+)?$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `'${value.slice(0, 20)}' is not a number; must be ${AMOUNT_RULE}` });
-    } else if (value.startsWith('-')) {
-      ctx.addIssue({ code: 'custom', message: `must be greater than zero (got ${value})` });
-    } else if (/\.\d{3,}$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `must have at most two decimals (got ${value})` });
-    } else if (!/^\d{1,12}(\.\d{1,2})?$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `is too large (got ${value.slice(0, 20)})` });
-    } else if (/^0+(\.0+)?$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `must be greater than zero (got ${value})` });
-    }
-  });
+export const amountSchema = z.string({ message: `must be ${AMOUNT_RULE}` }).superRefine((value, ctx) => {
+  if (!/^-?\d+(\.\d+)?$/.test(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `'${value.slice(0, 20)}' is not a number; must be ${AMOUNT_RULE}`,
+    });
+  } else if (value.startsWith('-')) {
+    ctx.addIssue({ code: 'custom', message: `must be greater than zero (got ${value})` });
+  } else if (/\.\d{3,}$/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: `must have at most two decimals (got ${value})` });
+  } else if (!/^\d{1,12}(\.\d{1,2})?$/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: `is too large (got ${value.slice(0, 20)})` });
+  } else if (/^0+(\.0+)?$/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: `must be greater than zero (got ${value})` });
+  }
+});
 
 /** Identifiers end up in workflow IDs and URLs: keep them to a safe character set. */
 const idSchema = (what: string, max = 64) =>
@@ -29,7 +30,10 @@ const idSchema = (what: string, max = 64) =>
     .string({ message: `must be a string (${what})` })
     .min(1, `must not be empty (${what})`)
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, `may contain only letters, digits, '.', '_', ':' and '-' (${what})`);
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+      `may contain only letters, digits, '.', '_', ':' and '-' (${what})`,
+    );
 
 export const PostPaymentSchema = z.strictObject(
   {
@@ -40,7 +44,9 @@ export const PostPaymentSchema = z.strictObject(
     payment_method: z.enum(PAYMENT_METHODS, {
       message: `must be one of ${PAYMENT_METHODS.join(', ')}`,
     }),
-    message: z.string({ message: 'must be a string (may be empty)' }).max(1000, 'must be at most 1000 characters'),
+    message: z
+      .string({ message: 'must be a string (may be empty)' })
+      .max(1000, 'must be at most 1000 characters'),
     source: z.string({ message: 'must be a string, e.g. "invoice_cloud"' }).min(1).max(64),
   },
   { message: 'body must be a JSON object' },
@@ -68,9 +74,9 @@ export const AchRejectSchema = z.strictObject(
     transaction_id: idSchema('the GUID of the returned payment', 100),
     amount: amountSchema,
     return_code: z.string().regex(RETURN_CODE, 'must be a NACHA return code R01 … R85'),
-    returned_at: z.iso.date({ message: 'must be an ISO date, e.g. 2022-10-05' }).or(
-      z.iso.datetime({ offset: true, message: 'must be an ISO date, e.g. 2022-10-05' }),
-    ),
+    returned_at: z.iso
+      .date({ message: 'must be an ISO date, e.g. 2022-10-05' })
+      .or(z.iso.datetime({ offset: true, message: 'must be an ISO date, e.g. 2022-10-05' })),
     message: z.string({ message: 'must be a string (may be empty)' }).max(1000),
   },
   { message: 'body must be a JSON object' },

@@ -41,7 +41,12 @@ export interface IngressHooks {
 export interface IngressContext {
   opts: IngressOptions;
   /** Validates `body` with `schema`; on failure answers 400 and returns undefined. */
-  validate<S extends z.ZodType>(schema: S, body: unknown, reply: FastifyReply, call: string): z.infer<S> | undefined;
+  validate<S extends z.ZodType>(
+    schema: S,
+    body: unknown,
+    reply: FastifyReply,
+    call: string,
+  ): z.infer<S> | undefined;
   statusUrl(transactionId: string): string;
 }
 
@@ -127,13 +132,18 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
     }
     if (err.statusCode === 400 || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       hooks.onRejected?.(call, 'malformed_json');
-      return reply.code(400).send({ error: 'invalid_json', message: `Body is not valid JSON: ${err.message}` });
+      return reply
+        .code(400)
+        .send({ error: 'invalid_json', message: `Body is not valid JSON: ${err.message}` });
     }
     opts.logger.error({ err, call }, 'ingress call failed');
     return reply
       .code(503)
       .header('Retry-After', '5')
-      .send({ error: 'unavailable', message: 'The service could not accept the call right now; retry later.' });
+      .send({
+        error: 'unavailable',
+        message: 'The service could not accept the call right now; retry later.',
+      });
   });
 
   // 405 with Allow for a known path called with the wrong method.
@@ -163,8 +173,16 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
   app.get<{ Params: { transaction_id: string } }>(
     '/api/integration/payments/:transaction_id',
     async (req, reply) => {
-      const view = await lookupPayment(opts.client, req.params.transaction_id, opts.temporalUiUrl, opts.namespace);
-      if (!view) return reply.code(404).send({ error: 'not_found', message: `No payment ${req.params.transaction_id}.` });
+      const view = await lookupPayment(
+        opts.client,
+        req.params.transaction_id,
+        opts.temporalUiUrl,
+        opts.namespace,
+      );
+      if (!view)
+        return reply
+          .code(404)
+          .send({ error: 'not_found', message: `No payment ${req.params.transaction_id}.` });
       return reply.code(200).send(view);
     },
   );
@@ -265,7 +283,14 @@ function unavailable(reply: FastifyReply, message: string) {
 
 /** RTDR pass-through: IMT's own 4xx go to IC unchanged; anything else is a 503 with Retry-After. */
 function passThroughError(reply: FastifyReply, err: unknown) {
-  if (err instanceof HttpCallError && err.kind === 'status' && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
+  if (
+    err instanceof HttpCallError &&
+    err.kind === 'status' &&
+    err.status &&
+    err.status >= 400 &&
+    err.status < 500 &&
+    err.status !== 429
+  ) {
     return reply.code(err.status).send(err.responseBody ?? { detail: err.message });
   }
   return unavailable(reply, 'IMT could not answer in time; retry shortly.').header('Retry-After', '5');

@@ -24,7 +24,9 @@ export interface PaymentView {
 }
 
 export function uiUrl(base: string | undefined, namespace: string, workflowId: string): string | undefined {
-  return base ? `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+  return base
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`
+    : undefined;
 }
 
 async function describeRun(
@@ -81,7 +83,12 @@ export async function lookupPayment(
   for (const r of found.slice(payment ? 1 : 0)) r.view.state = await readState(r.handle);
   return {
     transaction_id: transactionId,
-    status: lifecycleStatus(state?.status ?? payment?.view.status, runs[1]?.view, runs[2]?.view, runs[3]?.view),
+    status: lifecycleStatus(
+      state?.status ?? payment?.view.status,
+      runs[1]?.view,
+      runs[2]?.view,
+      runs[3]?.view,
+    ),
     attempts: state?.attempts,
     last_error: state?.lastError,
     posted: state?.posted,

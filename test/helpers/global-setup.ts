@@ -23,10 +23,15 @@ export default async function setup(project: TestProject) {
   const address = env.connection.options.address;
   const outDir = path.resolve('test-output');
   fs.mkdirSync(outDir, { recursive: true });
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
   const bundlePath = path.join(outDir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);
-  process.stderr.write(`[test] Temporal dev server at ${address}; workflows bundled (${Date.now() - started} ms)\n`);
+  process.stderr.write(
+    `[test] Temporal dev server at ${address}; workflows bundled (${Date.now() - started} ms)\n`,
+  );
   project.provide('temporalAddress', address);
   project.provide('workflowBundlePath', bundlePath);
   return async () => {

@@ -104,8 +104,12 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const deps: ActivityDeps = {
     imt: new ImtClient({
       baseUrl: imt.url,
-      integratorId: opts.wrongImtIntegratorId ?? imtIntegratorId, timeoutMs: opts.imtTimeoutMs ?? 2000 }),
-    ic: ic ? new InvoiceCloudClient({ baseUrl: ic.url, billerGuid: icBillerGuid, webServiceKey: icKey }) : undefined,
+      integratorId: opts.wrongImtIntegratorId ?? imtIntegratorId,
+      timeoutMs: opts.imtTimeoutMs ?? 2000,
+    }),
+    ic: ic
+      ? new InvoiceCloudClient({ baseUrl: ic.url, billerGuid: icBillerGuid, webServiceKey: icKey })
+      : undefined,
     logger: silentLogger,
     authRetryDelayMs: opts.authRetryDelayMs ?? 500,
     alertWebhookUrl: opts.alertWebhookUrl,
@@ -190,7 +194,11 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
 }
 
 /** Polls `check` until it returns a truthy value (real-time waits against real servers). */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -200,7 +208,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -100,7 +100,10 @@ describe('ingress validation', () => {
   });
 
   it('answers 413 to a body over 64 KiB', async () => {
-    const res = await h.http.post('/api/integration/invoice/post-payment', { ...valid(), message: 'x'.repeat(70_000) });
+    const res = await h.http.post('/api/integration/invoice/post-payment', {
+      ...valid(),
+      message: 'x'.repeat(70_000),
+    });
     expect(res.status).toBe(413);
   });
 

@@ -4,7 +4,13 @@
  * answered and what Temporal holds (result, search attributes, history).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaymentStatus, SA, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
+import {
+  PaymentStatus,
+  SA,
+  paymentStateQuery,
+  workflowIds,
+  type PaymentState,
+} from '../../workflows/messages';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 let h: Harness;
@@ -48,7 +54,11 @@ describe('payment posting', () => {
     const body = newPayment();
     const res = await post(body);
     expect(res.status).toBe(201);
-    expect(res.data).toMatchObject({ transaction_id: body.transaction_id, amount: '50.00', invoice_number: body.invoice_number });
+    expect(res.data).toMatchObject({
+      transaction_id: body.transaction_id,
+      amount: '50.00',
+      invoice_number: body.invoice_number,
+    });
 
     const postings = postingsOf(body.transaction_id);
     expect(postings).toHaveLength(1);
@@ -86,7 +96,10 @@ describe('payment posting', () => {
     h.imt.faults.set({ rateLimitRetryAfterSeconds: 1, routes: ['/api/integration/invoice/post-payment'] });
     const body = newPayment();
     const pending = post(body);
-    await eventually(async () => (await stateOf(body.transaction_id).catch(() => undefined))?.lastError?.type === 'RateLimited');
+    await eventually(
+      async () =>
+        (await stateOf(body.transaction_id).catch(() => undefined))?.lastError?.type === 'RateLimited',
+    );
     h.imt.faults.clear();
     const res = await pending;
     expect(res.status).toBe(201);
@@ -117,15 +130,23 @@ describe('payment posting', () => {
     h.imt.rejectPostsFor(body.invoice_number, { invoice_number: ['Invoice is closed.'] });
     const res = await post(body);
     expect(res.status).toBe(400);
-    expect(res.data).toMatchObject({ error: 'rejected_by_imt', status: 'NEEDS_ATTENTION', reasons: { invoice_number: ['Invoice is closed.'] } });
+    expect(res.data).toMatchObject({
+      error: 'rejected_by_imt',
+      status: 'NEEDS_ATTENTION',
+      reasons: { invoice_number: ['Invoice is closed.'] },
+    });
     expect(await statusAttr(body.transaction_id)).toBe('NEEDS_ATTENTION');
     const parked = await stateOf(body.transaction_id);
     expect(parked.lastError).toMatchObject({ type: 'InvalidPost', status: 400 });
     expect(postingsOf(body.transaction_id)).toHaveLength(0);
 
     h.imt.clearRejections();
-    await h.client.workflow.getHandle(workflowIds.payment(body.transaction_id)).signal('retry', { by: 'test' });
-    const result = (await h.client.workflow.getHandle(workflowIds.payment(body.transaction_id)).result()) as PaymentState;
+    await h.client.workflow
+      .getHandle(workflowIds.payment(body.transaction_id))
+      .signal('retry', { by: 'test' });
+    const result = (await h.client.workflow
+      .getHandle(workflowIds.payment(body.transaction_id))
+      .result()) as PaymentState;
     expect(result.status).toBe('POSTED');
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
   });
@@ -176,7 +197,9 @@ describe('payment posting', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(postingsOf(body.transaction_id)).toHaveLength(0);
     await h.startWorker();
-    const result = (await h.client.workflow.getHandle(workflowIds.payment(body.transaction_id)).result()) as PaymentState;
+    const result = (await h.client.workflow
+      .getHandle(workflowIds.payment(body.transaction_id))
+      .result()) as PaymentState;
     expect(result.status).toBe('POSTED');
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
   });
@@ -185,7 +208,12 @@ describe('payment posting', () => {
 describe('IMT answers 403', () => {
   let bad: Harness;
   beforeAll(async () => {
-    bad = await startHarness({ name: 'auth', wrongImtIntegratorId: 'not-the-right-id', authRetryDelayMs: 300, confirmWaitMs: 1500 });
+    bad = await startHarness({
+      name: 'auth',
+      wrongImtIntegratorId: 'not-the-right-id',
+      authRetryDelayMs: 300,
+      confirmWaitMs: 1500,
+    });
   });
   afterAll(async () => {
     await bad?.stop();

@@ -30,7 +30,9 @@ const deliveryArb = (txCount: number) =>
 
 const scenarioArb = fc
   .integer({ min: 1, max: 3 })
-  .chain((txCount) => fc.tuple(fc.constant(txCount), fc.array(deliveryArb(txCount), { minLength: 1, maxLength: 7 })));
+  .chain((txCount) =>
+    fc.tuple(fc.constant(txCount), fc.array(deliveryArb(txCount), { minLength: 1, maxLength: 7 })),
+  );
 
 const SETTLED = new Set(['COMPLETED', 'TERMINATED', 'FAILED', 'CANCELED', 'TIMED_OUT']);
 
@@ -58,7 +60,12 @@ it('posted − reversed matches IC for every interleaving; nothing reversed twic
       for (const d of deliveries) {
         const t = txs[d.tx];
         const route = d.kind === 'payment' ? 'post-payment' : 'reverse-payment';
-        if (d.imtFailures) h.imt.faults.set({ failNext: d.imtFailures, errorStatus: 503, routes: [`/api/integration/invoice/${route}`] });
+        if (d.imtFailures)
+          h.imt.faults.set({
+            failNext: d.imtFailures,
+            errorStatus: 503,
+            routes: [`/api/integration/invoice/${route}`],
+          });
         const res =
           d.kind === 'payment'
             ? await h.http.post('/api/integration/invoice/post-payment', {
@@ -91,14 +98,20 @@ it('posted − reversed matches IC for every interleaving; nothing reversed twic
       txs.forEach((t, i) => {
         const delivered = new Set(deliveries.filter((d) => d.tx === i).map((d) => d.kind));
         // IC's view: a voided or returned payment is worth nothing; an unreversed one its amount.
-        const icNet = delivered.has('void') || delivered.has('ach') ? 0 : delivered.has('payment') ? toCents(t.amount) : 0;
+        const icNet =
+          delivered.has('void') || delivered.has('ach')
+            ? 0
+            : delivered.has('payment')
+              ? toCents(t.amount)
+              : 0;
         const entries = h.imt.ledger().filter((e) => e.transaction_id === t.transaction_id);
         const postings = entries.filter((e) => e.kind === 'posting');
         const reversals = entries.filter((e) => e.kind === 'reversal');
         expect(postings.length).toBeLessThanOrEqual(1);
         expect(reversals.length).toBeLessThanOrEqual(1);
         const net =
-          postings.reduce((s, e) => s + toCents(e.amount), 0) - reversals.reduce((s, e) => s + toCents(e.amount), 0);
+          postings.reduce((s, e) => s + toCents(e.amount), 0) -
+          reversals.reduce((s, e) => s + toCents(e.amount), 0);
         expect({ tx: t.transaction_id, delivered: [...delivered], net }).toEqual({
           tx: t.transaction_id,
           delivered: [...delivered],

@@ -66,7 +66,10 @@ describe('voids', () => {
     expect(res.status).toBe(201);
     expect(res.data).toMatchObject({ status: 'VOIDED_BEFORE_POSTING', reversal: null });
     const payment = await h.client.workflow.getHandle(workflowIds.payment(p.transaction_id)).result();
-    expect(payment).toMatchObject({ status: 'VOIDED_BEFORE_POSTING', cancelledBy: workflowIds.void(p.transaction_id) });
+    expect(payment).toMatchObject({
+      status: 'VOIDED_BEFORE_POSTING',
+      cancelledBy: workflowIds.void(p.transaction_id),
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(ledger(p.transaction_id)).toEqual([]);
     expect((await lifecycle(p.transaction_id)).status).toBe('VOIDED_BEFORE_POSTING');
@@ -114,7 +117,9 @@ describe('voids', () => {
     const pay = await postPayment(p);
     expect(pay.status).toBe(202);
     expect(pay.data.status).toBe('VOIDED_BEFORE_POSTING');
-    const event = (await h.client.workflow.getHandle(workflowIds.void(p.transaction_id)).result()) as ReversalEventState;
+    const event = (await h.client.workflow
+      .getHandle(workflowIds.void(p.transaction_id))
+      .result()) as ReversalEventState;
     expect(event.status).toBe('VOIDED_BEFORE_POSTING');
     expect(ledger(p.transaction_id)).toEqual([]);
   });
@@ -143,7 +148,9 @@ describe('voids', () => {
     expect(reversalsOf(p.transaction_id)).toHaveLength(0);
     h.imt.faults.clear();
     await h.client.workflow.getHandle(reversalId).signal('retry', { by: 'ops' });
-    const event = (await h.client.workflow.getHandle(workflowIds.void(p.transaction_id)).result()) as ReversalEventState;
+    const event = (await h.client.workflow
+      .getHandle(workflowIds.void(p.transaction_id))
+      .result()) as ReversalEventState;
     expect(event.status).toBe('VOIDED');
     expect(reversalsOf(p.transaction_id)).toHaveLength(1);
   });
@@ -214,7 +221,11 @@ describe('status visibility', () => {
     await postVoid(voidOf(p));
     const view = await lifecycle(p.transaction_id);
     expect(view.runs.map((r: { workflow_id: string }) => r.workflow_id).sort()).toEqual(
-      [workflowIds.payment(p.transaction_id), workflowIds.reversal(p.transaction_id), workflowIds.void(p.transaction_id)].sort(),
+      [
+        workflowIds.payment(p.transaction_id),
+        workflowIds.reversal(p.transaction_id),
+        workflowIds.void(p.transaction_id),
+      ].sort(),
     );
     expect(view.status).toBe(PaymentStatus.VOIDED);
   });

@@ -4,7 +4,8 @@ import { bankingDaysBetween, federalReserveHolidays, isLateReturn, returnWindow 
 describe('NACHA return windows', () => {
   it('gives unauthorized returns 60 calendar days and the rest 2 banking days', () => {
     for (const code of ['R05', 'R07', 'R10', 'R11', 'R29', 'R51']) expect(returnWindow(code).days).toBe(60);
-    for (const code of ['R01', 'R02', 'R03', 'R04', 'R08', 'R09', 'R20']) expect(returnWindow(code)).toEqual({ kind: 'banking-days', days: 2 });
+    for (const code of ['R01', 'R02', 'R03', 'R04', 'R08', 'R09', 'R20'])
+      expect(returnWindow(code)).toEqual({ kind: 'banking-days', days: 2 });
   });
 
   it('counts banking days, skipping weekends and Federal Reserve holidays', () => {

@@ -18,7 +18,12 @@ describe('configuration (contracts A)', () => {
     const secret = 'super-secret-value-123';
     let error: unknown;
     try {
-      loadConfig({ IMT_BASE_URL: 'not a url', INGRESS_PORT: '99999', LOG_LEVEL: secret, IC_BASE_URL: 'https://ic.example' });
+      loadConfig({
+        IMT_BASE_URL: 'not a url',
+        INGRESS_PORT: '99999',
+        LOG_LEVEL: secret,
+        IC_BASE_URL: 'https://ic.example',
+      });
     } catch (err) {
       error = err;
     }
@@ -29,7 +34,9 @@ describe('configuration (contracts A)', () => {
   });
 
   it('requires credentials with real URLs, and reads *_FILE secrets', () => {
-    expect(() => loadConfig({ IMT_BASE_URL: 'https://billingtest.imtapps.com' })).toThrow(/IMT_INTEGRATOR_ID.*INGRESS_INTEGRATOR_ID/s);
+    expect(() => loadConfig({ IMT_BASE_URL: 'https://billingtest.imtapps.com' })).toThrow(
+      /IMT_INTEGRATOR_ID.*INGRESS_INTEGRATOR_ID/s,
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
     fs.writeFileSync(path.join(dir, 'imt'), 'from-file-id\n');
     const c = loadConfig({
@@ -45,6 +52,8 @@ describe('configuration (contracts A)', () => {
   });
 
   it('treats blank values (a copied .env.example) as unset', () => {
-    expect(loadConfig({ IMT_BASE_URL: '', IMT_INTEGRATOR_ID: ' ', ALERT_WEBHOOK_URL: '' }).embedded).toBe(true);
+    expect(loadConfig({ IMT_BASE_URL: '', IMT_INTEGRATOR_ID: ' ', ALERT_WEBHOOK_URL: '' }).embedded).toBe(
+      true,
+    );
   });
 });
