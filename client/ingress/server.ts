@@ -137,13 +137,10 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
         .send({ error: 'invalid_json', message: `Body is not valid JSON: ${err.message}` });
     }
     opts.logger.error({ err, call }, 'ingress call failed');
-    return reply
-      .code(503)
-      .header('Retry-After', '5')
-      .send({
-        error: 'unavailable',
-        message: 'The service could not accept the call right now; retry later.',
-      });
+    return reply.code(503).header('Retry-After', '5').send({
+      error: 'unavailable',
+      message: 'The service could not accept the call right now; retry later.',
+    });
   });
 
   // 405 with Allow for a known path called with the wrong method.
@@ -277,8 +274,11 @@ function routeName(req: FastifyRequest): string {
   return url.replace('/api/integration/', '').replace('/invoice/', '');
 }
 
-function unavailable(reply: FastifyReply, message: string) {
-  return reply.code(503).header('Retry-After', '30').send({ error: 'unavailable', message });
+function unavailable(reply: FastifyReply, message: string, retryAfterSeconds = 30) {
+  return reply
+    .code(503)
+    .header('Retry-After', String(retryAfterSeconds))
+    .send({ error: 'unavailable', message });
 }
 
 /** RTDR pass-through: IMT's own 4xx go to IC unchanged; anything else is a 503 with Retry-After. */
@@ -293,5 +293,5 @@ function passThroughError(reply: FastifyReply, err: unknown) {
   ) {
     return reply.code(err.status).send(err.responseBody ?? { detail: err.message });
   }
-  return unavailable(reply, 'IMT could not answer in time; retry shortly.').header('Retry-After', '5');
+  return unavailable(reply, 'IMT could not answer in time; retry shortly.', 5);
 }
