@@ -29,6 +29,10 @@ async function main(): Promise<void> {
     lines.push(
       `  Ingress X-Integrator-ID:             local demo value in ${embeddedSecretsPath(config.dataDir)}`,
     );
+  lines.push(
+    `  Metrics (Prometheus):                ${stack.ingressUrl}/metrics${stack.sdkMetricsUrl ? ` · SDK ${stack.sdkMetricsUrl}` : ''}`,
+  );
+  lines.push('  Operator CLI:                        npx imt-ic payments list --status NEEDS_ATTENTION');
   lines.push('  Stop with Ctrl-C.', '');
   process.stdout.write(lines.join('\n') + '\n');
 

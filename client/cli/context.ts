@@ -1,0 +1,179 @@
+/**
+ * Where the CLI connects and with which identity, from the same configuration the
+ * service uses (contracts A): TEMPORAL_ADDRESS (else the embedded dev server on
+ * 127.0.0.1:TEMPORAL_PORT, default 7233), TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
+ * TEMPORAL_UI_URL, INGRESS_PORT, DATA_DIR; each overridable by a global option.
+ *
+ * The CLI validates only what it uses (not the whole service config), so an operator's
+ * shell does not need IMT or IC credentials to list payments. The connection is opened
+ * lazily — `--help` and argument errors never wait for Temporal.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { z } from 'zod';
+import { embeddedSecretsPath, loadOrCreateEmbeddedSecrets } from '../../common/embedded';
+import { readSecret } from '../../common/secrets';
+import { temporalUiBaseUrl } from '../../common/ui';
+
+/** A failure the operator can act on: printed as one line, exit code 1. */
+export class CliError extends Error {
+  override readonly name: string = 'CliError';
+  readonly exitCode: number = 1;
+}
+
+/** The command line itself is wrong: exit code 2. */
+export class UsageError extends CliError {
+  override readonly name = 'UsageError';
+  override readonly exitCode = 2;
+}
+
+/** What the export / schedule commands receive (client/cli/export-commands.ts). */
+export interface CommandContext {
+  client: Client;
+  taskQueue: string;
+  namespace: string;
+  temporalUiUrl?: string;
+}
+
+export type GetContext = () => Promise<CommandContext>;
+
+export interface GlobalOptions {
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  uiUrl?: string;
+}
+
+export interface CliSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  temporalUiUrl?: string;
+  dataDir: string;
+  ingressPort: number;
+}
+
+const hostPort = z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+const name = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(200)
+    .regex(/^[\w.@:-]+$/, `${what} may contain only letters, digits and . _ - : @`);
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL, e.g. http://127.0.0.1:8233')
+  .transform((u) => u.replace(/\/+$/, ''));
+const port = z.coerce.number().int().min(1).max(65535);
+
+const SettingsSchema = z.object({
+  address: hostPort,
+  namespace: name('namespace'),
+  taskQueue: name('task queue'),
+  temporalUiUrl: httpUrl.optional(),
+  dataDir: z.string().min(1),
+  ingressPort: port,
+});
+
+/** Describes zod issues as `--option: message` (or `NAME: message` for the environment). */
+export function describeIssues(error: z.ZodError, labels: Record<string, string> = {}): string {
+  return error.issues
+    .map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const label =
+        labels[key] ?? (key ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : 'arguments');
+      return `${label}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+export function resolveSettings(opts: GlobalOptions, env: NodeJS.ProcessEnv): CliSettings {
+  const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+  const parsed = SettingsSchema.safeParse({
+    address: opts.address ?? blank(env.TEMPORAL_ADDRESS) ?? `127.0.0.1:${blank(env.TEMPORAL_PORT) ?? 7233}`,
+    namespace: opts.namespace ?? blank(env.TEMPORAL_NAMESPACE) ?? 'default',
+    taskQueue: opts.taskQueue ?? blank(env.TEMPORAL_TASK_QUEUE) ?? 'imt-ic',
+    temporalUiUrl: opts.uiUrl ?? temporalUiBaseUrl(env),
+    dataDir: blank(env.DATA_DIR) ?? './.data',
+    ingressPort: blank(env.INGRESS_PORT) ?? 3000,
+  });
+  if (!parsed.success) {
+    throw new UsageError(
+      describeIssues(parsed.error, {
+        address: '--address / TEMPORAL_ADDRESS',
+        namespace: '--namespace / TEMPORAL_NAMESPACE',
+        taskQueue: '--task-queue / TEMPORAL_TASK_QUEUE',
+        temporalUiUrl: '--ui-url / TEMPORAL_UI_URL',
+        dataDir: 'DATA_DIR',
+        ingressPort: 'INGRESS_PORT',
+      }),
+    );
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
+}
+
+export interface ContextProvider {
+  get: GetContext;
+  settings(): CliSettings;
+  close(): Promise<void>;
+}
+
+/**
+ * Lazily connects on first use and reuses the connection for the rest of the command.
+ * `settings` is resolved on first use too, because global options are only known once
+ * commander has parsed the command line.
+ */
+export function createContextProvider(options: () => GlobalOptions, env: NodeJS.ProcessEnv): ContextProvider {
+  let settings: CliSettings | undefined;
+  let connecting: Promise<{ connection: Connection; context: CommandContext }> | undefined;
+  const getSettings = () => (settings ??= resolveSettings(options(), env));
+
+  return {
+    settings: getSettings,
+    get: async () => {
+      const s = getSettings();
+      connecting ??= Connection.connect({ address: s.address, connectTimeout: '5 seconds' }).then(
+        (connection) => ({
+          connection,
+          context: {
+            client: new Client({ connection, namespace: s.namespace }),
+            namespace: s.namespace,
+            taskQueue: s.taskQueue,
+            temporalUiUrl: s.temporalUiUrl,
+          },
+        }),
+        (err: unknown) => {
+          connecting = undefined;
+          throw new CliError(
+            `cannot reach Temporal at ${s.address} (${err instanceof Error ? err.message.split('\n')[0] : String(err)}). ` +
+              'Is the service running (npm start)? Set TEMPORAL_ADDRESS or pass --address.',
+          );
+        },
+      );
+      return (await connecting).context;
+    },
+    close: async () => {
+      const pending = connecting;
+      connecting = undefined;
+      if (pending) await (await pending.catch(() => undefined))?.connection.close();
+    },
+  };
+}
+
+/**
+ * The X-Integrator-ID the ingress expects: INGRESS_INTEGRATOR_ID (or its _FILE), else the
+ * embedded demo stack's credentials file in DATA_DIR. Returned to the caller only to be
+ * put in a request header — never printed, never logged.
+ */
+export function ingressIntegratorId(env: NodeJS.ProcessEnv, dataDir: string): string {
+  const configured = readSecret(env, 'INGRESS_INTEGRATOR_ID');
+  if (configured.error) throw new CliError(configured.error);
+  if (configured.value) return configured.value;
+  // Only read an existing file: creating one would invent credentials no running ingress knows.
+  if (fs.existsSync(embeddedSecretsPath(dataDir)))
+    return loadOrCreateEmbeddedSecrets(dataDir).ingressIntegratorId;
+  throw new CliError(
+    `no X-Integrator-ID for the ingress: set INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE), or run from the directory whose DATA_DIR (${dataDir}) holds the embedded stack's credentials.`,
+  );
+}

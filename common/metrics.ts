@@ -1,0 +1,172 @@
+/**
+ * Prometheus metrics of the service process (prom-client): what the ingress received,
+ * accepted and rejected (by reason), how long it took to answer, and — from the
+ * activities running in the same process — how many payments were posted to IMT or
+ * parked for a person.
+ *
+ * The Temporal SDK's own runtime metrics (workflow/activity task latencies, poller
+ * counts, …) are exported separately by the SDK's Prometheus exporter on METRICS_PORT
+ * (worker/telemetry.ts): the native SDK runtime and prom-client cannot share a registry.
+ *
+ * Label values are call names, reasons and status codes only — never transaction IDs,
+ * invoice numbers or customers, which would both leak personal data into a metrics
+ * system and explode its cardinality.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import type { ActivityMetrics } from '../activities';
+import type { IngressHooks, IngressOptions } from '../client/ingress/server';
+
+export const METRICS_PATH = '/metrics';
+
+/** Calls that hand an event to Temporal; a 2xx answer to one of them means "accepted". */
+const INTAKE_CALLS = new Set(['post-payment', 'void-payment', 'ach-reject']);
+
+/** Probes and scrapes are not traffic: keeping them out keeps the latency histogram honest. */
+const UNMEASURED_CALLS = new Set([METRICS_PATH, '/healthz']);
+
+/**
+ * One name per call whichever hook reports it: handlers say `post-payment`, the server's
+ * request hooks derive `invoice/post-payment` from the route; both become `post-payment`.
+ */
+export function callName(call: string): string {
+  return call.replace(/^\/?api\/integration\//, '').replace(/^invoice\//, '');
+}
+
+export interface ServiceMetrics {
+  registry: Registry;
+  /** Pass as `hooks` to buildIngress / `ingressHooks` to startStack. */
+  ingressHooks: Required<IngressHooks>;
+  /** Pass in `plugins` to buildIngress / `ingressPlugins` to startStack: serves GET /metrics. */
+  ingressPlugin: NonNullable<IngressOptions['plugins']>[number];
+  /** Pass as `metrics` in the activity dependencies of a worker in this process. */
+  activity: Required<ActivityMetrics>;
+  /** The exposition text, as a scrape would see it (used by the demo and tests). */
+  scrape(): Promise<string>;
+}
+
+export interface MetricsOptions {
+  /** Node.js process metrics (event loop lag, heap, GC). Default true. */
+  processMetrics?: boolean;
+  /** Metric name prefix. Default `imt_ic_`. */
+  prefix?: string;
+}
+
+/**
+ * Creates a fresh registry and the instruments on it. One per process in production;
+ * tests may create several (each has its own registry, so nothing is shared globally).
+ */
+export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
+  const prefix = opts.prefix ?? 'imt_ic_';
+  const registry = new Registry();
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+
+  const received = new Counter({
+    name: `${prefix}ingress_received_total`,
+    help: 'Authenticated calls that reached an ingress handler, by call.',
+    labelNames: ['call'] as const,
+    registers: [registry],
+  });
+  const accepted = new Counter({
+    name: `${prefix}ingress_accepted_total`,
+    help: 'Intake calls answered 2xx (durably handed to Temporal: 201 confirmed or 202 accepted), by call.',
+    labelNames: ['call', 'status'] as const,
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: `${prefix}ingress_rejected_total`,
+    help: 'Calls the ingress refused itself, by call and reason (auth, invalid_body, malformed_json, too_large, media_type, conflict). IMT refusing a payment is counted by payments_parked_total.',
+    labelNames: ['call', 'reason'] as const,
+    registers: [registry],
+  });
+  const answered = new Counter({
+    name: `${prefix}ingress_answers_total`,
+    help: 'Ingress answers by call and HTTP status.',
+    labelNames: ['call', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: `${prefix}ingress_request_duration_seconds`,
+    help: 'Time from receiving an ingress call to answering it, by call and HTTP status.',
+    labelNames: ['call', 'status'] as const,
+    // Spans an immediate 201 (tens of ms) up to the 5 s confirmation window and beyond.
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10],
+    registers: [registry],
+  });
+  const posted = new Counter({
+    name: `${prefix}payments_posted_total`,
+    help: 'Payments IMT confirmed (post-payment answered 2xx), counted by the worker in this process.',
+    registers: [registry],
+  });
+  const parked = new Counter({
+    name: `${prefix}payments_parked_total`,
+    help: 'Payment postings IMT refused for good (the payment waits in NEEDS_ATTENTION for an operator).',
+    registers: [registry],
+  });
+  const attemptFailures = new Counter({
+    name: `${prefix}payment_attempt_failures_total`,
+    help: 'Failed posting attempts to IMT, by failure type (ServiceUnavailable, RateLimited, InvalidPost, …).',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
+
+  const ingressHooks: Required<IngressHooks> = {
+    onReceived(call) {
+      received.inc({ call: callName(call) });
+    },
+    onRejected(call, reason) {
+      rejected.inc({ call: callName(call), reason });
+    },
+    onAnswered(rawCall, status, seconds) {
+      const call = callName(rawCall);
+      if (UNMEASURED_CALLS.has(call)) return;
+      const code = String(status);
+      answered.inc({ call, status: code });
+      latency.observe({ call, status: code }, seconds);
+      if (INTAKE_CALLS.has(call) && status >= 200 && status < 300) accepted.inc({ call, status: code });
+    },
+  };
+
+  const activity: Required<ActivityMetrics> = {
+    paymentsPosted: { inc: () => posted.inc() },
+    paymentsParked: { inc: () => parked.inc() },
+    paymentAttemptFailures: { inc: (type: string) => attemptFailures.inc({ type }) },
+  };
+
+  const ingressPlugin = (app: FastifyInstance) => {
+    app.get(METRICS_PATH, async (_req, reply) => {
+      const body = await registry.metrics();
+      return reply.code(200).header('Content-Type', registry.contentType).send(body);
+    });
+  };
+
+  return { registry, ingressHooks, ingressPlugin, activity, scrape: () => registry.metrics() };
+}
+
+/**
+ * Reads one sample from Prometheus exposition text, e.g.
+ * `sampleValue(text, 'imt_ic_ingress_received_total', { call: 'post-payment' })`.
+ * Returns 0 when the series does not exist yet (a counter that never moved).
+ */
+export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = new Map<string, string>();
+    for (const pair of (match[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) present.set(pair[1], pair[2]);
+    if (wanted.every(([k, v]) => present.get(k) === v)) return Number(match[4]);
+  }
+  return 0;
+}
+
+/** Calls every given hook set in turn (e.g. the metrics hooks plus a benchmark's own). */
+export function combineIngressHooks(...sets: (IngressHooks | undefined)[]): IngressHooks {
+  const present = sets.filter((s): s is IngressHooks => s !== undefined);
+  return {
+    onReceived: (call) => present.forEach((s) => s.onReceived?.(call)),
+    onRejected: (call, reason) => present.forEach((s) => s.onRejected?.(call, reason)),
+    onAnswered: (call, status, seconds) => present.forEach((s) => s.onAnswered?.(call, status, seconds)),
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Alerts: a payment that parks in NEEDS_ATTENTION produces exactly one Slack-compatible
+ * notification — also when the worker is restarted and the run is replayed from its
+ * history by a fresh worker — and none at all when no webhook URL is configured.
+ *
+ * "Exactly one" is checked without waiting for time to pass: the workflow awaits the
+ * alert activity before anything else, so once the run has *closed* every alert it
+ * would ever send has been sent.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { PaymentStatus, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
+import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+
+interface Received {
+  body: { text?: unknown; blocks?: unknown; idempotency_key?: unknown };
+  idempotencyKey?: string;
+}
+
+let receiver: FastifyInstance;
+let receiverUrl: string;
+const received: Received[] = [];
+
+beforeAll(async () => {
+  receiver = Fastify();
+  receiver.post('/hooks/alerts', async (req, reply) => {
+    received.push({
+      body: req.body as Received['body'],
+      idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+    });
+    return reply.code(200).send('ok');
+  });
+  await receiver.listen({ port: 0, host: '127.0.0.1' });
+  const addr = receiver.server.address();
+  receiverUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hooks/alerts`;
+});
+afterAll(async () => {
+  await receiver?.close();
+});
+
+function newPayment(h: Harness, n: number) {
+  const customer = `A${4000 + n}`;
+  const invoice_number = `${customer}20220901`;
+  h.imt.addInvoice({ invoice_number, customer, amount_due: '50.00', past_due: '0.00' });
+  return {
+    customer,
+    invoice_number,
+    transaction_id: uniqueId('T'),
+    amount: '50.00',
+    payment_method: 'echeck',
+    message: '',
+    source: 'invoice_cloud',
+  };
+}
+
+const alertsFor = (txid: string) => received.filter((r) => String(r.body.text).includes(txid));
+
+describe('with ALERT_WEBHOOK_URL', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      name: 'alerts',
+      alertWebhookUrl: receiverUrl,
+      temporalUiUrl: 'http://ui.example:8233',
+      confirmWaitMs: 5000,
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('sends exactly one Slack-compatible notification per parked run, also across a worker restart', async () => {
+    const p = newPayment(h, 1);
+    h.imt.rejectPostsFor(p.invoice_number, { invoice_number: ['Invoice is closed.'] });
+    expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
+    const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
+
+    const [alert] = await eventually(async () =>
+      alertsFor(p.transaction_id).length ? alertsFor(p.transaction_id) : undefined,
+    );
+    expect(typeof alert.body.text).toBe('string');
+    const text = String(alert.body.text);
+    expect(text).toContain(`Payment ${p.transaction_id} needs attention`);
+    expect(text).toContain('InvalidPost');
+    expect(text).toContain(
+      `<http://ui.example:8233/namespaces/default/workflows/payment-${p.transaction_id}|Open in Temporal UI>`,
+    );
+    expect(Array.isArray(alert.body.blocks)).toBe(true);
+    expect(alert.idempotencyKey).toBe(`payment-${p.transaction_id}:NEEDS_ATTENTION:1`);
+    expect(alert.body.idempotency_key).toBe(alert.idempotencyKey);
+    // No credential ever leaves in an alert.
+    expect(JSON.stringify(alert)).not.toContain(h.imtIntegratorId);
+    expect(JSON.stringify(alert)).not.toContain(h.ingressIntegratorId);
+
+    // The alert's completion is in the history (what a replay reads instead of re-running it).
+    await eventually(async () => {
+      const { events } = await handle.fetchHistory();
+      return (events ?? []).some((e) => e.activityTaskCompletedEventAttributes);
+    });
+    // A fresh worker has no cached state: the query makes it replay the run from history.
+    await h.stopWorker();
+    await h.startWorker();
+    const replayed = (await handle.query(paymentStateQuery)) as PaymentState;
+    expect(replayed.status).toBe(PaymentStatus.NEEDS_ATTENTION);
+
+    // Closing the run replays it once more on this worker; afterwards nothing can be pending.
+    await handle.signal('dismiss', { reason: 'alert test done', by: 'test' });
+    expect(((await handle.result()) as PaymentState).status).toBe(PaymentStatus.DISMISSED);
+    h.imt.clearRejections();
+    expect(alertsFor(p.transaction_id)).toHaveLength(1);
+  });
+
+  it('sends one notification per parking: a retry that parks again alerts again, with a new key', async () => {
+    const p = newPayment(h, 2);
+    h.imt.rejectPostsFor(p.invoice_number, { amount: ['Amount exceeds balance.'] });
+    expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
+    const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
+    await eventually(async () => alertsFor(p.transaction_id).length === 1);
+    await handle.signal('retry', { by: 'test' });
+    await eventually(async () => ((await handle.query(paymentStateQuery)) as PaymentState).attempts === 2);
+    await eventually(async () => alertsFor(p.transaction_id).length === 2);
+    await handle.signal('dismiss', { reason: 'alert test done', by: 'test' });
+    await handle.result();
+    h.imt.clearRejections();
+    expect(alertsFor(p.transaction_id).map((a) => a.idempotencyKey)).toEqual([
+      `payment-${p.transaction_id}:NEEDS_ATTENTION:1`,
+      `payment-${p.transaction_id}:NEEDS_ATTENTION:2`,
+    ]);
+  });
+});
+
+describe('without ALERT_WEBHOOK_URL', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ name: 'no-alerts', confirmWaitMs: 5000 });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('sends nothing: the alert activity completes with sent=false', async () => {
+    const p = newPayment(h, 3);
+    h.imt.rejectPostsFor(p.invoice_number, { invoice_number: ['Invoice is closed.'] });
+    expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
+    const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
+    await handle.signal('dismiss', { reason: 'alert test done', by: 'test' });
+    await handle.result();
+    h.imt.clearRejections();
+
+    const history = await handle.fetchHistory();
+    const scheduled = (history.events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendAlert',
+    );
+    expect(scheduled).toHaveLength(1);
+    const completed = (history.events ?? []).find(
+      (e) => e.activityTaskCompletedEventAttributes,
+    )?.activityTaskCompletedEventAttributes;
+    const results = (history.events ?? [])
+      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
+      .filter((x) => x !== undefined && x !== null)
+      .map((payload) => defaultPayloadConverter.fromPayload(payload));
+    expect(completed).toBeDefined();
+    expect(results).toContainEqual({ sent: false });
+    expect(alertsFor(p.transaction_id)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * Metrics move as payments flow: the ingress's /metrics (prom-client, wired through the
+ * ingress hooks and the activities' counters exactly as client/stack.ts wires them) is
+ * scraped before and after real traffic, and a stand-alone worker process
+ * (`worker/main.ts`) serves the SDK's runtime metrics plus the business counters on
+ * METRICS_PORT.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import axios from 'axios';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createMetrics, sampleValue } from '../../common/metrics';
+import { workflowIds, type PaymentState } from '../../workflows/messages';
+import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+
+let h: Harness;
+let seq = 0;
+
+function newPayment() {
+  seq += 1;
+  const customer = `M${5000 + seq}`;
+  const invoice_number = `${customer}20220901`;
+  h.imt.addInvoice({ invoice_number, customer, amount_due: '50.00', past_due: '0.00' });
+  return {
+    customer,
+    invoice_number,
+    transaction_id: uniqueId('T'),
+    amount: '50.00',
+    payment_method: 'echeck',
+    message: '',
+    source: 'invoice_cloud',
+  };
+}
+
+const scrape = async () => {
+  // No X-Integrator-ID: /metrics is exempt from the ingress's authentication.
+  const res = await axios.get(`${h.ingressUrl}/metrics`, { validateStatus: () => true });
+  expect(res.status).toBe(200);
+  expect(String(res.headers['content-type'])).toContain('text/plain');
+  return String(res.data);
+};
+
+beforeAll(async () => {
+  const metrics = createMetrics();
+  h = await startHarness({
+    name: 'metrics',
+    confirmWaitMs: 1500,
+    ingressHooks: metrics.ingressHooks,
+    ingressPlugins: [metrics.ingressPlugin],
+    activityMetrics: metrics.activity,
+  });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('ingress /metrics', () => {
+  it('counts received, accepted, rejected by reason, posted, parked and answer latency', async () => {
+    const before = await scrape();
+    const post = (body: unknown) => h.http.post('/api/integration/invoice/post-payment', body);
+
+    const ok = newPayment();
+    expect((await post(ok)).status).toBe(201);
+    expect((await post({ ...ok, amount: '60.00' })).status).toBe(409);
+    expect((await post({ ...newPayment(), amount: '1.005' })).status).toBe(400);
+    const unauthenticated = await h.http.post('/api/integration/invoice/post-payment', newPayment(), {
+      headers: { 'X-Integrator-ID': 'wrong' },
+    });
+    expect(unauthenticated.status).toBe(403);
+
+    const refused = newPayment();
+    h.imt.rejectPostsFor(refused.invoice_number, { invoice_number: ['Invoice is closed.'] });
+    expect((await post(refused)).status).toBe(400);
+
+    h.imt.faults.set({ maintenance: true, routes: ['/api/integration/invoice/post-payment'] });
+    const delayed = newPayment();
+    expect((await post(delayed)).status).toBe(202);
+    h.imt.faults.clear();
+    const result = (await h.client.workflow
+      .getHandle(workflowIds.payment(delayed.transaction_id))
+      .result()) as PaymentState;
+    expect(result.status).toBe('POSTED');
+
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
+
+    const call = { call: 'post-payment' };
+    expect(delta('imt_ic_ingress_received_total', call)).toBe(5); // the 403 never reaches the handler
+    expect(delta('imt_ic_ingress_accepted_total', { ...call, status: '201' })).toBe(1);
+    expect(delta('imt_ic_ingress_accepted_total', { ...call, status: '202' })).toBe(1);
+    expect(delta('imt_ic_ingress_rejected_total', { ...call, reason: 'conflict' })).toBe(1);
+    expect(delta('imt_ic_ingress_rejected_total', { ...call, reason: 'invalid_body' })).toBe(1);
+    expect(delta('imt_ic_ingress_rejected_total', { ...call, reason: 'auth' })).toBe(1);
+    expect(delta('imt_ic_payments_posted_total')).toBe(2);
+    expect(delta('imt_ic_payments_parked_total')).toBe(1);
+    expect(delta('imt_ic_payment_attempt_failures_total', { type: 'InvalidPost' })).toBe(1);
+    expect(
+      delta('imt_ic_payment_attempt_failures_total', { type: 'ServiceUnavailable' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(delta('imt_ic_ingress_answers_total', { ...call, status: '400' })).toBe(2);
+    expect(delta('imt_ic_ingress_request_duration_seconds_count', { ...call, status: '201' })).toBe(1);
+    expect(delta('imt_ic_ingress_request_duration_seconds_count', { ...call, status: '403' })).toBe(1);
+    // The 202 came after the confirmation window, so it lands in a bucket of at least 1 s.
+    expect(
+      delta('imt_ic_ingress_request_duration_seconds_bucket', { ...call, status: '202', le: '0.5' }),
+    ).toBe(0);
+    expect(
+      delta('imt_ic_ingress_request_duration_seconds_bucket', { ...call, status: '202', le: '+Inf' }),
+    ).toBe(1);
+
+    // Labels are calls, reasons and statuses — never payment data.
+    for (const p of [ok, refused, delayed]) {
+      expect(after).not.toContain(p.transaction_id);
+      expect(after).not.toContain(p.invoice_number);
+    }
+    expect(after).toContain('imt_ic_process_cpu_seconds_total');
+    h.imt.clearRejections();
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('stand-alone worker (npm run worker)', () => {
+  let child: ChildProcess | undefined;
+  let output = '';
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child?.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('serves the SDK runtime metrics and its business counters on METRICS_PORT; logs carry workflow IDs', async () => {
+    const metricsPort = await freePort();
+    const taskQueue = uniqueId('tq-metrics-worker');
+    const root = path.resolve(__dirname, '../..');
+    child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'worker/main.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        METRICS_PORT: String(metricsPort),
+        IMT_BASE_URL: h.imt.url,
+        IMT_INTEGRATOR_ID: h.imtIntegratorId,
+        INGRESS_INTEGRATOR_ID: 'not-used-by-the-worker',
+        DATA_DIR: h.dataDir,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d) => (output += String(d)));
+    child.stderr?.on('data', (d) => (output += String(d)));
+
+    const url = `http://127.0.0.1:${metricsPort}/metrics`;
+    await eventually(
+      async () => {
+        if (child?.exitCode !== null) throw new Error(`worker exited: ${output}`);
+        return String((await axios.get(url)).data).includes('temporal_');
+      },
+      60_000,
+      250,
+    );
+
+    const p = newPayment();
+    const handle = await h.client.workflow.start('paymentWorkflow', {
+      workflowId: workflowIds.payment(p.transaction_id),
+      taskQueue,
+      args: [{ payment: p, receivedAt: new Date().toISOString() }],
+    });
+    expect(((await handle.result()) as PaymentState).status).toBe('POSTED');
+
+    // The SDK exports the counter with its global tags (service_name), without a _total suffix.
+    const text = await eventually(async () => {
+      const body = String((await axios.get(url)).data);
+      if (sampleValue(body, 'imt_ic_payments_posted') >= 1) return body;
+      throw new Error(
+        body
+          .split('\n')
+          .filter((l) => l.startsWith('imt_ic'))
+          .join('\n') || 'no imt_ic metrics',
+      );
+    });
+    expect(text).toMatch(/temporal_(activity|workflow)_\w+/);
+
+    // Structured (pino) log line of the activity, correlated to the run.
+    const line = await eventually(async () =>
+      output.split('\n').find((l) => l.includes('payment posted to IMT') && l.includes(p.transaction_id)),
+    );
+    const log = JSON.parse(line) as Record<string, unknown>;
+    expect(log).toMatchObject({
+      workflowId: workflowIds.payment(p.transaction_id),
+      runId: handle.firstExecutionRunId,
+      activity: 'postPayment',
+    });
+    expect(output).not.toContain(h.imtIntegratorId);
+  });
+});
