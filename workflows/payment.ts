@@ -18,6 +18,7 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -86,6 +87,17 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     if (state.status === status) return;
     state.status = status;
     upsertSearchAttributes([{ key: SA.PaymentStatus, value: status }]);
+    showDetails();
+  };
+  // "Current details" in the Temporal UI: what is happening and what a person can do.
+  const showDetails = () => {
+    const lines = [`**${state.status}** · attempt ${state.attempts}`];
+    if (state.lastError) lines.push(`Last error (${state.lastError.type}): ${state.lastError.message}`);
+    if (state.status === PaymentStatus.NEEDS_ATTENTION)
+      lines.push('Fix the cause in IMT, then signal `retry`, or signal `dismiss` with `{"reason": "…"}`.');
+    if (state.status === PaymentStatus.AUTH_REJECTED)
+      lines.push("IMT refuses this service's X-Integrator-ID: rotate IMT_INTEGRATOR_ID; retries continue.");
+    setCurrentDetails(lines.join('\n\n'));
   };
 
   setHandler(paymentStateQuery, () => state);
@@ -142,6 +154,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       const failure = describeFailure(err);
       state.lastError = failure.error;
       record('attempt failed', `${failure.error.type}: ${failure.error.message}`);
+      showDetails();
 
       if (failure.permanent) {
         // Not lost, not failed silently: park visibly until a person decides.

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { ImtClient } from '../../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from '../../worker/runtime';
+import { createMetrics } from '../../common/metrics';
 import { buildIngress } from './server';
 
 async function main(): Promise<void> {
@@ -20,7 +21,10 @@ async function main(): Promise<void> {
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  const metrics = createMetrics();
   const ingress = buildIngress({
+    hooks: metrics.ingressHooks,
+    plugins: [metrics.ingressPlugin],
     client,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,

@@ -271,7 +271,8 @@ function sendPaymentAnswer(
 
 function routeName(req: FastifyRequest): string {
   const url = req.routeOptions?.url ?? req.url;
-  return url.replace('/api/integration/', '').replace('/invoice/', '');
+  // The names the handlers report: 'post-payment', 'payments/:transaction_id', ':invoice_number/detail', '/healthz'.
+  return url.replace(/^\/api\/integration\/(invoice\/)?/, '');
 }
 
 function unavailable(reply: FastifyReply, message: string, retryAfterSeconds = 30) {
