@@ -8,6 +8,7 @@ import type { ImtClient } from '../integrations/imt-client';
 import type { InvoiceCloudClient } from '../integrations/ic-client';
 import { createImtActivities } from './imt';
 import { createAlertActivities } from './alerts';
+import { createExportActivities } from './export';
 import { createLifecycleActivities } from './lifecycle';
 import type { Client } from '@temporalio/client';
 
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createImtActivities(deps),
     ...createAlertActivities(deps),
+    ...createExportActivities(deps),
     ...createLifecycleActivities(deps),
   };
 }

@@ -33,6 +33,10 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(opts.deps),
+    // Heartbeats reach the server at most every 80 % of the heartbeat timeout by default;
+    // the export's progress (client/exports.ts reads the last heartbeat) would then lag by
+    // 24 s. One small RPC every 2 s per heartbeating activity is cheap.
+    maxHeartbeatThrottleInterval: '2 seconds',
     ...opts.tuning,
   });
 }

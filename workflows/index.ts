@@ -1,3 +1,4 @@
 // The workflow bundle entry: re-exports only.
 export { paymentWorkflow } from './payment';
 export { reversalEventWorkflow, reversalWorkflow } from './reversal';
+export { exportBillingCycleWorkflow, scheduledExportWorkflow } from './export-billing-cycle';

@@ -267,9 +267,15 @@ export const SCHEDULED_START_TIME: SearchAttributeKey<'DATETIME'> = {
 /** The one Schedule that exports every billing cycle (client/schedule.ts). */
 export const EXPORT_SCHEDULE_ID = 'export-billing-cycles';
 
-/** C1 allows at most 1000 per page; fewer, larger pages mean fewer calls and events. */
+/** C1 allows at most 1000 invoices per page. */
 export const EXPORT_MAX_PAGE_SIZE = 1000;
-export const EXPORT_DEFAULT_PAGE_SIZE = 1000;
+/**
+ * 250 invoices ≈ 120 KB of JSON per page. Larger answers land in V8's large-object space
+ * and survive until a full GC: measured on 100,000 invoices, 1000 per page grew the
+ * worker by ~110 MB during the extraction, 250 per page by ~20 MB, at a similar speed.
+ * The page count does not reach history (one activity reads them all).
+ */
+export const EXPORT_DEFAULT_PAGE_SIZE = 250;
 
 export const ExportStatus = {
   /** Paging through IMT's listing and writing the file. */
@@ -387,7 +393,7 @@ export interface UploadOutcome {
  */
 export interface ExtractCursor {
   v: 1;
-  phase: 'extracting' | 'building' | 'done';
+  phase: 'extracting' | 'done';
   pageSize: number;
   /** IMT's `count` at the first page; null until it is known. */
   totalCount: number | null;

@@ -1,0 +1,244 @@
+/**
+ * The Temporal Schedule that exports every billing cycle (default: the 1st of each month
+ * at 06:00 America/Chicago, overlap SKIP).
+ *
+ * The action is `scheduledExportWorkflow`, not the export itself: Temporal names a
+ * scheduled run `<scheduleId>-<timestamp>`, while exactly-once per cycle needs the run to
+ * be `export-<cycle>`. The starter derives the cycle from `TemporalScheduledStartTime` in
+ * the schedule's time zone and starts `export-<cycle>` (ALLOW_DUPLICATE_FAILED_ONLY), so
+ * a catch-up firing, a manual trigger or a re-created schedule never exports a finished
+ * cycle twice. Overlap SKIP only concerns the short-lived starters.
+ */
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  type Client,
+  type ScheduleHandle,
+} from '@temporalio/client';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { z } from 'zod';
+import { isTimeZone } from '../workflows/billing-cycle';
+import type { scheduledExportWorkflow } from '../workflows/export-billing-cycle';
+import { EXPORT_MAX_PAGE_SIZE, EXPORT_SCHEDULE_ID, type ScheduledExportInput } from '../workflows/messages';
+import { ExportError, parseOrThrow } from './exports';
+
+export const DEFAULT_SCHEDULE_TIME_ZONE = 'America/Chicago';
+export const DEFAULT_SCHEDULE_CALENDAR = { dayOfMonth: 1, hour: 6, minute: 0 } as const;
+/**
+ * How late a missed firing (server or workers down on the 1st) is still taken. A cycle
+ * that could not start within three days deserves a person's decision, not a silent run.
+ */
+export const DEFAULT_CATCHUP_WINDOW = '3 days';
+
+const durationSchema = z
+  .union([z.string().min(1), z.number().int().positive()])
+  .refine(
+    (v) => {
+      try {
+        return msToNumber(v as Parameters<typeof msToNumber>[0]) > 0;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be a duration such as "3 days", "12h" or a number of milliseconds' },
+  )
+  .transform((v) => msToNumber(v as Parameters<typeof msToNumber>[0]));
+
+const ScheduleIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ".", "_" and "-" only');
+
+const ExportScheduleOptionsSchema = z
+  .object({
+    scheduleId: ScheduleIdSchema.default(EXPORT_SCHEDULE_ID),
+    taskQueue: z.string().min(1),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Chicago')
+      .default(DEFAULT_SCHEDULE_TIME_ZONE),
+    calendar: z
+      .object({
+        dayOfMonth: z.number().int().min(1).max(31).default(DEFAULT_SCHEDULE_CALENDAR.dayOfMonth),
+        hour: z.number().int().min(0).max(23).default(DEFAULT_SCHEDULE_CALENDAR.hour),
+        minute: z.number().int().min(0).max(59).default(DEFAULT_SCHEDULE_CALENDAR.minute),
+      })
+      .strict()
+      .default({ ...DEFAULT_SCHEDULE_CALENDAR }),
+    catchupWindow: durationSchema.default(msToNumber(DEFAULT_CATCHUP_WINDOW)),
+    paused: z.boolean().default(false),
+    note: z.string().max(500).optional(),
+    approvalRequired: z.boolean().default(false),
+    pageSize: z.number().int().min(1).max(EXPORT_MAX_PAGE_SIZE).optional(),
+    /** -1 = export the month before the one the schedule fires in. */
+    cycleMonthOffset: z.number().int().min(-12).max(12).default(0),
+  })
+  .strict();
+export type ExportScheduleOptions = z.input<typeof ExportScheduleOptionsSchema>;
+
+export type ScheduleWriteMode = 'create' | 'update' | 'upsert';
+
+/**
+ * Creates the export schedule, or replaces its spec, action and policies when it exists
+ * (`mode` 'create' / 'update' refuse the other case). Paused state and note follow `paused`.
+ */
+export async function createOrUpdateExportSchedule(
+  client: Client,
+  options: ExportScheduleOptions,
+  mode: ScheduleWriteMode = 'upsert',
+): Promise<{ scheduleId: string; created: boolean }> {
+  const o = parseOrThrow(ExportScheduleOptionsSchema, options);
+  const input: ScheduledExportInput = {
+    timeZone: o.timeZone,
+    cycleMonthOffset: o.cycleMonthOffset,
+    approvalRequired: o.approvalRequired,
+    ...(o.pageSize !== undefined ? { pageSize: o.pageSize } : {}),
+  };
+  const spec = {
+    calendars: [
+      {
+        dayOfMonth: o.calendar.dayOfMonth,
+        hour: o.calendar.hour,
+        minute: o.calendar.minute,
+        comment: 'export the billing cycle to Invoice Cloud',
+      },
+    ],
+    timezone: o.timeZone,
+  };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'scheduledExportWorkflow',
+    // Temporal appends the scheduled time: `export-billing-cycles-2022-09-01T11:00:00Z`.
+    workflowId: o.scheduleId,
+    taskQueue: o.taskQueue,
+    args: [input] as Parameters<typeof scheduledExportWorkflow>,
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: o.catchupWindow };
+  const note = o.note ?? (o.paused ? 'created paused' : undefined);
+
+  if (mode !== 'update') {
+    try {
+      await client.schedule.create({
+        scheduleId: o.scheduleId,
+        spec,
+        action,
+        policies,
+        state: { paused: o.paused, ...(note ? { note } : {}) },
+      });
+      return { scheduleId: o.scheduleId, created: true };
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      if (mode === 'create') {
+        throw new ExportError(
+          'ALREADY_EXISTS',
+          `schedule ${o.scheduleId} already exists: change it with "schedule update"`,
+          { cause: err },
+        );
+      }
+    }
+  }
+  await withSchedule(client, o.scheduleId, (handle) =>
+    handle.update((previous) => ({
+      ...previous,
+      spec,
+      action,
+      policies: { ...previous.policies, ...policies },
+      state: { ...previous.state, paused: o.paused, ...(note ? { note } : {}) },
+    })),
+  );
+  return { scheduleId: o.scheduleId, created: false };
+}
+
+export interface ExportScheduleView {
+  scheduleId: string;
+  paused: boolean;
+  note?: string;
+  timeZone: string;
+  calendar?: { dayOfMonth: number; hour: number; minute: number };
+  catchupWindowMs?: number;
+  overlap: string;
+  taskQueue?: string;
+  workflowType?: string;
+  input?: ScheduledExportInput;
+  nextActionTimes: string[];
+  recentActions: { scheduledAt: string; takenAt: string; workflowId: string; runId: string }[];
+  runningWorkflowIds: string[];
+}
+
+async function withSchedule<T>(
+  client: Client,
+  scheduleId: string,
+  fn: (handle: ScheduleHandle) => Promise<T>,
+): Promise<T> {
+  const id = parseOrThrow(ScheduleIdSchema, scheduleId);
+  try {
+    return await fn(client.schedule.getHandle(id));
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) {
+      throw new ExportError('NOT_FOUND', `schedule ${id} does not exist: create it with "schedule create"`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+export async function describeExportSchedule(
+  client: Client,
+  scheduleId: string = EXPORT_SCHEDULE_ID,
+): Promise<ExportScheduleView> {
+  const d = await withSchedule(client, scheduleId, (h) => h.describe());
+  const first = d.spec.calendars?.[0];
+  const start = (ranges: { start: number }[] | undefined) => ranges?.[0]?.start ?? 0;
+  const action = d.action.type === 'startWorkflow' ? d.action : undefined;
+  return {
+    scheduleId: d.scheduleId,
+    paused: d.state.paused,
+    note: d.state.note,
+    timeZone: d.spec.timezone || 'UTC',
+    calendar: first
+      ? { dayOfMonth: start(first.dayOfMonth), hour: start(first.hour), minute: start(first.minute) }
+      : undefined,
+    catchupWindowMs: d.policies.catchupWindow,
+    overlap: d.policies.overlap ?? 'SKIP',
+    taskQueue: action?.taskQueue,
+    workflowType: action?.workflowType,
+    input: action?.args?.[0] as ScheduledExportInput | undefined,
+    nextActionTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
+    recentActions: d.info.recentActions.map((a) => ({
+      scheduledAt: a.scheduledAt.toISOString(),
+      takenAt: a.takenAt.toISOString(),
+      workflowId: a.action.workflow.workflowId,
+      runId: a.action.workflow.firstExecutionRunId,
+    })),
+    runningWorkflowIds: d.info.runningActions.map((a) => a.workflow.workflowId),
+  };
+}
+
+export async function pauseExportSchedule(
+  client: Client,
+  scheduleId = EXPORT_SCHEDULE_ID,
+  note?: string,
+): Promise<void> {
+  await withSchedule(client, scheduleId, (h) => h.pause(note ?? 'paused by an operator'));
+}
+
+export async function unpauseExportSchedule(
+  client: Client,
+  scheduleId = EXPORT_SCHEDULE_ID,
+  note?: string,
+): Promise<void> {
+  await withSchedule(client, scheduleId, (h) => h.unpause(note ?? 'unpaused by an operator'));
+}
+
+/**
+ * Takes the action now (also when paused): exports the cycle of the current month in the
+ * schedule's time zone, or does nothing when that cycle was already exported.
+ */
+export async function triggerExportSchedule(client: Client, scheduleId = EXPORT_SCHEDULE_ID): Promise<void> {
+  await withSchedule(client, scheduleId, (h) => h.trigger());
+}
+
+export async function deleteExportSchedule(client: Client, scheduleId = EXPORT_SCHEDULE_ID): Promise<void> {
+  await withSchedule(client, scheduleId, (h) => h.delete());
+}
