@@ -2,8 +2,8 @@
  * The Temporal UI as the operator console, checked in a real browser: a payment that IMT
  * refuses ends in NEEDS_ATTENTION; headless Chromium (Debian's, driven by playwright-core)
  * finds the run by its TransactionId search attribute, opens it and sees its summary and
- * status. Screenshots go to test-output/screenshots/ and are copied to docs/screenshots/
- * for the README's "Operating the service" section.
+ * status. Screenshots go to test-output/screenshots/; with UPDATE_SCREENSHOTS=1 they are
+ * also copied to docs/screenshots/ for the README's "Operating the service" section.
  *
  * The UI needs a dev server started with it, so this file starts its own (in memory, on
  * free ports) instead of using the shared headless one from global-setup.
@@ -206,10 +206,12 @@ describe.skipIf(!haveChromium)('Temporal UI (headless Chromium)', () => {
     expect(page.url()).toContain(`/workflows/${workflowId}`);
     await page.close();
 
-    // Publish for the README ("Operating the service").
-    fs.mkdirSync(DOCS_SHOTS, { recursive: true });
-    for (const name of fs.readdirSync(SHOTS).filter((f) => f.startsWith('ui-') && f.endsWith('.png'))) {
-      fs.copyFileSync(path.join(SHOTS, name), path.join(DOCS_SHOTS, name));
+    // Publish for the README ("Operating the service") when asked, so runs don't churn git.
+    if (process.env.UPDATE_SCREENSHOTS === '1') {
+      fs.mkdirSync(DOCS_SHOTS, { recursive: true });
+      for (const name of fs.readdirSync(SHOTS).filter((f) => f.startsWith('ui-') && f.endsWith('.png'))) {
+        fs.copyFileSync(path.join(SHOTS, name), path.join(DOCS_SHOTS, name));
+      }
     }
     harness.imt.clearRejections();
   });
