@@ -128,7 +128,11 @@ const OTHER_CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f]/g;
 const UNSAFE_IN_IDENTIFIER = /[|\u0000-\u001f\u007f\u0085\u2028\u2029]/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/;
 
+/** Anything `sanitize` would change: one test instead of three replaces for clean values (nearly all). */
+const NEEDS_CLEANING = /[\u0000-\u001f\u007f\u0085\u2028\u2029|]/;
+
 function sanitize(value: string): { value: string; changed: boolean } {
+  if (!NEEDS_CLEANING.test(value)) return { value: value.trim(), changed: false };
   const cleaned = value.replace(LINE_BREAK_RUN, ' ').replace(/\|/g, '/').replace(OTHER_CONTROL, '');
   return { value: cleaned.trim(), changed: cleaned !== value };
 }
