@@ -65,7 +65,9 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
       return make(
         FailureType.AmbiguousTimeout,
         false,
-        `${err.message}; the request may have been processed — retrying is safe because the call is idempotent (contracts C3)`,
+        `${err.message}; the request may have been processed — retrying is safe because the call is idempotent (${
+          err.service === 'IMT' ? 'contracts C3' : 'IC loads a FileName + content once, contracts D'
+        })`,
       );
     case 'network':
       return make(FailureType.NetworkError, false, err.message);
