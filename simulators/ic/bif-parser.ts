@@ -10,6 +10,11 @@
  * that is what an operator needs to find the bad record in a 100,000-row file.
  */
 
+/**
+ * Contracts E's column list, written out here on purpose rather than imported from
+ * integrations/bif.ts: the simulator plays IC, an independent reader of the file, so a
+ * wrong column order in the builder fails the tests instead of being agreed with.
+ */
 export const BIF_COLUMNS = [
   'invoice_number',
   'invoice_date',

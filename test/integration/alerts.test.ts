@@ -11,7 +11,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { PaymentStatus, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
-import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { seedPayment } from '../helpers/payments';
 
 interface Received {
   body: { text?: unknown; blocks?: unknown; idempotency_key?: unknown };
@@ -39,20 +40,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-function newPayment(h: Harness, n: number) {
-  const customer = `A${4000 + n}`;
-  const invoice_number = `${customer}20220901`;
-  h.imt.addInvoice({ invoice_number, customer, amount_due: '50.00', past_due: '0.00' });
-  return {
-    customer,
-    invoice_number,
-    transaction_id: uniqueId('T'),
-    amount: '50.00',
-    payment_method: 'echeck',
-    message: '',
-    source: 'invoice_cloud',
-  };
-}
+const newPayment = (h: Harness) => seedPayment(h.imt);
 
 const alertsFor = (txid: string) => received.filter((r) => String(r.body.text).includes(txid));
 
@@ -71,7 +59,7 @@ describe('with ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends exactly one Slack-compatible notification per parked run, also across a worker restart', async () => {
-    const p = newPayment(h, 1);
+    const p = newPayment(h);
     h.imt.rejectPostsFor(p.invoice_number, { invoice_number: ['Invoice is closed.'] });
     expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
     const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
@@ -112,7 +100,7 @@ describe('with ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends one notification per parking: a retry that parks again alerts again, with a new key', async () => {
-    const p = newPayment(h, 2);
+    const p = newPayment(h);
     h.imt.rejectPostsFor(p.invoice_number, { amount: ['Amount exceeds balance.'] });
     expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
     const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
@@ -140,7 +128,7 @@ describe('without ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends nothing: the alert activity completes with sent=false', async () => {
-    const p = newPayment(h, 3);
+    const p = newPayment(h);
     h.imt.rejectPostsFor(p.invoice_number, { invoice_number: ['Invoice is closed.'] });
     expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
     const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));

@@ -10,11 +10,12 @@ import { inject } from 'vitest';
 import { runCli } from '../../client/cli/main';
 import type { CliIo } from '../../client/cli/format';
 import { PaymentStatus, workflowIds, type PaymentState } from '../../workflows/messages';
-import { startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { startHarness, type Harness } from '../helpers/harness';
+import { seedPayment } from '../helpers/payments';
+import type { PaymentMethod } from '../../workflows/messages';
 
 const UI = 'http://ui.example:8233';
 let h: Harness;
-let seq = 0;
 
 interface CliRun {
   code: number;
@@ -43,21 +44,7 @@ async function cli(...args: string[]): Promise<CliRun> {
   return { code, out, err };
 }
 
-function newPayment(method = 'echeck') {
-  seq += 1;
-  const customer = `C${3000 + seq}`;
-  const invoice_number = `${customer}20220901`;
-  h.imt.addInvoice({ invoice_number, customer, amount_due: '50.00', past_due: '0.00' });
-  return {
-    customer,
-    invoice_number,
-    transaction_id: uniqueId('T'),
-    amount: '50.00',
-    payment_method: method,
-    message: '',
-    source: 'invoice_cloud',
-  };
-}
+const newPayment = (method: PaymentMethod = 'echeck') => seedPayment(h.imt, { method });
 type Payment = ReturnType<typeof newPayment>;
 
 const post = (p: Payment) => h.http.post('/api/integration/invoice/post-payment', p);

@@ -13,25 +13,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMetrics, sampleValue } from '../../common/metrics';
 import { workflowIds, type PaymentState } from '../../workflows/messages';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { seedPayment } from '../helpers/payments';
 
 let h: Harness;
-let seq = 0;
 
-function newPayment() {
-  seq += 1;
-  const customer = `M${5000 + seq}`;
-  const invoice_number = `${customer}20220901`;
-  h.imt.addInvoice({ invoice_number, customer, amount_due: '50.00', past_due: '0.00' });
-  return {
-    customer,
-    invoice_number,
-    transaction_id: uniqueId('T'),
-    amount: '50.00',
-    payment_method: 'echeck',
-    message: '',
-    source: 'invoice_cloud',
-  };
-}
+const newPayment = () => seedPayment(h.imt);
 
 const scrape = async () => {
   // No X-Integrator-ID: /metrics is exempt from the ingress's authentication.

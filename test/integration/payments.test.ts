@@ -12,26 +12,11 @@ import {
   type PaymentState,
 } from '../../workflows/messages';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { seedPayment } from '../helpers/payments';
 
 let h: Harness;
-let invoiceSeq = 0;
 
-function newPayment(overrides: Record<string, unknown> = {}) {
-  invoiceSeq += 1;
-  const customer = String(1000 + invoiceSeq).padStart(4, '0');
-  const invoice_number = `${customer}20220901`;
-  h.imt.addInvoice({ invoice_number, customer, amount_due: '50.00', past_due: '0.00' });
-  return {
-    customer,
-    invoice_number,
-    transaction_id: uniqueId('T'),
-    amount: '50.00',
-    payment_method: 'echeck',
-    message: '',
-    source: 'invoice_cloud',
-    ...overrides,
-  };
-}
+const newPayment = () => seedPayment(h.imt);
 
 const post = (body: unknown) => h.http.post('/api/integration/invoice/post-payment', body);
 const postingsOf = (txid: string) => h.imt.postings().filter((p) => p.transaction_id === txid);

@@ -10,7 +10,8 @@ import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-uti
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { workflowIds } from '../../workflows/messages';
-import { startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { startHarness, type Harness } from '../helpers/harness';
+import { seedPayment } from '../helpers/payments';
 
 const DIR = path.resolve('test/fixtures/histories');
 const UPDATE = process.env.UPDATE_HISTORIES === '1';
@@ -29,35 +30,22 @@ async function record(name: string, workflowId: string): Promise<void> {
   fs.writeFileSync(path.join(DIR, `${name}.json`), historyToJSON(history));
 }
 
-function payment(n: number) {
-  const customer = String(7000 + n);
-  const invoice_number = `${customer}20220901`;
-  h.imt.addInvoice({ invoice_number, customer, amount_due: '20.00' });
-  return {
-    customer,
-    invoice_number,
-    transaction_id: uniqueId('R'),
-    amount: '20.00',
-    payment_method: 'echeck',
-    message: '',
-    source: 'invoice_cloud',
-  };
-}
+const payment = () => seedPayment(h.imt, { amount: '20.00' });
 
 describe('workflow determinism', () => {
   it.runIf(UPDATE)('records histories of representative runs', async () => {
-    const happy = payment(1);
+    const happy = payment();
     await h.http.post('/api/integration/invoice/post-payment', happy);
     await record('payment-posted', workflowIds.payment(happy.transaction_id));
 
-    const retried = payment(2);
+    const retried = payment();
     h.imt.faults.set({ failNext: 2, errorStatus: 503, routes: ['/api/integration/invoice/post-payment'] });
     await h.http.post('/api/integration/invoice/post-payment', retried);
     h.imt.faults.clear();
     await h.client.workflow.getHandle(workflowIds.payment(retried.transaction_id)).result();
     await record('payment-retried', workflowIds.payment(retried.transaction_id));
 
-    const parked = payment(3);
+    const parked = payment();
     h.imt.rejectPostsFor(parked.invoice_number, { amount: ['Invalid.'] });
     await h.http.post('/api/integration/invoice/post-payment', parked);
     h.imt.clearRejections();
@@ -67,7 +55,7 @@ describe('workflow determinism', () => {
     await h.client.workflow.getHandle(workflowIds.payment(parked.transaction_id)).result();
     await record('payment-parked-then-retried', workflowIds.payment(parked.transaction_id));
 
-    const voided = payment(4);
+    const voided = payment();
     await h.http.post('/api/integration/invoice/post-payment', voided);
     await h.http.post('/api/integration/invoice/void-payment', {
       customer: voided.customer,
@@ -80,7 +68,7 @@ describe('workflow determinism', () => {
     await record('void-after-posting', workflowIds.void(voided.transaction_id));
     await record('reversal-void', workflowIds.reversal(voided.transaction_id));
 
-    const early = payment(5);
+    const early = payment();
     h.imt.faults.set({ maintenance: true, routes: ['/api/integration/invoice/post-payment'] });
     await h.http.post('/api/integration/invoice/post-payment', early);
     await h.http.post('/api/integration/invoice/ach-reject', {

@@ -4,26 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaymentStatus, SA, workflowIds, type ReversalEventState } from '../../workflows/messages';
-import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { seedPayment } from '../helpers/payments';
+import type { PaymentMethod } from '../../workflows/messages';
 
 let h: Harness;
-let seq = 0;
 
-function newPayment(method = 'echeck') {
-  seq += 1;
-  const customer = String(2000 + seq);
-  const invoice_number = `${customer}20220901`;
-  h.imt.addInvoice({ invoice_number, customer, amount_due: '75.00', past_due: '0.00' });
-  return {
-    customer,
-    invoice_number,
-    transaction_id: uniqueId('T'),
-    amount: '75.00',
-    payment_method: method,
-    message: '',
-    source: 'invoice_cloud',
-  };
-}
+const newPayment = (method: PaymentMethod = 'echeck') => seedPayment(h.imt, { method, amount: '75.00' });
 type Payment = ReturnType<typeof newPayment>;
 
 const voidOf = (p: Payment, overrides: Record<string, unknown> = {}) => ({

@@ -22,7 +22,8 @@ import { startDevServer } from '../../dev/temporal-server';
 import { workflowListUiUrl, workflowUiUrl } from '../../common/ui';
 import { paymentSummary } from '../../client/ingress/payments';
 import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../../workflows/messages';
-import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { seedPayment } from '../helpers/payments';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -98,19 +99,8 @@ describe.skipIf(!haveChromium)('Temporal UI (headless Chromium)', () => {
     return file;
   }
 
-  function payment(customer: string, method: PaymentRequest['payment_method'] = 'echeck'): PaymentRequest {
-    const invoice_number = `${customer}20220901`;
-    h!.imt.addInvoice({ invoice_number, customer, amount_due: '50.00', past_due: '0.00' });
-    return {
-      customer,
-      invoice_number,
-      transaction_id: uniqueId('T'),
-      amount: '50.00',
-      payment_method: method,
-      message: '',
-      source: 'invoice_cloud',
-    };
-  }
+  const payment = (customer: string, method: PaymentRequest['payment_method'] = 'echeck'): PaymentRequest =>
+    seedPayment(h!.imt, { customer, method });
 
   it('finds a NEEDS_ATTENTION payment by TransactionId and shows its summary and status', async () => {
     const harness = h!;
