@@ -40,8 +40,9 @@ import {
 } from './messages';
 
 const { postPayment } = proxyActivities<Activities>({
-  // The IMT client times out at 10 s; the extra margin covers queueing on a busy worker.
-  startToCloseTimeout: '30 seconds',
+  // The IMT client times out at 10 s; the margin covers a busy worker. Kept short because
+  // a lost attempt (worker died) is only retried after this timeout.
+  startToCloseTimeout: '15 seconds',
   // One attempt per call: the loop below owns retries (see file comment).
   retry: { maximumAttempts: 1 },
 });
