@@ -283,7 +283,7 @@ function analysis(r: PaymentsBenchResult): string[] {
     lines.push(
       `- The ingress makes ${fmt(describe.perItem, 1)} DescribeWorkflowExecution calls per payment under load: ${fmt(notFound, 1)} NOT_FOUND` +
         ` (pendingReversalEvents checks void-/ach-reject-<id> before every start) and ${fmt(polls, 1)} status polls` +
-        ` (waitForOutcome describes at 150 ms, then every 300 ms until the close, so they grow with the latency: p50 answer ${ms(d.payments.answerMs.p50)}).${cost}`,
+        ` (waitForOutcome describes at 300 ms, 600 ms, then every 1 s until the close, so they grow with the latency: p50 answer ${ms(d.payments.answerMs.p50)}).${cost}`,
     );
   }
   const stage = (run: PaymentRunResult | undefined, prefix: string) =>
@@ -327,11 +327,11 @@ function proposals(r: PaymentsBenchResult): string[] {
   const visibility = d.direct ? cpuPerItem(d.direct.cpu) - bareCpu : NaN;
   return [
     `Where the ingress and the workflow could be cheaper (proposals, not made here; ratio ${d.ratio >= TARGET_RATIO ? 'met' : 'NOT met'} in this run):`,
-    `1. client/ingress/payments.ts waitForOutcome polls describe at 150 ms and then every 300 ms while the result long-poll runs:`,
+    `1. client/ingress/payments.ts waitForOutcome polls describe at 300 ms, 600 ms, then every 1 s while the result long-poll runs:`,
     `   ${fmt(polls, 1)} polls per payment here ≈ ${fmt(pollCpu, 1)} ms CPU of the ${fmt(payCpu, 1)} ms a payment costs, and the count grows with`,
-    `   the latency exactly when the machine is saturated (up to ~16 per payment within the 5 s confirm wait). Without them a`,
+    `   the latency exactly when the machine is saturated (up to ~6 per payment within the 5 s confirm wait). Without them a`,
     `   payment would cost ≈ ${fmt(payCpu - pollCpu, 1)} ms → CPU-predicted ratio ${fmt(bareCpu / (payCpu - pollCpu), 2)} (now ${fmt(bareCpu / payCpu, 2)}). Options: poll for`,
-    '   NEEDS_ATTENTION only every ≥ 1 s (the rare path; a 400 answered ≤ 1 s later is fine), or replace start + long-poll +',
+    '   NEEDS_ATTENTION even less often (the rare path), or replace start + long-poll +',
     '   polls with one executeUpdateWithStart whose update returns once the posting is resolved (POSTED or NEEDS_ATTENTION):',
     '   one RPC and no polling, at +1 action (start + activity + update = 3, within the target; 4 billable with the upsert).',
     `2. client/ingress/reversals.ts pendingReversalEvents: ${fmt(notFound, 1)} NOT_FOUND describes before every start ≈ ${fmt(checkCpu, 1)} ms CPU per payment`,
