@@ -7,8 +7,12 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/messages';
 
+// Plain CommonJS shared with scripts/bootstrap.mjs; found from sources (tsx) and from lib/ (npm run build).
+const CLI_SCRIPT = ['..', '../..']
+  .map((up) => path.join(__dirname, up, 'scripts', 'temporal-cli.cjs'))
+  .find((file) => fs.existsSync(file)) as string;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const cli = require('../scripts/temporal-cli.cjs') as {
+const cli = require(CLI_SCRIPT) as {
   locateTemporalCli(): string | undefined;
   ensureTemporalCli(log?: (line: string) => void): Promise<string | undefined>;
 };
