@@ -10,6 +10,7 @@ import { createImtActivities } from './imt';
 import { createAlertActivities } from './alerts';
 import { createExportActivities } from './export';
 import { createLifecycleActivities } from './lifecycle';
+import { createAdjustmentActivities } from './adjustment';
 import type { Client } from '@temporalio/client';
 
 export interface ActivityMetrics {
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAlertActivities(deps),
     ...createExportActivities(deps),
     ...createLifecycleActivities(deps),
+    ...createAdjustmentActivities(deps),
   };
 }
 

@@ -476,3 +476,9 @@ export const approveExportSignal = defineSignal<[ApproveExportInput?]>('approve'
 export const rejectExportSignal = defineSignal<[RejectExportInput]>('reject');
 export const exportProgressQuery = defineQuery<ExportProgress>('progress');
 export const exportSummaryQuery = defineQuery<ExportSummary>('summary');
+
+// ---------------------------------------------------------------------------
+// Invoice adjustments (contracts B `…/<invoice_number>/adjusted`)
+// ---------------------------------------------------------------------------
+export const invoiceAdjustedWorkflowId = (invoiceNumber: string) => `invoice-adjusted-${invoiceNumber}`;
+export const invoiceAdjustedSignal = defineSignal<[{ reason?: string }]>('invoiceAdjusted');

@@ -98,3 +98,11 @@ export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   }
   return out;
 }
+
+export const InvoiceNumberParamSchema = idSchema('the IMT invoice number');
+
+/** What IMT sends when an invoice changed: `{}` or `{"reason": "…"}`. */
+export const InvoiceAdjustedSchema = z.strictObject(
+  { reason: z.string({ message: 'must be a string' }).max(500, 'must be at most 500 characters').optional() },
+  { message: 'body must be a JSON object, e.g. {} or {"reason": "late fee added"}' },
+);

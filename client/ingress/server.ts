@@ -9,7 +9,10 @@ import type { z } from 'zod';
 import type { Logger } from '../../common/logger';
 import type { ImtClient } from '../../integrations/imt-client';
 import { HttpCallError } from '../../integrations/http';
-import { PostPaymentSchema, fieldErrors } from './schemas';
+import { InvoiceAdjustedSchema, InvoiceNumberParamSchema, PostPaymentSchema, fieldErrors } from './schemas';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { SA, invoiceAdjustedSignal, invoiceAdjustedWorkflowId } from '../../workflows/messages';
+import type { invoiceAdjustmentWorkflow } from '../../workflows/invoice-adjustment';
 import { receivePayment, type IntakeAnswer } from './payments';
 import { lookupPayment } from './status';
 import { registerReversalRoutes } from './reversals';
@@ -59,6 +62,7 @@ const ROUTES: Record<string, string> = {
   '/api/integration/payments/:transaction_id': 'GET',
   '/api/integration/invoice/:invoice_number/detail': 'GET',
   '/api/integration/invoice/:invoice_number/pdf': 'GET',
+  '/api/integration/invoice/:invoice_number/adjusted': 'POST',
   '/healthz': 'GET',
 };
 
@@ -208,6 +212,42 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
       } catch (err) {
         return passThroughError(reply, err);
       }
+    },
+  );
+
+  // IMT tells us an invoice changed: its live balance goes to IC (workflows/invoice-adjustment.ts).
+  app.post<{ Params: { invoice_number: string } }>(
+    '/api/integration/invoice/:invoice_number/adjusted',
+    async (req, reply) => {
+      hooks.onReceived?.('adjusted');
+      const invoiceNumber = InvoiceNumberParamSchema.safeParse(req.params.invoice_number);
+      if (!invoiceNumber.success) {
+        hooks.onRejected?.('adjusted', 'invalid_body');
+        return reply.code(400).send({
+          error: 'invalid_request',
+          message: `invoice_number ${invoiceNumber.error.issues[0]?.message ?? 'is invalid'}`,
+          fields: { invoice_number: invoiceNumber.error.issues.map((i) => i.message) },
+        });
+      }
+      const body = ctx.validate(InvoiceAdjustedSchema, req.body ?? {}, reply, 'adjusted');
+      if (!body) return reply;
+      const workflowId = invoiceAdjustedWorkflowId(invoiceNumber.data);
+      await opts.client.workflow.signalWithStart<typeof invoiceAdjustmentWorkflow, [{ reason?: string }]>(
+        'invoiceAdjustmentWorkflow',
+        {
+          workflowId,
+          taskQueue: opts.taskQueue,
+          args: [invoiceNumber.data],
+          signal: invoiceAdjustedSignal,
+          signalArgs: [{ reason: body.reason }],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          typedSearchAttributes: [{ key: SA.InvoiceNumber, value: invoiceNumber.data }],
+          staticSummary: `Balance update to IC · invoice ${invoiceNumber.data}`,
+        },
+      );
+      return reply
+        .code(202)
+        .send({ invoice_number: invoiceNumber.data, status: 'ACCEPTED', workflow_id: workflowId });
     },
   );
 

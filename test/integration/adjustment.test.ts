@@ -1,0 +1,63 @@
+/** Contracts B `…/<invoice_number>/adjusted`: IMT's live balance reaches IC. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateCycle } from '../../simulators/imt/dataset';
+import { invoiceAdjustedWorkflowId } from '../../workflows/messages';
+import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+
+const CYCLE = { seed: 7, invoiceMonth: '2022-09-01', count: 30, invalidEvery: 0 };
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ name: 'adjusted', withIc: true, cycles: [CYCLE] });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('invoice adjusted in IMT', () => {
+  it('sends the invoice’s new balance to IC as a one-row invoice file', async () => {
+    const invoice = generateCycle(CYCLE).invoiceAt(3);
+    const paid = await h.http.post('/api/integration/invoice/post-payment', {
+      customer: invoice.customer,
+      invoice_number: invoice.invoice_number,
+      transaction_id: uniqueId('T'),
+      amount: '1.00',
+      payment_method: 'credit',
+      message: '',
+      source: 'invoice_cloud',
+    });
+    expect(paid.status).toBe(201);
+    const live = await h.deps.imt.getInvoiceDetail(invoice.invoice_number);
+
+    const res = await h.http.post(`/api/integration/invoice/${invoice.invoice_number}/adjusted`, {
+      reason: 'payment posted',
+    });
+    expect(res.status).toBe(202);
+    expect(res.data).toMatchObject({ invoice_number: invoice.invoice_number, status: 'ACCEPTED' });
+
+    const held = await eventually(async () => h.ic!.invoices().get(invoice.invoice_number));
+    expect(held).toMatchObject({ balanceDue: live.amount_due, accountNumber: invoice.customer });
+    const uploads = h.ic!.uploads();
+    expect(uploads).toHaveLength(1);
+    expect(uploads[0]).toMatchObject({ invoiceCount: 1, success: true });
+    expect(uploads[0].fileName).toMatch(
+      new RegExp(`^adjustment_${invoice.invoice_number}_[0-9a-f]{12}\\.txt$`),
+    );
+    // The run lingers a minute to fold further changes into one upload; end it here.
+    await h.client.workflow
+      .getHandle(invoiceAdjustedWorkflowId(invoice.invoice_number))
+      .terminate('test done');
+  });
+
+  it('validates the call', async () => {
+    expect((await h.http.post('/api/integration/invoice/040620220901/adjusted', { why: 'x' })).status).toBe(
+      400,
+    );
+    expect((await h.http.get('/api/integration/invoice/040620220901/adjusted')).status).toBe(405);
+    const noAuth = await h.http.post(
+      '/api/integration/invoice/040620220901/adjusted',
+      {},
+      { headers: { 'X-Integrator-ID': 'wrong' } },
+    );
+    expect(noAuth.status).toBe(403);
+  });
+});
