@@ -41,7 +41,12 @@ export function createAdjustmentActivities(deps: ActivityDeps) {
   }
 
   return {
-    async syncInvoiceBalance(invoiceNumber: string): Promise<BalanceSyncResult> {
+    /**
+     * `roundKey` is stable across retries of one round and unique per round: a retry is then
+     * deduplicated by IC (same FileName + content), while a balance that returns to an
+     * earlier value is still loaded (a content-only name would be taken for a repeat).
+     */
+    async syncInvoiceBalance(invoiceNumber: string, roundKey: string): Promise<BalanceSyncResult> {
       if (!deps.ic)
         throw ApplicationFailure.create({
           type: 'ConfigurationError',
@@ -83,8 +88,7 @@ export function createAdjustmentActivities(deps: ActivityDeps) {
           message: `invoice ${invoiceNumber} cannot be written for IC: ${built.rejectedSample[0]?.reasons.join('; ') ?? 'unknown'}`,
         });
       }
-      // Same content → same name: a retried upload is deduplicated by IC (contracts D).
-      const fileName = `adjustment_${invoiceNumber}_${built.sha256.slice(0, 12)}.txt`;
+      const fileName = `adjustment_${invoiceNumber}_${roundKey.replace(/[^A-Za-z0-9-]/g, '')}.txt`;
       let result;
       try {
         result = await deps.ic.uploadInvoiceFile({

@@ -4,7 +4,7 @@
  * running workflow (signal-with-start), and each round reads IMT's *current* balance, so
  * the last change always wins and bursts collapse into few uploads.
  */
-import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BalanceSyncResult } from '../activities/adjustment';
 import { NON_RETRYABLE_FAILURES, invoiceAdjustedSignal } from './messages';
@@ -37,6 +37,7 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
   for (;;) {
     if (!(await condition(() => pending, '1 minute'))) return state;
     pending = false;
-    state.syncs.push(await syncInvoiceBalance(invoiceNumber));
+    const roundKey = `${workflowInfo().runId.replace(/-/g, '')}-${state.syncs.length + 1}`;
+    state.syncs.push(await syncInvoiceBalance(invoiceNumber, roundKey));
   }
 }

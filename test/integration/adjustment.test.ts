@@ -40,7 +40,7 @@ describe('invoice adjusted in IMT', () => {
     expect(uploads).toHaveLength(1);
     expect(uploads[0]).toMatchObject({ invoiceCount: 1, success: true });
     expect(uploads[0].fileName).toMatch(
-      new RegExp(`^adjustment_${invoice.invoice_number}_[0-9a-f]{12}\\.txt$`),
+      new RegExp(`^adjustment_${invoice.invoice_number}_[0-9a-f]{32}-1\\.txt$`),
     );
     // The run lingers a minute to fold further changes into one upload; end it here.
     await h.client.workflow
