@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import type { AppConfig } from '../common/config';
+import { temporalAddressOf, type AppConfig } from '../common/config';
 import type { Logger } from '../common/logger';
 import { startDevServer } from '../dev/temporal-server';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
@@ -85,7 +85,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       });
       const started = env;
       cleanups.push(() => started.teardown());
-      temporalAddress = `127.0.0.1:${config.temporal.embeddedPort}`;
+      temporalAddress = temporalAddressOf(config);
       temporalUiUrl = `http://127.0.0.1:${config.temporal.uiPort}`;
     }
     // A real cluster's UI, when TEMPORAL_UI_URL says where it is.

@@ -170,6 +170,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
+/** The Temporal frontend to use: the configured one, else the embedded dev server's port. */
+export function temporalAddressOf(config: AppConfig): string {
+  return config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
+}
+
 /** Every secret value in the config, for log/error scrubbing. */
 export function secretValues(config: AppConfig): string[] {
   return [config.imt.integratorId, config.ic.webServiceKey, config.ingress.integratorId].filter(

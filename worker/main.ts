@@ -5,7 +5,7 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig } from '../common/config';
+import { ConfigError, loadConfig, temporalAddressOf } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createWorker } from './worker';
 import { installWorkerRuntime, sdkActivityMetrics } from './telemetry';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     secrets: endpointSecrets(endpoints),
     name: 'worker',
   });
-  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
+  const address = temporalAddressOf(config);
   // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
   const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });
   const connection = await NativeConnection.connect({ address });

@@ -3,7 +3,7 @@
  * balancer). Needs a Temporal cluster (TEMPORAL_ADDRESS, or the embedded default port).
  */
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig } from '../../common/config';
+import { ConfigError, loadConfig, temporalAddressOf } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { ImtClient } from '../../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from '../../worker/runtime';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     secrets: endpointSecrets(endpoints),
     name: 'ingress',
   });
-  const address = config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
+  const address = temporalAddressOf(config);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = createMetrics();

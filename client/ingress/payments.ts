@@ -3,12 +3,7 @@
  * and answers IC per contracts B (201 confirmed / 202 accepted / 400 / 409).
  */
 import { createHash } from 'node:crypto';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   PaymentStatus,
@@ -21,6 +16,7 @@ import {
 } from '../../workflows/messages';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { pendingReversalEvents } from './reversals';
+import { waitForCloseOrStatus } from './wait';
 
 export interface IntakeContext {
   client: Client;
@@ -97,39 +93,23 @@ export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest
 }
 
 /**
- * Waits up to `confirmWaitMs` for the workflow to close (long-poll on its close event)
- * while checking, cheaply through describe, whether it parked in NEEDS_ATTENTION
- * (IMT said 400), which must be answered 400 rather than 202.
+ * Waits up to `confirmWaitMs` for the run to close, answering early when it parked in
+ * NEEDS_ATTENTION (IMT said 400), which must be answered 400 rather than 202.
  */
 export async function waitForOutcome(ctx: IntakeContext, handle: WorkflowHandle): Promise<IntakeAnswer> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), ctx.confirmWaitMs);
-  const closed = ctx.client
-    .withAbortSignal(abort.signal, () => handle.result() as Promise<PaymentState>)
-    .then((state) => ({ state }))
-    .catch(() => undefined);
-  try {
-    // Few checks, spaced out: a healthy posting closes long before the first one, and each
-    // describe costs the server CPU that the bench showed matters under load.
-    let pollDelay = 300;
-    for (;;) {
-      const done = await Promise.race([closed, delay(pollDelay, abort.signal).then(() => 'tick' as const)]);
-      if (done && done !== 'tick') return answerFor(done.state);
-      if (abort.signal.aborted) break;
-      const status = await currentStatus(handle);
-      if (status === PaymentStatus.NEEDS_ATTENTION) {
-        const state = await handle.query(paymentStateQuery);
-        return answerFor(state);
-      }
-      pollDelay = Math.min(pollDelay * 2, 1000);
-    }
-    // The close may have raced the deadline.
-    const status = await currentStatus(handle);
-    return { kind: 'accepted', status: status ?? PaymentStatus.RECEIVED };
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
-  }
+  const outcome = await waitForCloseOrStatus<PaymentState>(
+    ctx.client,
+    handle,
+    ctx.confirmWaitMs,
+    (status) => status === PaymentStatus.NEEDS_ATTENTION,
+  );
+  if ('closed' in outcome) return answerFor(outcome.closed);
+  if (outcome.status === PaymentStatus.NEEDS_ATTENTION)
+    return answerFor(await handle.query(paymentStateQuery));
+  return {
+    kind: 'accepted',
+    status: (outcome.status as PaymentStatus | undefined) ?? PaymentStatus.RECEIVED,
+  };
 }
 
 function answerFor(state: PaymentState): IntakeAnswer {
@@ -137,30 +117,4 @@ function answerFor(state: PaymentState): IntakeAnswer {
   if (state.status === PaymentStatus.NEEDS_ATTENTION && state.lastError?.type === 'InvalidPost')
     return { kind: 'rejected-by-imt', state };
   return { kind: 'accepted', state, status: state.status };
-}
-
-async function currentStatus(handle: WorkflowHandle): Promise<PaymentStatus | undefined> {
-  try {
-    const desc = await handle.describe();
-    return desc.typedSearchAttributes.get(SA.PaymentStatus) as PaymentStatus | undefined;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    // Remove the listener when the timer fires: one is added per poll, and they would pile up.
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -24,6 +24,7 @@ import type { reversalEventWorkflow } from '../../workflows/reversal';
 import { fingerprint } from './payments';
 import { AchRejectSchema, VoidPaymentSchema } from './schemas';
 import type { IngressContext } from './server';
+import { statusOf, waitForCloseOrStatus } from './wait';
 
 const FINAL = new Set<string>([
   PaymentStatus.VOIDED,
@@ -109,7 +110,13 @@ export function registerReversalRoutes(
         });
       }
     }
-    const state = await waitForClose(client, handle, ctx.opts.confirmWaitMs);
+    const outcome = await waitForCloseOrStatus<ReversalEventState>(
+      client,
+      handle,
+      ctx.opts.confirmWaitMs,
+      (s) => WAITING.has(s),
+    );
+    const state = 'closed' in outcome ? outcome.closed : undefined;
     if (state && FINAL.has(state.status)) {
       return reply.code(201).send({
         transaction_id: txid,
@@ -125,7 +132,8 @@ export function registerReversalRoutes(
         status_url: ctx.statusUrl(txid),
       });
     }
-    const status = (await handle.describe()).typedSearchAttributes.get(SA.PaymentStatus);
+    const status =
+      state?.status ?? ('status' in outcome ? outcome.status : undefined) ?? (await statusOf(handle));
     return reply.code(202).send({ transaction_id: txid, status, status_url: ctx.statusUrl(txid) });
   };
 
@@ -146,31 +154,6 @@ export function registerReversalRoutes(
 
 /** Statuses that will not change soon: answer 202 at once instead of holding IC's call. */
 const WAITING = new Set<string>([PaymentStatus.AWAITING_PAYMENT, PaymentStatus.NEEDS_ATTENTION]);
-
-async function waitForClose(
-  client: Client,
-  handle: WorkflowHandle,
-  ms: number,
-): Promise<ReversalEventState | undefined> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), ms);
-  const closed = client
-    .withAbortSignal(abort.signal, () => handle.result() as Promise<ReversalEventState>)
-    .catch(() => undefined);
-  try {
-    while (!abort.signal.aborted) {
-      const tick = new Promise<'tick'>((resolve) => setTimeout(() => resolve('tick'), 200));
-      const done = await Promise.race([closed, tick]);
-      if (done !== 'tick') return done;
-      const status = (await handle.describe()).typedSearchAttributes.get(SA.PaymentStatus);
-      if (typeof status === 'string' && WAITING.has(status)) return undefined;
-    }
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
-  }
-}
 
 /**
  * Called by payment intake before starting a payment run: a void / ACH reject that

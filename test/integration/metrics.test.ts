@@ -142,7 +142,7 @@ describe('stand-alone worker (npm run worker)', () => {
         METRICS_PORT: String(metricsPort),
         IMT_BASE_URL: h.imt.url,
         IMT_INTEGRATOR_ID: h.imtIntegratorId,
-        INGRESS_INTEGRATOR_ID: 'not-used-by-the-worker',
+        INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
         DATA_DIR: h.dataDir,
         LOG_LEVEL: 'info',
       },

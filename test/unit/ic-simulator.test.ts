@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import axios, { AxiosError, type AxiosResponse } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +7,9 @@ import { IC_ENDPOINT, IC_NAMESPACE, startIcSimulator, type IcSimulator } from '.
 import { generateCycle } from '../../simulators/imt/dataset';
 
 const BILLER_GUID = '0F8FAD5B-D9CB-469F-A165-70867728950E';
-const WEB_SERVICE_KEY = 'unit-test-web-service-key';
+// Generated per run: credentials are never literals in the repository.
+const WEB_SERVICE_KEY = randomBytes(16).toString('hex');
+const WRONG_KEY = randomBytes(16).toString('hex');
 const HEADER = BIF_COLUMNS.join('|');
 
 let sim: IcSimulator;
@@ -186,14 +189,14 @@ describe('UploadInvoiceFile and ViewInvoiceByInvoiceNumber', () => {
   });
 
   it('answers authentication failures as Success=false without echoing the key', async () => {
-    const badKey = await upload('a.txt', GOOD_FILE, { ...credentials, WebServiceKey: 'wrong-key-value' });
+    const badKey = await upload('a.txt', GOOD_FILE, { ...credentials, WebServiceKey: WRONG_KEY });
     const r = result(badKey, 'UploadInvoiceFile');
     expect(r).toEqual({
       Success: 'false',
       ErrorMessage: 'Authentication failed: invalid BillerGUID or WebServiceKey',
       InvoiceCount: '0',
     });
-    expect(badKey.data).not.toContain('wrong-key-value');
+    expect(badKey.data).not.toContain(WRONG_KEY);
     const badGuid = result(
       await view('x', { ...credentials, BillerGUID: 'other' }),
       'ViewInvoiceByInvoiceNumber',

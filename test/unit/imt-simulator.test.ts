@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FaultController } from '../../simulators/faults';
 import { generateCycle } from '../../simulators/imt/dataset';
 import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/server';
 
-const INTEGRATOR_ID = 'test-integrator-id';
+// Generated per run: credentials are never literals in the repository.
+const INTEGRATOR_ID = randomBytes(16).toString('hex');
 const MONTH = '2022-09-01';
 const CYCLE = { seed: 11, invoiceMonth: MONTH, count: 450 };
 
