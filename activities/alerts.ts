@@ -77,7 +77,7 @@ export function createAlertActivities(deps: ActivityDeps) {
         log.info({ alertKey: alert.key }, 'alert sent');
         return { sent: true };
       } catch (err) {
-        const e = toHttpCallError(err, 'IMT', 'POST', 'alert webhook');
+        const e = toHttpCallError(err, 'webhook', 'POST', 'alert webhook');
         // A webhook that answers 4xx will not start accepting the same message: stop trying.
         const permanent =
           e.kind === 'status' && (e.status ?? 0) >= 400 && (e.status ?? 0) < 500 && e.status !== 429;

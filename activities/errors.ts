@@ -15,7 +15,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/messages';
-import { HttpCallError } from '../integrations/http';
+import { HttpCallError, type HttpService } from '../integrations/http';
 
 export interface FailureDetails {
   status?: number;
@@ -23,7 +23,7 @@ export interface FailureDetails {
   retryAfterMs?: number;
   /** The delay the workflow should wait before its next attempt (403 / Retry-After). */
   nextRetryDelayMs?: number;
-  service: 'IMT' | 'IC';
+  service: HttpService;
   call: string;
 }
 

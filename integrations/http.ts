@@ -20,11 +20,14 @@ export type HttpFailureKind =
   /** The server answered 2xx but the body does not match the contract. */
   | 'invalid-response';
 
+/** Who was called: the two systems of the design, or the operators' alert webhook. */
+export type HttpService = 'IMT' | 'IC' | 'webhook';
+
 export class HttpCallError extends Error {
   override readonly name = 'HttpCallError';
   constructor(
     readonly kind: HttpFailureKind,
-    readonly service: 'IMT' | 'IC',
+    readonly service: HttpService,
     readonly method: string,
     readonly path: string,
     message: string,
@@ -85,7 +88,7 @@ function excerpt(data: unknown, secrets: readonly (string | undefined)[]): unkno
  */
 export function toHttpCallError(
   err: unknown,
-  service: 'IMT' | 'IC',
+  service: HttpService,
   method: string,
   path: string,
   secrets: readonly (string | undefined)[] = [],
