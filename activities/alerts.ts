@@ -22,6 +22,7 @@ import { toHttpCallError } from '../integrations/http';
 import { workflowUiUrl } from '../common/ui';
 import type { ActivityDeps } from './index';
 import { activityLogger } from './log';
+import { alertRaisedSignal, workflowIds } from '../workflows/messages';
 
 export interface AlertInput {
   /** Unique per parking, e.g. `payment-T1:NEEDS_ATTENTION:1`. */
@@ -30,6 +31,8 @@ export interface AlertInput {
   text: string;
   /** Link to the run; by default the calling workflow's page in the Temporal UI (when its URL is known). */
   uiUrl?: string;
+  /** The run the alert is about, when the caller is an alert-delivery workflow rather than that run. */
+  aboutWorkflowId?: string;
 }
 
 /** The webhook body: `text` is what Slack (and most chat webhooks) show; `blocks` is Slack's richer layout. */
@@ -50,11 +53,15 @@ export function buildAlertMessage(alert: AlertInput): AlertMessage {
   return { text: `${alert.title}\n${alert.text}${link}`, blocks, idempotency_key: alert.key };
 }
 
-function callerUiUrl(deps: ActivityDeps): string | undefined {
+function callerUiUrl(deps: ActivityDeps, aboutWorkflowId?: string): string | undefined {
   try {
     const { workflowNamespace, workflowExecution } = Context.current().info;
     if (!workflowNamespace || !workflowExecution) return undefined;
-    return workflowUiUrl(deps.temporalUiUrl, workflowNamespace, workflowExecution.workflowId);
+    return workflowUiUrl(
+      deps.temporalUiUrl,
+      workflowNamespace,
+      aboutWorkflowId ?? workflowExecution.workflowId,
+    );
   } catch {
     return undefined;
   }
@@ -62,13 +69,33 @@ function callerUiUrl(deps: ActivityDeps): string | undefined {
 
 export function createAlertActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Hands one alert to the digest of its group (signal-with-start of
+     * `alert-digest-<group>`), which sends the first few alone and the rest as one summary.
+     */
+    async forwardAlertToDigest(group: string, alert: AlertInput): Promise<void> {
+      if (!deps.temporalClient)
+        throw ApplicationFailure.nonRetryable('worker has no Temporal client configured', 'ConfigError');
+      const { taskQueue } = Context.current().info;
+      await deps.temporalClient.workflow.signalWithStart('alertDigestWorkflow', {
+        workflowId: workflowIds.alertDigest(group, taskQueue),
+        taskQueue,
+        args: [{ group, windowMs: deps.alertDigestWindowMs }],
+        signal: alertRaisedSignal,
+        signalArgs: [alert],
+      });
+    },
+
     async sendAlert(alert: AlertInput): Promise<{ sent: boolean }> {
       const log = activityLogger(deps.logger);
       if (!deps.alertWebhookUrl) {
         log.debug({ alertKey: alert.key }, 'no ALERT_WEBHOOK_URL configured: alert not sent');
         return { sent: false };
       }
-      const body = buildAlertMessage({ ...alert, uiUrl: alert.uiUrl ?? callerUiUrl(deps) });
+      const body = buildAlertMessage({
+        ...alert,
+        uiUrl: alert.uiUrl ?? callerUiUrl(deps, alert.aboutWorkflowId),
+      });
       try {
         await axios.post(deps.alertWebhookUrl, body, {
           timeout: 10_000,

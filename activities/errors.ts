@@ -12,6 +12,11 @@
  * | connection refused/reset        | NetworkError        | yes, backoff                       |
  * | timeout after sending           | AmbiguousTimeout    | yes — only because of contracts C3 |
  * | 2xx not matching the contract   | InvalidResponse     | never                              |
+ *
+ * Each failure also says whether the call's outcome is unknown (`outcomeUnknown` in its
+ * details): a timeout after sending, a reset after connecting, any 5xx (a gateway may
+ * answer 5xx after IMT applied the call), a 2xx we could not read. For a posting that means
+ * IMT MAY HOLD the payment — workflows/failures.ts reads it, workflows/payment.ts acts on it.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/messages';
@@ -23,6 +28,8 @@ export interface FailureDetails {
   retryAfterMs?: number;
   /** The delay the workflow should wait before its next attempt (403 / Retry-After). */
   nextRetryDelayMs?: number;
+  /** The call may have been applied although no definite answer came back. */
+  outcomeUnknown: boolean;
   service: HttpService;
   call: string;
 }
@@ -44,12 +51,18 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
     const message = err instanceof Error ? err.message : String(err);
     return ApplicationFailure.create({ message, type: 'ActivityError', nonRetryable: false });
   }
+  const status0 = err.status ?? 0;
   const details: FailureDetails = {
     status: err.status,
     reasons: err.responseBody,
     retryAfterMs: err.retryAfterMs,
     service: err.service,
     call: `${err.method} ${err.path}`,
+    outcomeUnknown:
+      err.kind === 'timeout' ||
+      err.kind === 'invalid-response' ||
+      (err.kind === 'network' && err.requestSent !== false) ||
+      (err.kind === 'status' && (status0 >= 500 || status0 === 408)),
   };
   const make = (type: FailureType, nonRetryable: boolean, message: string, nextRetryDelayMs?: number) =>
     ApplicationFailure.create({

@@ -3,6 +3,9 @@
  * HTTP outcome through the one shared mapping (errors.ts).
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { toCents } from '../common/money';
+import { FailureType } from '../workflows/messages';
 import type { ImtClient, ReversePaymentRequest, ImtReversal } from '../integrations/imt-client';
 import type { PaymentRequest, PostedPayment } from '../workflows/messages';
 import { toActivityFailure } from './errors';
@@ -19,10 +22,20 @@ export function createImtActivities(deps: ActivityDeps) {
      * (contracts C3), and the payment workflow never calls it again once it has a result.
      */
     async postPayment(payment: PaymentRequest): Promise<PostedPayment> {
-      const { cancellationSignal } = Context.current();
       const log = activityLogger(deps.logger);
+      const attempt = boundedAttempt();
       try {
-        const { status, payment: posted } = await imt.postPayment(payment, cancellationSignal);
+        const { status, payment: posted } = await imt.postPayment(payment, attempt.signal);
+        const mismatch = postingMismatch(payment, posted);
+        if (mismatch) {
+          // IMT applied *something* for this call: park for a person, and treat it as "IMT may hold it".
+          throw ApplicationFailure.create({
+            type: FailureType.PostingMismatch,
+            nonRetryable: true,
+            message: `IMT confirmed the posting with ${mismatch}; a person must compare IMT's ledger with IC`,
+            details: [{ service: 'IMT', call: 'POST post-payment', outcomeUnknown: true }],
+          });
+        }
         log.info(
           { transactionId: payment.transaction_id, imtPaymentId: posted.id, repeat: status === 200 },
           'payment posted to IMT',
@@ -40,14 +53,16 @@ export function createImtActivities(deps: ActivityDeps) {
           `posting to IMT failed: ${failure.message}`,
         );
         throw failure;
+      } finally {
+        attempt.done();
       }
     },
 
     /** Reverses a posted payment in IMT (contracts C2, idempotent per C3). */
     async reversePayment(request: ReversePaymentRequest): Promise<ImtReversal> {
-      const { cancellationSignal } = Context.current();
+      const attempt = boundedAttempt();
       try {
-        const { reversal } = await imt.reversePayment(request, cancellationSignal);
+        const { reversal } = await imt.reversePayment(request, attempt.signal);
         activityLogger(deps.logger).info(
           {
             transactionId: request.transaction_id,
@@ -59,7 +74,57 @@ export function createImtActivities(deps: ActivityDeps) {
         return reversal;
       } catch (err) {
         throw toActivityFailure(err, mapping);
+      } finally {
+        attempt.done();
       }
     },
   };
+}
+
+/** Heartbeat only once an attempt is slow, so a quick one costs no extra call to Temporal. */
+const HEARTBEAT_AFTER_MS = 3_000;
+/** The HTTP call must give up this long before the activity's start-to-close. */
+const DEADLINE_MARGIN_MS = 3_000;
+
+/**
+ * The abort signal of one IMT call: the activity's cancellation, plus a deadline that ends
+ * the HTTP call before the activity's start-to-close — so a timeout is always *our*
+ * AmbiguousTimeout (classified, outcome unknown), never a lost attempt. Meanwhile a slow
+ * call heartbeats, so a worker that dies mid-call is noticed within the heartbeat timeout.
+ */
+function boundedAttempt(): { signal: AbortSignal; done(): void } {
+  const ctx = Context.current();
+  const budget = ctx.info.startToCloseTimeoutMs - DEADLINE_MARGIN_MS;
+  const signals = [ctx.cancellationSignal];
+  if (budget > 0) signals.push(AbortSignal.timeout(budget));
+  let beat: NodeJS.Timeout | undefined;
+  const start = setTimeout(() => {
+    ctx.heartbeat();
+    beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_AFTER_MS);
+  }, HEARTBEAT_AFTER_MS);
+  return {
+    signal: AbortSignal.any(signals),
+    done: () => {
+      clearTimeout(start);
+      if (beat) clearInterval(beat);
+    },
+  };
+}
+
+/** IMT's confirmation must name what was sent (issue 9): same transaction and amount. */
+export function postingMismatch(sent: PaymentRequest, posted: PostedPayment): string | undefined {
+  const problems: string[] = [];
+  if (posted.transaction_id !== sent.transaction_id)
+    problems.push(`transaction_id ${posted.transaction_id} instead of ${sent.transaction_id}`);
+  if (!sameAmount(posted.amount, sent.amount))
+    problems.push(`amount ${posted.amount} instead of ${sent.amount}`);
+  return problems.length ? problems.join(' and ') : undefined;
+}
+
+function sameAmount(a: string, b: string): boolean {
+  try {
+    return toCents(a) === toCents(b);
+  } catch {
+    return false;
+  }
 }

@@ -31,6 +31,8 @@ export interface ActivityDeps {
   /** Delay before a retry after IMT answered 403 (credential may be rotated). */
   authRetryDelayMs: number;
   alertWebhookUrl?: string;
+  /** Window of an alert digest (many runs, one cause): default 10 minutes (workflows/alerts.ts). */
+  alertDigestWindowMs?: number;
   /** Base URL of the Temporal UI, for "open in Temporal UI" links in alerts (common/ui.ts). */
   temporalUiUrl?: string;
   metrics?: ActivityMetrics;

@@ -5,13 +5,29 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { SA, workflowIds, type PaymentState, type PaymentStatus } from '../workflows/messages';
+import {
+  SA,
+  paymentStateQuery,
+  workflowIds,
+  type PaymentRequest,
+  type PaymentState,
+  type PaymentStatus,
+} from '../workflows/messages';
 import type { ActivityDeps } from './index';
 
-export type PaymentRunLookup =
+/** What `lookupPaymentRun` (pre-issue-9 runs) returns. */
+export type LegacyPaymentRunLookup =
   | { found: false }
   | { found: true; running: true; status?: PaymentStatus }
   | { found: true; running: false; state: PaymentState };
+
+/** What `findPaymentRun` tells a void / ACH reject about its payment's run. */
+export type PaymentRunLookup =
+  | { found: false }
+  | { found: true; running: true; status?: PaymentStatus; payment?: PaymentRequest }
+  | { found: true; running: false; state: PaymentState }
+  /** Terminated, failed, timed out or cancelled: no outcome to read (a person must look). */
+  | { found: true; running: false; abnormal: string };
 
 export function createLifecycleActivities(deps: ActivityDeps) {
   const client = (): Client => {
@@ -20,7 +36,30 @@ export function createLifecycleActivities(deps: ActivityDeps) {
     return deps.temporalClient;
   };
   return {
-    async lookupPaymentRun(transactionId: string): Promise<PaymentRunLookup> {
+    /**
+     * Where the payment run of a transaction is. A running run is also asked for the
+     * payment itself (its `state` query), so the event can check it matches before asking
+     * it to stop; a run that ended without a result is reported, never thrown.
+     */
+    async findPaymentRun(transactionId: string): Promise<PaymentRunLookup> {
+      const handle = client().workflow.getHandle(workflowIds.payment(transactionId));
+      try {
+        const desc = await handle.describe();
+        if (desc.status.name === 'RUNNING') {
+          const state = await handle.query(paymentStateQuery);
+          return { found: true, running: true, status: state.status, payment: state.payment };
+        }
+        if (desc.status.name !== 'COMPLETED')
+          return { found: true, running: false, abnormal: desc.status.name };
+        return { found: true, running: false, state: (await handle.result()) as PaymentState };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { found: false };
+        throw err;
+      }
+    },
+
+    /** Runs started before issue 9 (workflows/reversal-v1.ts) still call this one. */
+    async lookupPaymentRun(transactionId: string): Promise<LegacyPaymentRunLookup> {
       const handle = client().workflow.getHandle(workflowIds.payment(transactionId));
       try {
         const desc = await handle.describe();

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { readSecret } from './secrets';
+import { IMT_TIMEOUT_MAX_MS, IMT_TIMEOUT_MIN_MS } from '../workflows/messages';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -53,7 +54,16 @@ const EnvSchema = z.object({
   PAYMENT_CONFIRM_WAIT_MS: positiveMs(5000),
   /** How long a void/ACH reject for an unknown payment waits for that payment (issue 4: 24 h). */
   UNKNOWN_PAYMENT_WAIT_MS: positiveMs(24 * 60 * 60 * 1000),
-  IMT_TIMEOUT_MS: positiveMs(10_000),
+  /** Bounded so that it always ends before the posting activity's start-to-close (workflows/messages.ts). */
+  IMT_TIMEOUT_MS: z.coerce
+    .number({ message: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(IMT_TIMEOUT_MIN_MS, `must be at least ${IMT_TIMEOUT_MIN_MS} ms`)
+    .max(
+      IMT_TIMEOUT_MAX_MS,
+      `must be at most ${IMT_TIMEOUT_MAX_MS} ms (IMT calls must end before their activity times out)`,
+    )
+    .default(10_000),
   IMT_SIMULATOR_PORT: port(4010),
   IC_SIMULATOR_PORT: port(4020),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),

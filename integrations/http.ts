@@ -36,12 +36,22 @@ export class HttpCallError extends Error {
     readonly responseBody?: unknown,
     /** Parsed Retry-After header, in milliseconds. */
     readonly retryAfterMs?: number,
-    /** For `timeout`: true when the request had been fully sent before the clock ran out. */
+    /** For `timeout` / `network`: true when the request may have reached the server. */
     readonly requestSent?: boolean,
   ) {
     super(message);
   }
 }
+
+/** Connection errors that prove the request never reached the server. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_INVALID_URL',
+]);
 
 const SECRET_PATTERNS: RegExp[] = [
   /(<WebServiceKey>)[^<]*(<\/WebServiceKey>)/gi,
@@ -125,12 +135,19 @@ export function toHttpCallError(
         true,
       );
     }
+    // Refused / unresolvable: nothing was sent. Anything else (reset, broken pipe, socket
+    // hang up) may have come after the server read the request.
+    const sent = !NOT_SENT_CODES.has(code);
     return new HttpCallError(
       'network',
       service,
       method,
       path,
       `${service} could not be reached for ${method} ${path} (${code})`,
+      undefined,
+      undefined,
+      undefined,
+      sent,
     );
   }
   const message = err instanceof Error ? err.message : String(err);

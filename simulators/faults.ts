@@ -28,6 +28,16 @@ export interface FaultConfig {
   reset: boolean;
   /** 503 with `Retry-After: 1` and a maintenance message. */
   maintenance: boolean;
+  /**
+   * The next N requests are processed normally (a posting IS applied) and then never
+   * answered: the client times out without knowing (issue 9's "applied but unanswered").
+   */
+  applyThenHangNext: number;
+  /** The next N requests are processed normally and then answered `errorStatus` (a gateway 5xx after apply). */
+  applyThenErrorNext: number;
+  /** 0..1 fractions of requests that are applied and then not answered / answered `errorStatus`. */
+  applyThenHangRate: number;
+  applyThenErrorRate: number;
   /** Only requests whose URL starts with one of these prefixes are affected. */
   routes?: string[];
 }
@@ -41,6 +51,10 @@ export const DEFAULT_FAULTS: Readonly<FaultConfig> = Object.freeze({
   hang: false,
   reset: false,
   maintenance: false,
+  applyThenHangNext: 0,
+  applyThenErrorNext: 0,
+  applyThenHangRate: 0,
+  applyThenErrorRate: 0,
 });
 
 /** Validates a `PUT /_sim/faults` body, so a typo in a test or the demo fails loudly instead of doing nothing. */
@@ -54,6 +68,10 @@ export const faultConfigPatchSchema = z
     hang: z.boolean(),
     reset: z.boolean(),
     maintenance: z.boolean(),
+    applyThenHangNext: z.number().int().min(0),
+    applyThenErrorNext: z.number().int().min(0),
+    applyThenHangRate: z.number().min(0).max(1),
+    applyThenErrorRate: z.number().min(0).max(1),
     routes: z.array(z.string().startsWith('/')),
   })
   .partial()
@@ -94,18 +112,33 @@ export class FaultController {
     if (c.rateLimitRetryAfterSeconds !== null) {
       return { kind: 'rate-limit', latencyMs, retryAfterSeconds: c.rateLimitRetryAfterSeconds };
     }
+    // Applied-then-lost first, so `{applyThenHangNext: 1, failNext: N}` reads "the first
+    // post lands but its answer is lost, then IMT fails N times".
+    if (c.applyThenHangNext > 0) {
+      this.config = { ...c, applyThenHangNext: c.applyThenHangNext - 1 };
+      return { kind: 'apply-then-hang', latencyMs };
+    }
+    if (c.applyThenErrorNext > 0) {
+      this.config = { ...c, applyThenErrorNext: c.applyThenErrorNext - 1 };
+      return { kind: 'apply-then-error', latencyMs, status: c.errorStatus };
+    }
     if (c.failNext > 0) {
       this.config = { ...c, failNext: c.failNext - 1 };
       return { kind: 'error', latencyMs, status: c.errorStatus };
     }
     if (c.errorRate > 0 && this.random() < c.errorRate)
       return { kind: 'error', latencyMs, status: c.errorStatus };
+    if (c.applyThenHangRate > 0 && this.random() < c.applyThenHangRate)
+      return { kind: 'apply-then-hang', latencyMs };
+    if (c.applyThenErrorRate > 0 && this.random() < c.applyThenErrorRate)
+      return { kind: 'apply-then-error', latencyMs, status: c.errorStatus };
     return { kind: 'none', latencyMs };
   }
 }
 
 export type FaultDecision =
-  | { kind: 'none' | 'reset' | 'hang' | 'maintenance'; latencyMs: number }
+  | { kind: 'none' | 'reset' | 'hang' | 'maintenance' | 'apply-then-hang'; latencyMs: number }
+  | { kind: 'apply-then-error'; latencyMs: number; status: number }
   | { kind: 'rate-limit'; latencyMs: number; retryAfterSeconds: number }
   | { kind: 'error'; latencyMs: number; status: number };
 
@@ -146,7 +179,34 @@ export function installFaults(
       request.raw.socket.destroy();
       return;
     }
+    if (decision.kind === 'apply-then-hang' || decision.kind === 'apply-then-error') {
+      afterApply.set(request, decision);
+      return;
+    }
     return applyDecision(decision, request, reply, render, hungSockets);
+  });
+
+  // "Applied, then the answer is lost": the route runs (the payment is posted), and only
+  // its answer is withheld or replaced by an error, as a dying proxy would.
+  const afterApply = new WeakMap<FastifyRequest, FaultDecision>();
+  app.addHook('onSend', async (request, reply, payload) => {
+    const decision = afterApply.get(request);
+    if (!decision) return payload;
+    afterApply.delete(request);
+    if (reply.statusCode >= 300) return payload;
+    if (decision.kind === 'apply-then-error') {
+      const { contentType, body } = render(
+        decision.status,
+        `Simulated failure after apply (HTTP ${decision.status}).`,
+      );
+      reply.code(decision.status).type(contentType);
+      return body;
+    }
+    hungSockets.add(request.raw.socket);
+    request.raw.socket.once('close', () => hungSockets.delete(request.raw.socket));
+    await delay(24 * 60 * 60 * 1000, closing.signal);
+    request.raw.socket.destroy();
+    return payload;
   });
 
   app.addHook('preClose', async () => {
@@ -175,6 +235,8 @@ function applyDecision(
 ): FastifyReply | undefined {
   switch (decision.kind) {
     case 'none':
+    case 'apply-then-hang':
+    case 'apply-then-error':
       return undefined;
     case 'reset':
       reply.hijack();

@@ -5,18 +5,28 @@
  * The workflow drives its own retry loop (each activity call is a single attempt)
  * instead of relying on the activity retry policy, for two reasons recorded in
  * docs/decisions.md: (1) a void that arrives while IMT is down must be able to stop the
- * posting *between* attempts, never while a request is in flight — so the workflow always
- * knows whether IMT may have the payment; (2) operators see every attempt, the last
- * error and the current state (RETRYING / AUTH_REJECTED) in queries and search attributes.
+ * posting *between* attempts, never while a request is in flight; (2) operators see every
+ * attempt, the last error and the current state in queries and search attributes.
  *
- * Happy path cost: workflow start + one activity (+ one search-attribute upsert).
+ * Three-valued posting state (`imtHolds`, issue 9): an attempt whose outcome is unknown
+ * (timeout after sending, reset, 5xx, a worker that died, a 2xx we could not read) means
+ * IMT MAY hold the payment. A void / ACH reject that stops such a run never gets "never
+ * posted": the run finishes the posting idempotently (SETTLING, contracts C3) so the event
+ * can reverse it — or learns from a definite refusal that nothing was applied.
+ *
+ * Early voids / ACH rejects are checked, never trusted: the run tells each event that was
+ * waiting (`paymentArrived`) and waits briefly for its verdict — `cancelPosting` when it
+ * matches, `earlyEventMismatch` (park for a person) when it does not. When it closes it
+ * tells every waiting event (`paymentClosed`), so nobody polls it.
+ *
+ * Happy path cost: workflow start + patch marker + one activity (+ one search-attribute upsert).
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -24,61 +34,77 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { raiseAlert } from './alerts';
+import { describeFailure } from './failures';
 import {
-  NON_RETRYABLE_FAILURES,
+  AlertGroup,
+  IMT_ATTEMPT_TIMEOUT_MS,
   PaymentStatus,
   SA,
   cancelPostingSignal,
   dismissSignal,
+  earlyEventMismatchSignal,
+  paymentArrivedSignal,
+  paymentClosedSignal,
   paymentStateQuery,
   retrySignal,
-  type AttemptError,
-  type FailureType,
+  type CancelPostingInput,
+  type EarlyEventMismatch,
   type PaymentOutcome,
   type PaymentState,
   type PaymentWorkflowInput,
 } from './messages';
+import { paymentWorkflowV1 } from './payment-v1';
+
+/** Runs that started before issue 9 lack this marker and replay workflows/payment-v1.ts. */
+export const UNCERTAIN_POSTING_PATCH = 'uncertain-posting-v2';
 
 const { postPayment } = proxyActivities<Activities>({
-  // The IMT client times out at 10 s; the margin covers a busy worker. Kept short because
-  // a lost attempt (worker died) is only retried after this timeout.
-  startToCloseTimeout: '15 seconds',
+  // Longer than the longest IMT timeout by construction (IMT_TIMEOUT_MS ≤ IMT_TIMEOUT_MAX_MS);
+  // a dead worker is noticed by the heartbeat timeout instead (the activity heartbeats
+  // only when a request is slow, so the happy path costs nothing).
+  startToCloseTimeout: IMT_ATTEMPT_TIMEOUT_MS,
+  heartbeatTimeout: '15 seconds',
   // One attempt per call: the loop below owns retries (see file comment).
   retry: { maximumAttempts: 1 },
-});
-
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
 
 /** Backoff between attempts: 1 s, 2 s, 4 s … capped at 5 minutes. */
 export const RETRY_INITIAL_MS = 1000;
 export const RETRY_MAX_MS = 5 * 60 * 1000;
 /** Keep histories small during a long outage (≈ 10 events per attempt). */
-const MAX_ATTEMPTS_PER_RUN = 300;
+const MAX_ATTEMPTS_PER_RUN = 200;
 const MAX_EVENTS_KEPT = 50;
+/** How long an early event gets to answer `paymentArrived` before the posting goes ahead. */
+const EARLY_EVENT_VERDICT_WAIT = '1 minute';
 
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentOutcome> {
+  if (!patched(UNCERTAIN_POSTING_PATCH)) return paymentWorkflowV1(input);
   const { payment } = input;
+  const self = workflowInfo().workflowId;
+  const carried = input.carried;
   const state: PaymentState = {
     transactionId: payment.transaction_id,
     status: PaymentStatus.RECEIVED,
     payment,
-    attempts: input.carried?.attempts ?? 0,
-    lastError: input.carried?.lastError,
-    events: input.carried?.events ?? [{ at: input.receivedAt, event: 'received' }],
+    attempts: carried?.attempts ?? 0,
+    lastError: carried?.lastError,
+    // A run continued from pre-issue-9 code carries no `imtHolds`: any earlier attempt may have landed.
+    imtHolds: carried?.imtHolds ?? ((carried?.attempts ?? 0) > 0 ? 'MAYBE' : 'NO'),
+    events: carried?.events ?? [{ at: input.receivedAt, event: 'received' }],
   };
   let attemptsThisRun = 0;
   let retryRequested = false;
+  let authAlerted = false;
+  /** Some attempt had an unknown outcome (kept even after IMT later refused it for sure). */
+  let wasUncertain = state.imtHolds === 'MAYBE';
   let dismissal: { reason: string; by?: string } | undefined;
-  let cancellation: { reason: string; requestedBy: string } | undefined = input.cancelledBeforeArrival;
-  if (cancellation)
-    state.events.push({
-      at: input.receivedAt,
-      event: 'posting cancelled',
-      detail: `${cancellation.requestedBy}: ${cancellation.reason}`,
-    });
+  let cancellation: CancelPostingInput | undefined = carried?.cancellation ?? input.cancelledBeforeArrival;
+  let mismatch: EarlyEventMismatch | undefined;
+  /** Events to tell when this run closes: early events, and every event that asked to stop it. */
+  const waiting = new Set<string>(carried?.waiting ?? []);
+  /** Early events that have not answered `paymentArrived` yet. */
+  const verdictPending = new Set<string>();
 
   const record = (event: string, detail?: string) => {
     state.events.push({ at: new Date().toISOString(), event, detail });
@@ -92,8 +118,14 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   };
   // "Current details" in the Temporal UI: what is happening and what a person can do.
   const showDetails = () => {
-    const lines = [`**${state.status}** · attempt ${state.attempts}`];
+    const lines = [`**${state.status}** · attempt ${state.attempts} · IMT holds it: ${state.imtHolds}`];
     if (state.lastError) lines.push(`Last error (${state.lastError.type}): ${state.lastError.message}`);
+    if (state.mismatch)
+      lines.push(`${state.mismatch.requestedBy} does not match: ${state.mismatch.differences.join('; ')}`);
+    if (state.imtHolds === 'MAYBE')
+      lines.push(
+        'IMT may hold this payment: an attempt got no definite answer. Retries use the same transaction_id.',
+      );
     if (state.status === PaymentStatus.NEEDS_ATTENTION)
       lines.push('Fix the cause in IMT, then signal `retry`, or signal `dismiss` with `{"reason": "…"}`.');
     if (state.status === PaymentStatus.AUTH_REJECTED)
@@ -117,28 +149,91 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     dismissal = { reason, by };
     record('dismissed', reason);
   });
-  setHandler(cancelPostingSignal, ({ reason, requestedBy }) => {
+  setHandler(cancelPostingSignal, (req) => {
+    verdictPending.delete(req.requestedBy);
+    waiting.add(req.requestedBy);
     if (!cancellation) {
-      cancellation = { reason, requestedBy };
-      record('posting cancelled', `${requestedBy}: ${reason}`);
+      cancellation = req;
+      record('posting cancelled', `${req.requestedBy}: ${req.reason}`);
+    }
+  });
+  setHandler(earlyEventMismatchSignal, (m) => {
+    verdictPending.delete(m.requestedBy);
+    waiting.add(m.requestedBy);
+    if (!mismatch) {
+      mismatch = m;
+      record('early event does not match', `${m.requestedBy}: ${m.differences.join('; ')}`);
     }
   });
 
-  const finish = (status: PaymentStatus, closingReason?: string): PaymentOutcome => {
+  /** Tells every waiting event that this run is closing, then closes. */
+  const finish = async (status: PaymentStatus, closingReason?: string): Promise<PaymentOutcome> => {
     setStatus(status);
     state.closingReason = closingReason;
+    for (const id of waiting) {
+      await getExternalWorkflowHandle(id)
+        .signal(paymentClosedSignal, { status })
+        .catch(() => undefined); // closed or dismissed meanwhile: nothing waits any more
+    }
     return state;
   };
+
+  // Early events: tell each one, then give it a moment to say whether it matches.
+  if (input.earlyEvents?.length && !carried) {
+    for (const id of input.earlyEvents) {
+      try {
+        await getExternalWorkflowHandle(id).signal(paymentArrivedSignal, { payment });
+        verdictPending.add(id);
+        waiting.add(id);
+      } catch {
+        record('early event already closed; it does not apply', id);
+      }
+    }
+    if (verdictPending.size > 0) {
+      record('waiting for the early events to check the payment', [...verdictPending].join(', '));
+      await condition(
+        () => verdictPending.size === 0 || cancellation !== undefined,
+        EARLY_EVENT_VERDICT_WAIT,
+      );
+    }
+  }
 
   for (;;) {
     if (cancellation) {
       state.cancelledBy = cancellation.requestedBy;
-      return finish(PaymentStatus.VOIDED_BEFORE_POSTING, cancellation.reason);
+      if (state.imtHolds === 'NO') {
+        state.settlement = wasUncertain ? 'imt-refused' : 'never-sent';
+        return finish(PaymentStatus.VOIDED_BEFORE_POSTING, cancellation.reason);
+      }
+      // IMT may hold it: finish the posting (idempotent, C3) so the event can reverse it.
+      if (state.status !== PaymentStatus.SETTLING) {
+        record('settling', 'IMT may hold this payment: finishing the posting before the reversal');
+        setStatus(PaymentStatus.SETTLING);
+      }
+    } else if (mismatch) {
+      // Never post over an event that disagrees, never cancel silently: a person decides.
+      state.mismatch = mismatch;
+      setStatus(PaymentStatus.NEEDS_ATTENTION);
+      retryRequested = false;
+      await condition(() => retryRequested || dismissal !== undefined || cancellation !== undefined);
+      if (dismissal) return finish(PaymentStatus.DISMISSED, dismissal.reason);
+      if (cancellation) continue;
+      record('posting despite the mismatching event', mismatch.requestedBy);
+      retryRequested = false;
+      mismatch = undefined;
+      setStatus(PaymentStatus.RECEIVED);
     }
     if (attemptsThisRun >= MAX_ATTEMPTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof paymentWorkflow>({
         ...input,
-        carried: { attempts: state.attempts, lastError: state.lastError, events: state.events },
+        carried: {
+          attempts: state.attempts,
+          lastError: state.lastError,
+          events: state.events,
+          imtHolds: state.imtHolds,
+          cancellation,
+          waiting: [...waiting],
+        },
       });
     }
 
@@ -146,39 +241,79 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     attemptsThisRun += 1;
     try {
       state.posted = await postPayment(payment);
+      state.imtHolds = 'YES';
       state.lastError = undefined;
       state.postedAt = new Date().toISOString();
+      if (cancellation) state.settlement = 'posted-to-settle';
       record('posted', `IMT payment id ${state.posted.id}`);
       return finish(PaymentStatus.POSTED);
     } catch (err) {
       if (isCancellation(err)) throw err;
       const failure = describeFailure(err);
+      if (failure.outcomeUnknown) {
+        state.imtHolds = 'MAYBE';
+        wasUncertain = true;
+      } else if (failure.definiteRejection) state.imtHolds = 'NO';
       state.lastError = failure.error;
       record('attempt failed', `${failure.error.type}: ${failure.error.message}`);
       showDetails();
 
       if (failure.permanent) {
+        // A void that waits on a payment IMT definitely refused: nothing was applied.
+        if (cancellation && state.imtHolds === 'NO') continue;
         // Not lost, not failed silently: park visibly until a person decides.
         setStatus(PaymentStatus.NEEDS_ATTENTION);
         retryRequested = false;
-        await sendAlert({
-          key: `${workflowInfo().workflowId}:NEEDS_ATTENTION:${state.attempts}`,
+        await raiseAlert({
+          key: `${self}:NEEDS_ATTENTION:${state.attempts}`,
           title: `Payment ${payment.transaction_id} needs attention`,
-          text: `IMT rejected payment ${payment.amount} on invoice ${payment.invoice_number} (${failure.error.type}): ${failure.error.message}. Fix the cause, then signal retry or dismiss.`,
-        }).catch(() => undefined);
-        await condition(() => retryRequested || dismissal !== undefined || cancellation !== undefined);
+          text: `IMT did not take payment ${payment.amount} on invoice ${payment.invoice_number} (${failure.error.type}): ${failure.error.message}.${
+            state.imtHolds === 'MAYBE' ? ' IMT MAY HOLD this payment.' : ''
+          } Fix the cause, then signal retry or dismiss.`,
+        });
+        await condition(
+          () =>
+            retryRequested ||
+            dismissal !== undefined ||
+            // A void for a payment IMT may hold waits for a person's retry (settle) or dismiss.
+            (cancellation !== undefined && state.imtHolds === 'NO'),
+        );
         if (dismissal) return finish(PaymentStatus.DISMISSED, dismissal.reason);
-        if (cancellation) continue;
+        if (!retryRequested) continue;
         retryRequested = false;
-        setStatus(PaymentStatus.RECEIVED);
+        setStatus(cancellation ? PaymentStatus.SETTLING : PaymentStatus.RECEIVED);
         continue;
       }
 
-      setStatus(failure.error.type === 'AuthRejected' ? PaymentStatus.AUTH_REJECTED : PaymentStatus.RETRYING);
+      if (failure.error.type === 'AuthRejected') {
+        setStatus(PaymentStatus.AUTH_REJECTED);
+        if (!authAlerted) {
+          authAlerted = true;
+          await raiseAlert(
+            {
+              key: `${self}:${workflowInfo().runId}:AUTH_REJECTED`,
+              title: `IMT rejects this service's credentials (payment ${payment.transaction_id})`,
+              text: `IMT answered 403 to the X-Integrator-ID while posting payment ${payment.transaction_id}: rotate IMT_INTEGRATOR_ID. Retries continue slowly; nothing is lost.`,
+            },
+            AlertGroup.ImtAuthRejected,
+          );
+        }
+      } else
+        setStatus(
+          cancellation
+            ? PaymentStatus.SETTLING
+            : state.imtHolds === 'MAYBE'
+              ? PaymentStatus.MAYBE_POSTED
+              : PaymentStatus.RETRYING,
+        );
       const delay = Math.max(failure.nextRetryDelayMs ?? 0, backoffMs(state.attempts));
       retryRequested = false;
-      // Wake early for an operator's retry or a cancellation; never mid-request.
-      await condition(() => retryRequested || cancellation !== undefined, delay);
+      const cancelledAlready = cancellation !== undefined;
+      // Wake early for an operator's retry, a cancellation or a mismatch; never mid-request.
+      await condition(
+        () => retryRequested || (!cancelledAlready && cancellation !== undefined) || mismatch !== undefined,
+        delay,
+      );
       retryRequested = false;
     }
   }
@@ -186,31 +321,4 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
 export function backoffMs(attempt: number): number {
   return Math.min(RETRY_INITIAL_MS * 2 ** Math.max(0, attempt - 1), RETRY_MAX_MS);
-}
-
-interface DescribedFailure {
-  permanent: boolean;
-  nextRetryDelayMs?: number;
-  error: AttemptError;
-}
-
-function describeFailure(err: unknown): DescribedFailure {
-  const at = new Date().toISOString();
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const details = (cause.details?.[0] ?? {}) as {
-      status?: number;
-      reasons?: unknown;
-      nextRetryDelayMs?: number;
-    };
-    const type = cause.type ?? 'Error';
-    return {
-      permanent: cause.nonRetryable || NON_RETRYABLE_FAILURES.includes(type as FailureType),
-      nextRetryDelayMs: details.nextRetryDelayMs,
-      error: { type, message: cause.message, status: details.status, reasons: details.reasons, at },
-    };
-  }
-  // Timeouts (worker died mid-attempt, startToClose exceeded) are transient.
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return { permanent: false, error: { type: cause instanceof Error ? cause.name : 'Error', message, at } };
 }

@@ -2,45 +2,59 @@
  * Voids and ACH rejects (design §4; docs/decisions.md "Voids and ACH rejects").
  *
  * - `reversalEventWorkflow` — one per IC event, ID `void-<txid>` / `ach-reject-<txid>`
- *   (so IC's redeliveries are deduplicated). It finds out where the payment is:
- *   never seen → waits for it (default 24 h); still being posted → asks the payment run
- *   to stop between attempts (`cancelPosting`) and waits for it to close; posted → hands
- *   the reversal to `reversalWorkflow`.
+ *   (so IC's redeliveries are deduplicated). It finds out where the payment is and waits
+ *   for it by signals, never by polling in a loop:
+ *   never seen → AWAITING_PAYMENT until the payment run says `paymentArrived` (with a few
+ *   widely spaced re-checks for the race where both arrive at once); being posted → checks
+ *   the payment (customer, invoice, amount; echeck for an ACH reject), then either asks it
+ *   to stop (`cancelPosting`) or, when they differ, parks both runs (`earlyEventMismatch`);
+ *   then waits for `paymentClosed`. Posted → hands the reversal to `reversalWorkflow`.
  * - `reversalWorkflow` — ID `reversal-<txid>`, started as a child with REJECT_DUPLICATE:
  *   the workflow ID is the lock that makes "at most one reversal per transaction" hold
- *   whatever order a void and an ACH reject arrive in. It sends the reversal to IMT and
- *   parks in NEEDS_ATTENTION when IMT cannot take it (404/400).
+ *   whatever order a void and an ACH reject arrive in. It sends the reversal to IMT for the
+ *   amount IMT confirmed, and parks in NEEDS_ATTENTION when IMT cannot take it (404/400).
+ *
+ * A payment that IMT may hold is never called "never posted": the payment run settles it
+ * first (workflows/payment.ts), and a payment run that was terminated or dismissed while
+ * IMT may hold it parks the event for a person.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   condition,
+  continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
-  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { PaymentRunLookup } from '../activities/lifecycle';
 import { isLateReturn } from './ach';
+import { raiseAlert } from './alerts';
+import { describeFailure, isAlreadyStarted } from './failures';
 import {
+  IMT_ATTEMPT_TIMEOUT_MS,
   NON_RETRYABLE_FAILURES,
   PaymentStatus,
   SA,
   cancelPostingSignal,
   dismissSignal,
+  earlyEventMismatchSignal,
   paymentArrivedSignal,
+  paymentClosedSignal,
   retrySignal,
   reversalEventStateQuery,
   reversalStateQuery,
   workflowIds,
   type AchRejectEvent,
-  type AttemptError,
+  type PaymentClosedInput,
   type PaymentEvent,
+  type PaymentRequest,
   type PaymentState,
   type ReversalEventInput,
   type ReversalEventState,
@@ -48,30 +62,35 @@ import {
   type ReversalKind,
   type ReversalOutcome,
 } from './messages';
+import { UNCERTAIN_POSTING_PATCH } from './payment';
+import { reversalEventWorkflowV1, reversalWorkflowV1 } from './reversal-v1';
 
-const { lookupPaymentRun } = proxyActivities<Activities>({
+const { findPaymentRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
 const { reversePayment } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: IMT_ATTEMPT_TIMEOUT_MS,
+  heartbeatTimeout: '15 seconds',
   // 5xx / 429 / network / 403 retry here with backoff (Retry-After and the 403 delay arrive
-  // as nextRetryDelay); 400/404 stop and the workflow parks for a person.
+  // as nextRetryDelay); 400/404 stop and the workflow parks for a person. A repeat is safe:
+  // IMT deduplicates (transaction_id, reversal_type) (contracts C3).
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'InvalidResponse'],
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   },
 });
 
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
-});
-
-const MAX_POLL_MS = 15 * 60 * 1000;
+/** Re-checks while a payment is unknown: the race where event and payment arrive together. */
+const UNKNOWN_PAYMENT_CHECKS_MS = [5_000, 60_000, 15 * 60_000];
+/** Fallback re-check while waiting for `paymentClosed` (payment runs started before issue 9 never send it). */
+const CLOSE_CHECK_MIN_MS = 30_000;
+const CLOSE_CHECK_MAX_MS = 10 * 60_000;
+/** Bound on history: continue-as-new past this many events. */
+const MAX_HISTORY_EVENTS = 2_000;
 
 function now(): string {
   return new Date().toISOString();
@@ -81,19 +100,29 @@ function label(kind: ReversalKind): string {
   return kind === 'void' ? 'Void' : 'ACH reject';
 }
 
-function toAttemptError(err: unknown): AttemptError {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const details = (cause.details?.[0] ?? {}) as { status?: number; reasons?: unknown };
-    return {
-      type: cause.type ?? 'Error',
-      message: cause.message,
-      status: details.status,
-      reasons: details.reasons,
-      at: now(),
-    };
-  }
-  return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause), at: now() };
+function toCents(amount: string): number {
+  const [whole, frac = ''] = amount.split('.');
+  return Number(whole) * 100 + Number(frac.padEnd(2, '0').slice(0, 2));
+}
+
+/** What makes an event not about this payment. Empty when they match. */
+export function eventDifferences(
+  kind: ReversalKind,
+  event: { customer: string; invoice_number: string; amount: string },
+  payment: Pick<PaymentRequest, 'customer' | 'invoice_number' | 'amount'> & { payment_method?: unknown },
+): string[] {
+  const out: string[] = [];
+  if (event.customer !== payment.customer)
+    out.push(`customer ${event.customer} differs from the payment's ${payment.customer}`);
+  if (event.invoice_number !== payment.invoice_number)
+    out.push(`invoice ${event.invoice_number} differs from the payment's ${payment.invoice_number}`);
+  if (toCents(event.amount) !== toCents(payment.amount))
+    out.push(`amount ${event.amount} differs from the payment's ${payment.amount}`);
+  if (kind === 'ach_reject' && payment.payment_method !== undefined && payment.payment_method !== 'echeck')
+    out.push(
+      `an ACH reject for a ${String(payment.payment_method)} payment (only echeck payments can be returned)`,
+    );
+  return out;
 }
 
 /** Shared by both workflows: wait for an operator's `retry` or `dismiss`. */
@@ -110,10 +139,11 @@ function operatorControls(record: (event: string, detail?: string) => void) {
   });
   return {
     /** `wakeOn` lets a parked run resume by itself when what it waited for happens. */
-    async awaitDecision(wakeOn: () => boolean = () => false): Promise<'retry' | 'dismiss'> {
+    async awaitDecision(wakeOn: () => boolean = () => false): Promise<'retry' | 'dismiss' | 'woken'> {
       retry = false;
       await condition(() => retry || dismissal !== undefined || wakeOn());
-      return dismissal !== undefined ? 'dismiss' : 'retry';
+      if (dismissal !== undefined) return 'dismiss';
+      return retry ? 'retry' : 'woken';
     },
     get dismissal() {
       return dismissal;
@@ -122,85 +152,168 @@ function operatorControls(record: (event: string, detail?: string) => void) {
 }
 
 export async function reversalEventWorkflow(input: ReversalEventInput): Promise<ReversalEventState> {
+  if (!patched(UNCERTAIN_POSTING_PATCH)) return reversalEventWorkflowV1(input);
   const { kind, event } = input;
   const txid = event.transaction_id;
   const self = workflowInfo().workflowId;
-  const state: ReversalEventState = {
+  const paymentId = workflowIds.payment(txid);
+  const carried = input.carried;
+  const state: ReversalEventState = carried?.state ?? {
     kind,
     transactionId: txid,
     status: PaymentStatus.RECEIVED,
     event,
     events: [{ at: input.receivedAt, event: `${label(kind)} received` }],
   };
-  const record = (e: string, detail?: string) => state.events.push({ at: now(), event: e, detail });
-  const setStatus = (status: PaymentStatus) => {
-    if (state.status === status) return;
-    state.status = status;
-    upsertSearchAttributes([{ key: SA.PaymentStatus, value: status }]);
+  const record = (e: string, detail?: string) => {
+    state.events.push({ at: now(), event: e, detail });
+    if (state.events.length > 50) state.events.splice(1, state.events.length - 50);
   };
-  let arrived = false;
+  const setStatus = (status: PaymentStatus, details?: string) => {
+    if (state.status !== status) {
+      state.status = status;
+      upsertSearchAttributes([{ key: SA.PaymentStatus, value: status }]);
+    }
+    setCurrentDetails(`**${status}**${details ? `\n\n${details}` : ''}`);
+  };
+  /** What this run already told the payment run, so it is said once. */
+  const told = { cancel: carried?.told.cancel ?? false, mismatch: carried?.told.mismatch ?? false };
+  let alerted = carried?.alerted ?? false;
+  let deadline = carried?.deadline ?? Date.parse(input.receivedAt) + input.unknownPaymentWaitMs;
+  let arrived: PaymentRequest | undefined;
+  let arrivalSignalled = false;
+  let closed: PaymentClosedInput | undefined;
   setHandler(reversalEventStateQuery, () => state);
-  setHandler(paymentArrivedSignal, () => {
-    arrived = true;
+  setHandler(paymentArrivedSignal, (arg) => {
+    arrivalSignalled = true;
+    if (arg?.payment) arrived = arg.payment;
+  });
+  setHandler(paymentClosedSignal, (arg) => {
+    closed = arg;
   });
   const controls = operatorControls(record);
 
-  const park = async (why: string, wakeOn?: () => boolean): Promise<'retry' | 'dismiss'> => {
-    setStatus(PaymentStatus.NEEDS_ATTENTION);
+  /** Parks for a person (one alert per cause); `wakeOn` resumes without one. */
+  const park = async (why: string, wakeOn?: () => boolean): Promise<'retry' | 'dismiss' | 'woken'> => {
+    setStatus(
+      PaymentStatus.NEEDS_ATTENTION,
+      `${why}\n\nSignal \`retry\` after fixing the cause, or \`dismiss\` with a reason.`,
+    );
     state.lastError = { type: 'NeedsReview', message: why, at: now() };
     record('needs attention', why);
-    await sendAlert({
-      key: `${self}:NEEDS_ATTENTION:${state.events.length}`,
-      title: `${label(kind)} for payment ${txid} needs attention`,
-      text: `${why}. Signal retry (after fixing the cause) or dismiss with a reason.`,
-    }).catch(() => undefined);
+    if (!alerted) {
+      alerted = true;
+      await raiseAlert({
+        key: `${self}:NEEDS_ATTENTION:${workflowInfo().runId}:${workflowInfo().historyLength}`,
+        title: `${label(kind)} for payment ${txid} needs attention`,
+        text: `${why}. Signal retry (after fixing the cause) or dismiss with a reason.`,
+      });
+    }
     const decision = await controls.awaitDecision(wakeOn);
     if (decision === 'dismiss') {
       state.closingReason = controls.dismissal;
       setStatus(PaymentStatus.DISMISSED);
-    }
+    } else alerted = false;
     return decision;
   };
 
-  // 1. Wait until the payment run has closed (posted, cancelled or dismissed).
-  let deadline = Date.now() + input.unknownPaymentWaitMs;
-  let pollMs = 2000;
-  let cancelRequested = false;
+  const keepHistorySmall = async () => {
+    if (workflowInfo().historyLength < MAX_HISTORY_EVENTS && !workflowInfo().continueAsNewSuggested) return;
+    await continueAsNew<typeof reversalEventWorkflow>({
+      ...input,
+      carried: { state, told, alerted, deadline },
+    });
+  };
+
+  // 1. Wait until the payment run has closed, telling it what this event is about.
   let payment: PaymentState | undefined;
+  let unknownChecks = 0;
+  let closeCheckMs = CLOSE_CHECK_MIN_MS;
   while (!payment) {
-    const lookup = await lookupPaymentRun(txid);
+    if (!arrived && !arrivalSignalled && !closed) await keepHistorySmall();
+    let lookup: PaymentRunLookup;
+    if (arrived) {
+      // The payment run told us itself (it waits for this event's verdict).
+      lookup = { found: true, running: true, payment: arrived };
+      arrived = undefined;
+    } else {
+      arrivalSignalled = false;
+      closed = undefined;
+      lookup = await findPaymentRun(txid);
+    }
     if (!lookup.found) {
       if (Date.now() >= deadline) {
-        arrived = false;
+        const minutes = Math.round(input.unknownPaymentWaitMs / 60000);
         const decision = await park(
-          `payment ${txid} was not received within ${Math.round(input.unknownPaymentWaitMs / 60000)} min of the ${label(kind).toLowerCase()}`,
-          () => arrived, // a late payment still resolves it without a person
+          `payment ${txid} was not received within ${minutes} min of the ${label(kind).toLowerCase()}`,
+          () => arrivalSignalled, // a late payment still resolves it without a person
         );
         if (decision === 'dismiss') return state;
-        setStatus(PaymentStatus.AWAITING_PAYMENT);
         deadline = Date.now() + input.unknownPaymentWaitMs;
         continue;
       }
-      setStatus(PaymentStatus.AWAITING_PAYMENT);
-      arrived = false;
-      // The ingress signals `paymentArrived`; polling covers the race where both arrive at once.
-      await condition(() => arrived, Math.max(1, Math.min(pollMs, deadline - Date.now())));
-      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      setStatus(PaymentStatus.AWAITING_PAYMENT, `Waiting for payment ${txid} to arrive from IC.`);
+      const next = UNKNOWN_PAYMENT_CHECKS_MS[Math.min(unknownChecks++, UNKNOWN_PAYMENT_CHECKS_MS.length - 1)];
+      await condition(
+        () => arrivalSignalled || controls.dismissal !== undefined,
+        Math.max(1, Math.min(next, deadline - Date.now())),
+      );
+      if (controls.dismissal !== undefined) {
+        // A person knows this payment will not come: a dismissed event never applies to a later one.
+        state.closingReason = controls.dismissal;
+        setStatus(PaymentStatus.DISMISSED);
+        return state;
+      }
+      continue;
+    }
+    if ('abnormal' in lookup) {
+      // Terminated, reset or failed by hand: the run cannot tell what reached IMT.
+      const decision = await park(
+        `payment run ${paymentId} ended ${lookup.abnormal} without an outcome; IMT may hold the payment — check IMT, then retry (re-checks the payment run) or dismiss`,
+      );
+      if (decision === 'dismiss') return state;
       continue;
     }
     if (lookup.running) {
-      if (!cancelRequested) {
-        cancelRequested = true;
+      const differences = lookup.payment ? eventDifferences(kind, event, lookup.payment) : [];
+      if (differences.length > 0 && !told.mismatch) {
+        told.mismatch = true;
+        await getExternalWorkflowHandle(paymentId)
+          .signal(earlyEventMismatchSignal, { requestedBy: self, differences })
+          .catch(() => undefined); // closed meanwhile: the next lookup tells
+        const why = `${label(kind)} does not match payment ${txid}: ${differences.join('; ')}. Both runs are parked`;
+        setStatus(PaymentStatus.NEEDS_ATTENTION, why);
+        record('does not match the payment', differences.join('; '));
+        if (!alerted) {
+          alerted = true;
+          await raiseAlert({
+            key: `${self}:MISMATCH`,
+            title: `${label(kind)} for payment ${txid} does not match the payment`,
+            text: `${why}: decide on the payment run (retry posts it, dismiss drops it), then dismiss this ${label(kind).toLowerCase()} or retry it.`,
+          });
+        }
+      } else if (differences.length === 0 && !told.cancel) {
+        told.cancel = true;
         record('asked the payment run to stop posting');
-        await getExternalWorkflowHandle(workflowIds.payment(txid))
+        await getExternalWorkflowHandle(paymentId)
           .signal(cancelPostingSignal, {
             reason: `${label(kind).toLowerCase()} received from IC`,
             requestedBy: self,
           })
-          .catch(() => undefined); // it may have closed meanwhile: the next lookup tells
+          .catch(() => undefined);
       }
-      // The payment run stops at its next attempt boundary (at most one IMT timeout away).
-      await sleep(500);
+      if (!told.mismatch)
+        setStatus(PaymentStatus.AWAITING_POSTING_OUTCOME, `Waiting for payment run ${paymentId} to settle.`);
+      // The payment run signals `paymentClosed`; the timer only covers runs that cannot.
+      // Parked on a mismatch, a person may also dismiss this event while the payment waits.
+      const dismissed = () => told.mismatch && controls.dismissal !== undefined;
+      await condition(() => closed !== undefined || dismissed(), closeCheckMs);
+      closeCheckMs = Math.min(closeCheckMs * 2, CLOSE_CHECK_MAX_MS);
+      if (dismissed()) {
+        state.closingReason = controls.dismissal;
+        setStatus(PaymentStatus.DISMISSED);
+        return state;
+      }
       continue;
     }
     payment = lookup.state;
@@ -209,33 +322,47 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
 
   // 2. Decide.
   if (payment.status !== PaymentStatus.POSTED) {
-    // Never posted: nothing to reverse in IMT.
     if (
       payment.status === PaymentStatus.VOIDED_BEFORE_POSTING &&
       payment.cancelledBy &&
       payment.cancelledBy !== self
     ) {
       state.reversedBy = payment.cancelledBy.startsWith('void-') ? 'void' : 'ach_reject';
+      state.resolution = 'already-reversed';
       record('payment was already stopped by another event; nothing sent', payment.cancelledBy);
       setStatus(PaymentStatus.ALREADY_REVERSED);
       return state;
     }
-    record('payment was never posted; nothing sent to IMT', payment.status);
+    // Dismissed or stopped while IMT may hold it (older runs: any attempt may have landed).
+    const mayHold =
+      payment.imtHolds === 'MAYBE' ||
+      (payment.imtHolds === undefined && payment.status === PaymentStatus.DISMISSED && payment.attempts > 0);
+    while (mayHold) {
+      const decision = await park(
+        `payment ${txid} closed ${payment.status} while IMT may hold it; check IMT's ledger, reverse by hand if it is there, then dismiss`,
+      );
+      if (decision === 'dismiss') return state;
+    }
+    state.resolution = 'nothing-posted';
+    record(
+      payment.settlement === 'imt-refused'
+        ? 'IMT definitely refused the payment; nothing to reverse'
+        : 'payment was never posted; nothing sent to IMT',
+      payment.status,
+    );
     setStatus(PaymentStatus.VOIDED_BEFORE_POSTING);
     return state;
   }
 
-  const posted = payment.payment;
+  const posted = payment.posted;
+  const confirmed = { ...(payment.payment ?? event), ...(posted ?? {}) } as PaymentRequest;
   for (;;) {
-    const problems: string[] = [];
-    if (posted && toCents(posted.amount) !== toCents(event.amount))
-      problems.push(`amount ${event.amount} differs from the posted payment's ${posted.amount}`);
-    if (kind === 'ach_reject' && posted && posted.payment_method !== 'echeck')
-      problems.push(
-        `an ACH reject for a ${posted.payment_method} payment (only echeck payments can be returned)`,
-      );
+    const problems = eventDifferences(kind, event, confirmed);
     if (problems.length === 0) break;
-    if ((await park(problems.join('; '))) === 'dismiss') return state;
+    if (
+      (await park(`${label(kind)} does not match the posted payment: ${problems.join('; ')}`)) === 'dismiss'
+    )
+      return state;
   }
 
   const returnCode = kind === 'ach_reject' ? (event as AchRejectEvent).return_code : null;
@@ -251,10 +378,10 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
   const reversalInput: ReversalInput = {
     kind,
     transactionId: txid,
-    customer: posted?.customer ?? event.customer,
-    invoiceNumber: posted?.invoice_number ?? event.invoice_number,
-    // Never more than what was posted.
-    amount: posted?.amount ?? event.amount,
+    customer: confirmed.customer,
+    invoiceNumber: confirmed.invoice_number,
+    // The amount IMT confirmed: never more than what was posted.
+    amount: posted?.amount ?? confirmed.amount,
     returnCode,
     message: event.message,
     lateReturn: state.lateReturn,
@@ -273,12 +400,12 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
         { key: SA.CustomerId, value: reversalInput.customer },
         { key: SA.PaymentStatus, value: PaymentStatus.REVERSING },
       ],
-      staticSummary: `${label(kind)} reversal ${reversalInput.amount}${returnCode ? ` ${returnCode}` : ''} · invoice ${reversalInput.invoiceNumber}`,
+      staticSummary: `${label(kind)} reversal${returnCode ? ` ${returnCode}` : ''} · transaction ${txid}`,
     });
   } catch (err) {
-    // @temporalio/common's class cannot be imported here; its name is part of the SDK's contract.
-    if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+    if (!isAlreadyStarted(err)) throw err;
     state.reversedBy = kind === 'void' ? 'ach_reject' : 'void';
+    state.resolution = 'already-reversed';
     record('payment already reversed by the other event; no second reversal', workflowIds.reversal(txid));
     setStatus(PaymentStatus.ALREADY_REVERSED);
     return state;
@@ -286,16 +413,16 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
   setStatus(PaymentStatus.REVERSING);
   record('reversal started', child.workflowId);
   state.reversal = await child.result();
+  state.resolution =
+    payment.settlement === 'posted-to-settle' && payment.cancelledBy === self
+      ? 'posted-to-settle-then-reversed'
+      : 'reversed';
   setStatus(state.reversal.status);
   return state;
 }
 
-function toCents(amount: string): number {
-  const [whole, frac = ''] = amount.split('.');
-  return Number(whole) * 100 + Number(frac.padEnd(2, '0').slice(0, 2));
-}
-
 export async function reversalWorkflow(input: ReversalInput): Promise<ReversalOutcome> {
+  if (!patched(UNCERTAIN_POSTING_PATCH)) return reversalWorkflowV1(input);
   const events: PaymentEvent[] = [{ at: now(), event: 'reversal requested', detail: input.requestedBy }];
   const outcome: ReversalOutcome = {
     kind: input.kind,
@@ -306,6 +433,7 @@ export async function reversalWorkflow(input: ReversalInput): Promise<ReversalOu
     attempts: 0,
     events,
   };
+  const self = workflowInfo().workflowId;
   const record = (event: string, detail?: string) => events.push({ at: now(), event, detail });
   const setStatus = (status: PaymentStatus) => {
     if (outcome.status === status) return;
@@ -334,22 +462,22 @@ export async function reversalWorkflow(input: ReversalInput): Promise<ReversalOu
       if (input.kind === 'void') setStatus(PaymentStatus.VOIDED);
       else if (input.lateReturn) {
         setStatus(PaymentStatus.LATE_RETURN);
-        await sendAlert({
-          key: `${workflowInfo().workflowId}:LATE_RETURN`,
+        await raiseAlert({
+          key: `${self}:LATE_RETURN`,
           title: `Late ACH return for payment ${input.transactionId}`,
           text: `Return ${input.returnCode} arrived after its NACHA window; the payment was reversed in IMT. Review with the bank.`,
-        }).catch(() => undefined);
+        });
       } else setStatus(PaymentStatus.ACH_REJECTED);
       return outcome;
     } catch (err) {
-      outcome.lastError = toAttemptError(err);
+      outcome.lastError = describeFailure(err).error;
       record('reversal failed', `${outcome.lastError.type}: ${outcome.lastError.message}`);
       setStatus(PaymentStatus.NEEDS_ATTENTION);
-      await sendAlert({
-        key: `${workflowInfo().workflowId}:NEEDS_ATTENTION:${outcome.attempts}`,
+      await raiseAlert({
+        key: `${self}:NEEDS_ATTENTION:${outcome.attempts}`,
         title: `Reversal of payment ${input.transactionId} needs attention`,
         text: `IMT did not accept the ${label(input.kind).toLowerCase()} reversal (${outcome.lastError.type}): ${outcome.lastError.message}. Fix the cause, then signal retry or dismiss.`,
-      }).catch(() => undefined);
+      });
       if ((await controls.awaitDecision()) === 'dismiss') {
         outcome.closingReason = controls.dismissal;
         setStatus(PaymentStatus.DISMISSED);

@@ -290,9 +290,9 @@ export async function paymentDetails(
 ): Promise<PaymentDetails | undefined> {
   const workflowId = workflowIds.payment(transactionId);
   // Reversal runs (void-…, ach-reject-…, …) are keyed by the same transaction ID.
-  const relatedIds = Object.entries(workflowIds)
-    .filter(([kind]) => kind !== 'payment' && kind !== 'export')
-    .map(([, id]) => id(transactionId));
+  const relatedIds = [workflowIds.void, workflowIds.achReject, workflowIds.reversal].map((id) =>
+    id(transactionId),
+  );
   const [desc, ...relatedDescs] = await Promise.all(
     [workflowId, ...relatedIds].map((id) => describeOrUndefined(ctx.client, id)),
   );

@@ -8,7 +8,6 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   PaymentStatus,
   SA,
-  paymentArrivedSignal,
   paymentStateQuery,
   workflowIds,
   type PaymentRequest,
@@ -48,7 +47,8 @@ export function paymentSummary(p: PaymentRequest): string {
 export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest): Promise<IntakeAnswer> {
   const workflowId = workflowIds.payment(payment.transaction_id);
   const fp = fingerprint(payment);
-  // A void or ACH reject that came first: record the payment but never post it.
+  // A void or ACH reject that came first (and is still open): the payment run asks it
+  // whether it matches before posting. Dismissed or closed events don't apply.
   const earlier = await pendingReversalEvents(ctx.client, payment.transaction_id);
   let handle: WorkflowHandle<typeof paymentWorkflow>;
   try {
@@ -59,9 +59,7 @@ export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest
         {
           payment,
           receivedAt: new Date().toISOString(),
-          cancelledBeforeArrival: earlier.length
-            ? { reason: 'void or ACH reject received before the payment', requestedBy: earlier[0] }
-            : undefined,
+          earlyEvents: earlier.length ? earlier : undefined,
         },
       ],
       // A transaction is posted once, ever: a closed run must not be started again either.
@@ -81,13 +79,6 @@ export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest
     handle = ctx.client.workflow.getHandle(workflowId);
     const existing = (await handle.describe()).memo?.fingerprint;
     if (existing !== fp) return { kind: 'conflict', existingFingerprint: String(existing) };
-  }
-  for (const id of earlier) {
-    // Wake the waiting event now rather than at its next poll; it would find out anyway.
-    await ctx.client.workflow
-      .getHandle(id)
-      .signal(paymentArrivedSignal)
-      .catch(() => undefined);
   }
   return waitForOutcome(ctx, handle);
 }

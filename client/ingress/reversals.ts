@@ -156,16 +156,17 @@ export function registerReversalRoutes(
 const WAITING = new Set<string>([PaymentStatus.AWAITING_PAYMENT, PaymentStatus.NEEDS_ATTENTION]);
 
 /**
- * Called by payment intake before starting a payment run: a void / ACH reject that
- * arrived first means the payment must be recorded but never posted.
+ * Called by payment intake before starting a payment run: the void / ACH-reject runs of
+ * this transaction that are still open. The payment run checks with each one before
+ * posting (workflows/payment.ts); closed or dismissed ones never apply to a later payment.
  */
 export async function pendingReversalEvents(client: Client, transactionId: string): Promise<string[]> {
   const ids = [workflowIds.void(transactionId), workflowIds.achReject(transactionId)];
   const found = await Promise.all(
     ids.map(async (id) => {
       try {
-        await client.workflow.getHandle(id).describe();
-        return id;
+        const desc = await client.workflow.getHandle(id).describe();
+        return desc.status.name === 'RUNNING' ? id : undefined;
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;

@@ -29,6 +29,7 @@ export interface HarnessOptions {
   cycles?: { seed: number; invoiceMonth: string; count: number; invalidEvery?: number }[];
   withIc?: boolean;
   alertWebhookUrl?: string;
+  alertDigestWindowMs?: number;
   unknownPaymentWaitMs?: number;
   /** Send this X-Integrator-ID to IMT instead of the right one (403 tests). */
   wrongImtIntegratorId?: string;
@@ -113,6 +114,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     logger: silentLogger,
     authRetryDelayMs: opts.authRetryDelayMs ?? 500,
     alertWebhookUrl: opts.alertWebhookUrl,
+    alertDigestWindowMs: opts.alertDigestWindowMs,
     temporalUiUrl: opts.temporalUiUrl,
     metrics: opts.activityMetrics,
     dataDir,

@@ -91,17 +91,36 @@ describe('payment posting', () => {
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
   });
 
+  it('keeps a payment while IMT refuses connections (RETRYING: nothing reached IMT)', async () => {
+    h.imt.faults.set({ rateLimitRetryAfterSeconds: 30, routes: ['/api/integration/invoice/post-payment'] });
+    const body = newPayment();
+    const first = await h.http.post('/api/integration/invoice/post-payment', body);
+    expect(first.status).toBe(202);
+    expect(first.data.status).toBe('RETRYING');
+    expect((await stateOf(body.transaction_id)).imtHolds).toBe('NO');
+    h.imt.faults.clear();
+    await h.client.workflow
+      .getHandle(workflowIds.payment(body.transaction_id))
+      .signal('retry', { by: 'test' });
+    const result = await h.client.workflow.getHandle(workflowIds.payment(body.transaction_id)).result();
+    expect((result as PaymentState).status).toBe('POSTED');
+    expect((result as PaymentState).imtHolds).toBe('YES');
+    expect(postingsOf(body.transaction_id)).toHaveLength(1);
+  });
+
   it('keeps a payment while IMT is down (202), then posts it once when IMT is back', async () => {
+    // A 503 may come from a gateway after IMT applied the post: IMT MAY hold it.
     h.imt.faults.set({ maintenance: true, routes: ['/api/integration/invoice/post-payment'] });
     const body = newPayment();
     const first = await h.http.post('/api/integration/invoice/post-payment', body);
     expect(first.status).toBe(202);
     expect(first.data).toEqual({
       transaction_id: body.transaction_id,
-      status: 'RETRYING',
+      status: 'MAYBE_POSTED',
       status_url: `/api/integration/payments/${body.transaction_id}`,
     });
-    expect(await statusAttr(body.transaction_id)).toBe('RETRYING');
+    expect(await statusAttr(body.transaction_id)).toBe('MAYBE_POSTED');
+    expect((await stateOf(body.transaction_id)).imtHolds).toBe('MAYBE');
     expect(postingsOf(body.transaction_id)).toHaveLength(0);
 
     h.imt.faults.clear();

@@ -46,7 +46,8 @@ afterAll(async () => {
 describe('voids', () => {
   it('void while the payment is not yet posted: posting cancelled, nothing sent to IMT', async () => {
     const p = newPayment();
-    h.imt.faults.set({ maintenance: true, routes: ['/api/integration/invoice/post-payment'] });
+    // 429: IMT definitely did not take the post, so "never posted" is a fact.
+    h.imt.faults.set({ rateLimitRetryAfterSeconds: 30, routes: ['/api/integration/invoice/post-payment'] });
     expect((await postPayment(p)).status).toBe(202);
     const res = await postVoid(voidOf(p));
     h.imt.faults.clear();
