@@ -9,7 +9,6 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { PaymentStatus, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
@@ -81,10 +80,15 @@ describe('with ALERT_WEBHOOK_URL', () => {
     expect(JSON.stringify(alert)).not.toContain(h.imtIntegratorId);
     expect(JSON.stringify(alert)).not.toContain(h.ingressIntegratorId);
 
-    // The alert's completion is in the history (what a replay reads instead of re-running it).
+    // The alert is delivered by its own run, keyed by the alert: the payment run's history
+    // holds its start (what a replay reads instead of starting it again).
+    const alertRun = h.client.workflow.getHandle(
+      workflowIds.alert(`payment-${p.transaction_id}:NEEDS_ATTENTION:1`),
+    );
+    expect(await alertRun.result()).toEqual({ sent: true });
     await eventually(async () => {
       const { events } = await handle.fetchHistory();
-      return (events ?? []).some((e) => e.activityTaskCompletedEventAttributes);
+      return (events ?? []).some((e) => e.childWorkflowExecutionStartedEventAttributes);
     });
     // A fresh worker has no cached state: the query makes it replay the run from history.
     await h.stopWorker();
@@ -137,19 +141,14 @@ describe('without ALERT_WEBHOOK_URL', () => {
     h.imt.clearRejections();
 
     const history = await handle.fetchHistory();
-    const scheduled = (history.events ?? []).filter(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendAlert',
+    const started = (history.events ?? []).filter(
+      (e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'alertWorkflow',
     );
-    expect(scheduled).toHaveLength(1);
-    const completed = (history.events ?? []).find(
-      (e) => e.activityTaskCompletedEventAttributes,
-    )?.activityTaskCompletedEventAttributes;
-    const results = (history.events ?? [])
-      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
-      .filter((x) => x !== undefined && x !== null)
-      .map((payload) => defaultPayloadConverter.fromPayload(payload));
-    expect(completed).toBeDefined();
-    expect(results).toContainEqual({ sent: false });
+    expect(started).toHaveLength(1);
+    const alertRun = h.client.workflow.getHandle(
+      workflowIds.alert(`payment-${p.transaction_id}:NEEDS_ATTENTION:1`),
+    );
+    expect(await alertRun.result()).toEqual({ sent: false });
     expect(alertsFor(p.transaction_id)).toHaveLength(0);
   });
 });

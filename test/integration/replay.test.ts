@@ -24,76 +24,101 @@ afterAll(async () => {
   await h?.stop();
 });
 
+/**
+ * Workflow IDs of the recorded runs: a history does not carry its own, and commands such
+ * as an alert's child-workflow ID are derived from it, so the replay must use the same.
+ */
+const IDS_FILE = path.join(DIR, 'workflow-ids.json');
+const savedIds = (): Record<string, string> =>
+  fs.existsSync(IDS_FILE) ? (JSON.parse(fs.readFileSync(IDS_FILE, 'utf8')) as Record<string, string>) : {};
+
 async function record(name: string, workflowId: string): Promise<void> {
   const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
   fs.mkdirSync(DIR, { recursive: true });
   fs.writeFileSync(path.join(DIR, `${name}.json`), historyToJSON(history));
+  fs.writeFileSync(IDS_FILE, `${JSON.stringify({ ...savedIds(), [`${name}.json`]: workflowId }, null, 2)}\n`);
 }
 
 const payment = () => seedPayment(h.imt, { amount: '20.00' });
 
 describe('workflow determinism', () => {
-  it.runIf(UPDATE)('records histories of representative runs', async () => {
-    const happy = payment();
-    await h.http.post('/api/integration/invoice/post-payment', happy);
-    await record('payment-posted', workflowIds.payment(happy.transaction_id));
-
-    const retried = payment();
-    h.imt.faults.set({ failNext: 2, errorStatus: 503, routes: ['/api/integration/invoice/post-payment'] });
-    await h.http.post('/api/integration/invoice/post-payment', retried);
-    h.imt.faults.clear();
-    await h.client.workflow.getHandle(workflowIds.payment(retried.transaction_id)).result();
-    await record('payment-retried', workflowIds.payment(retried.transaction_id));
-
-    const parked = payment();
-    h.imt.rejectPostsFor(parked.invoice_number, { amount: ['Invalid.'] });
-    await h.http.post('/api/integration/invoice/post-payment', parked);
-    h.imt.clearRejections();
-    await h.client.workflow
-      .getHandle(workflowIds.payment(parked.transaction_id))
-      .signal('retry', { by: 'test' });
-    await h.client.workflow.getHandle(workflowIds.payment(parked.transaction_id)).result();
-    await record('payment-parked-then-retried', workflowIds.payment(parked.transaction_id));
-
-    const voided = payment();
-    await h.http.post('/api/integration/invoice/post-payment', voided);
-    await h.http.post('/api/integration/invoice/void-payment', {
-      customer: voided.customer,
-      invoice_number: voided.invoice_number,
-      transaction_id: voided.transaction_id,
-      amount: voided.amount,
+  // The histories without a prefix were recorded before issue 9 (workflows/*-v1.ts replay
+  // them); `v2-*` ones by the current code. Recording never overwrites the older set: it
+  // is what proves that runs already open in production survive the deploy.
+  it.runIf(UPDATE)('records histories of representative runs of the current code', async () => {
+    const POST = '/api/integration/invoice/post-payment';
+    const eventOf = (p: ReturnType<typeof payment>, amount = p.amount) => ({
+      customer: p.customer,
+      invoice_number: p.invoice_number,
+      transaction_id: p.transaction_id,
+      amount,
       message: '',
     });
-    await h.client.workflow.getHandle(workflowIds.void(voided.transaction_id)).result();
-    await record('void-after-posting', workflowIds.void(voided.transaction_id));
-    await record('reversal-void', workflowIds.reversal(voided.transaction_id));
+    const result = (id: string) => h.client.workflow.getHandle(id).result();
 
+    const happy = payment();
+    await h.http.post(POST, happy);
+    await record('v2-payment-posted', workflowIds.payment(happy.transaction_id));
+
+    // Applied but unanswered, then 500s, then a void: settled, then reversed.
+    const settled = payment();
+    h.imt.faults.set({ applyThenHangNext: 1, failNext: 10_000, errorStatus: 500, routes: [POST] });
+    await h.http.post(POST, settled);
+    await h.http.post('/api/integration/invoice/void-payment', eventOf(settled));
+    h.imt.faults.clear();
+    await result(workflowIds.void(settled.transaction_id));
+    await record('v2-payment-settled-for-void', workflowIds.payment(settled.transaction_id));
+    await record('v2-void-after-settling', workflowIds.void(settled.transaction_id));
+    await record('v2-reversal-void', workflowIds.reversal(settled.transaction_id));
+
+    // An early void with another amount: both parked; the payment is posted after a retry.
+    const mismatched = payment();
+    await h.http.post('/api/integration/invoice/void-payment', eventOf(mismatched, '1.00'));
+    await h.http.post(POST, mismatched);
+    const paymentRun = h.client.workflow.getHandle(workflowIds.payment(mismatched.transaction_id));
+    for (
+      let i = 0;
+      i < 50 && (await paymentRun.query<{ status: string }>('state')).status !== 'NEEDS_ATTENTION';
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    await paymentRun.signal('retry', { by: 'test' });
+    await paymentRun.result();
+    await h.client.workflow
+      .getHandle(workflowIds.void(mismatched.transaction_id))
+      .signal('dismiss', { reason: 'recorded for replay' });
+    await result(workflowIds.void(mismatched.transaction_id));
+    await record('v2-payment-early-mismatch-then-retried', workflowIds.payment(mismatched.transaction_id));
+    await record('v2-void-early-mismatch-dismissed', workflowIds.void(mismatched.transaction_id));
+
+    // A matching early ACH reject: never sent.
     const early = payment();
-    h.imt.faults.set({ maintenance: true, routes: ['/api/integration/invoice/post-payment'] });
-    await h.http.post('/api/integration/invoice/post-payment', early);
     await h.http.post('/api/integration/invoice/ach-reject', {
-      customer: early.customer,
-      invoice_number: early.invoice_number,
-      transaction_id: early.transaction_id,
-      amount: early.amount,
+      ...eventOf(early),
       return_code: 'R01',
       returned_at: '2022-10-05',
-      message: '',
     });
-    h.imt.faults.clear();
-    await h.client.workflow.getHandle(workflowIds.achReject(early.transaction_id)).result();
-    await record('payment-cancelled-before-posting', workflowIds.payment(early.transaction_id));
-    await record('ach-reject-before-posting', workflowIds.achReject(early.transaction_id));
+    await h.http.post(POST, early);
+    await result(workflowIds.achReject(early.transaction_id));
+    await record('v2-payment-cancelled-before-posting', workflowIds.payment(early.transaction_id));
+    await record('v2-ach-reject-before-posting', workflowIds.achReject(early.transaction_id));
   });
 
-  const files = fs.existsSync(DIR) ? fs.readdirSync(DIR).filter((f) => f.endsWith('.json')) : [];
+  const files = fs.existsSync(DIR)
+    ? fs.readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json')
+    : [];
 
   it('has saved histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(5);
+    expect(files.filter((f) => !f.startsWith('v2-')).length).toBeGreaterThanOrEqual(7);
+    expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(8);
   });
 
   it.each(files)('replays %s against the current workflow code', async (file) => {
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      history,
+      savedIds()[file],
+    );
   });
 });
