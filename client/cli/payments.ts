@@ -274,6 +274,11 @@ export interface PaymentDetails {
   last_error?: PaymentState['lastError'];
   imt_payment_id?: string | number;
   closing_reason?: string;
+  /** Whether IMT holds the payment: NO, MAYBE (an attempt got no definite answer) or YES. */
+  imt_holds?: PaymentState['imtHolds'];
+  /** How a void / ACH reject that stopped this payment was resolved. */
+  settlement?: PaymentState['settlement'];
+  mismatch?: PaymentState['mismatch'];
   events?: PaymentState['events'];
   state_note?: string;
   /** Status of the transaction's reversal run (VOIDED, ACH_REJECTED, LATE_RETURN, …), if any. */
@@ -347,6 +352,9 @@ export async function paymentDetails(
     last_error: state?.lastError,
     imt_payment_id: state?.posted?.id,
     closing_reason: state?.closingReason,
+    imt_holds: state?.imtHolds,
+    settlement: state?.settlement,
+    mismatch: state?.mismatch,
     events: state?.events,
     state_note: note,
     reversal_status: related.find((r) => r.type === REVERSAL_WORKFLOW_TYPE)?.status,
@@ -363,9 +371,28 @@ function describeError(e: NonNullable<PaymentState['lastError']>): string {
   return `${e.type}${e.status ? ` (HTTP ${e.status})` : ''} at ${formatTime(e.at)}\n${e.message}${reasons}`;
 }
 
+const IMT_HOLDS_TEXT: Record<NonNullable<PaymentState['imtHolds']>, string> = {
+  NO: 'no — every attempt was answered, and nothing was applied',
+  MAYBE: 'MAYBE — an attempt got no definite answer; IMT may have applied it',
+  YES: 'yes — IMT confirmed the posting',
+};
+
+const SETTLEMENT_TEXT: Record<NonNullable<PaymentState['settlement']>, string> = {
+  'never-sent': 'stopped by a void / ACH reject before anything was sent to IMT',
+  'imt-refused': 'stopped by a void / ACH reject; IMT definitely refused the posting, so nothing was applied',
+  'posted-to-settle':
+    'IMT may have had it, so the posting was finished and then reversed by the void / ACH reject',
+};
+
 function nextSteps(d: PaymentDetails): string | undefined {
   switch (d.status) {
     case PaymentStatus.NEEDS_ATTENTION:
+      if (d.mismatch)
+        return (
+          `A void / ACH reject that arrived first does not match this payment. Check with IC, then:\n` +
+          `  imt-ic payments retry ${d.transaction_id}     (post it; the event stays parked)\n` +
+          `  imt-ic payments dismiss ${d.transaction_id} --reason "<why>"     (never post it)`
+        );
       return (
         `IMT refused this payment. Fix the cause in IMT, then:\n` +
         `  imt-ic payments retry ${d.transaction_id}\n` +
@@ -374,6 +401,10 @@ function nextSteps(d: PaymentDetails): string | undefined {
       );
     case PaymentStatus.RETRYING:
       return 'IMT is failing transiently; the service retries with backoff (at most 5 minutes apart) until IMT answers.';
+    case PaymentStatus.MAYBE_POSTED:
+      return 'An attempt got no definite answer, so IMT may already hold this payment. The service retries with the same transaction_id (IMT deduplicates it) until IMT answers for sure. Do not post it by hand.';
+    case PaymentStatus.SETTLING:
+      return 'A void / ACH reject arrived while IMT may hold this payment: the service finishes the posting (idempotently) and then reverses it. Nothing to do unless it parks.';
     case PaymentStatus.AUTH_REJECTED:
       return 'IMT rejects the configured X-Integrator-ID. Fix IMT_INTEGRATOR_ID; the service retries every minute.';
     default:
@@ -401,6 +432,12 @@ export function renderDetails(d: PaymentDetails): string {
       ['Attempts', d.attempts === undefined ? undefined : String(d.attempts)],
       ['Last error', d.last_error ? describeError(d.last_error) : undefined],
       ['IMT payment', d.imt_payment_id === undefined ? undefined : String(d.imt_payment_id)],
+      ['IMT holds it', d.imt_holds ? IMT_HOLDS_TEXT[d.imt_holds] : undefined],
+      ['Settlement', d.settlement ? SETTLEMENT_TEXT[d.settlement] : undefined],
+      [
+        'Mismatch',
+        d.mismatch ? `${d.mismatch.requestedBy}: ${d.mismatch.differences.join('; ')}` : undefined,
+      ],
       ['Closing reason', d.closing_reason],
       ['Note', d.state_note],
       ['Temporal UI', d.ui_url],
@@ -441,7 +478,10 @@ async function requireParked(ctx: CommandContext, transactionId: string, action:
   const status = desc.typedSearchAttributes.get(SA.PaymentStatus) ?? 'UNKNOWN';
   if (desc.status.name !== 'RUNNING' || status !== PaymentStatus.NEEDS_ATTENTION) {
     const why =
-      status === PaymentStatus.RETRYING || status === PaymentStatus.AUTH_REJECTED
+      status === PaymentStatus.RETRYING ||
+      status === PaymentStatus.AUTH_REJECTED ||
+      status === PaymentStatus.MAYBE_POSTED ||
+      status === PaymentStatus.SETTLING
         ? 'the service is retrying it automatically'
         : desc.status.name === 'RUNNING'
           ? 'it is in progress'

@@ -17,6 +17,10 @@ export interface PaymentView {
   transaction_id: string;
   status: string;
   attempts?: number;
+  /** NO / MAYBE / YES: whether IMT holds the payment (MAYBE: an attempt got no definite answer). */
+  imt_holds?: string;
+  /** How a void / ACH reject that stopped the payment was resolved. */
+  settlement?: string;
   last_error?: unknown;
   posted?: unknown;
   events?: unknown;
@@ -90,6 +94,8 @@ export async function lookupPayment(
       runs[3]?.view,
     ),
     attempts: state?.attempts,
+    imt_holds: state?.imtHolds,
+    settlement: state?.settlement,
     last_error: state?.lastError,
     posted: state?.posted,
     events: state?.events,
@@ -111,7 +117,12 @@ function lifecycleStatus(
   if (reversalRun?.status) return reversalRun.status;
   if (paymentStatus === 'VOIDED_BEFORE_POSTING') return paymentStatus;
   for (const run of [voidRun, achRun]) {
-    if (run?.status && ['NEEDS_ATTENTION', 'AWAITING_PAYMENT', 'VOIDED_BEFORE_POSTING'].includes(run.status))
+    if (
+      run?.status &&
+      ['NEEDS_ATTENTION', 'AWAITING_PAYMENT', 'AWAITING_POSTING_OUTCOME', 'VOIDED_BEFORE_POSTING'].includes(
+        run.status,
+      )
+    )
       return run.status;
   }
   return paymentStatus ?? voidRun?.status ?? achRun?.status ?? 'UNKNOWN';
