@@ -34,6 +34,8 @@ export interface ActivityDeps {
   /** Base URL of the Temporal UI, for "open in Temporal UI" links in alerts (common/ui.ts). */
   temporalUiUrl?: string;
   metrics?: ActivityMetrics;
+  /** How often and how many times an adjustment checks that IC shows the balance sent. */
+  icBalanceCheck?: { intervalMs: number; attempts: number };
   /** For activities that read other workflows' state (voids, ACH rejects). */
   temporalClient?: Client;
 }

@@ -284,6 +284,13 @@ export const ExportStatus = {
   AWAITING_APPROVAL: 'AWAITING_APPROVAL',
   /** Sending the file to IC (retrying while IC is unreachable or failing). */
   UPLOADING: 'UPLOADING',
+  /** IC refuses our BillerGUID / WebServiceKey: alerted once, retried slowly until fixed. */
+  AUTH_REJECTED: 'AUTH_REJECTED',
+  /**
+   * IC loaded the file but reports another InvoiceCount than the file's rows: a person
+   * checks IC and signals `approve` (accept the upload) or `reject` (fail the export).
+   */
+  NEEDS_ATTENTION: 'NEEDS_ATTENTION',
   UPLOADED: 'UPLOADED',
   /** An operator rejected the file at the approval gate; nothing was sent. */
   REJECTED_BY_OPERATOR: 'REJECTED_BY_OPERATOR',
@@ -306,6 +313,8 @@ export const ExportFailureType = {
   /** IMT's listing changed size while it was being paged: start the extraction over. */
   CycleListingChanged: 'CycleListingChanged',
   InvalidExportInput: 'InvalidExportInput',
+  /** IC's InvoiceCount differed from the file and an operator failed the export. */
+  IcInvoiceCountMismatch: 'IcInvoiceCountMismatch',
 } as const;
 
 export interface ExportWorkflowInput {
@@ -443,6 +452,8 @@ export interface ExportSummary {
   file?: ExportFileRef;
   upload?: UploadOutcome;
   decision?: ExportDecision;
+  /** IC's InvoiceCount differed from the file's rows (status NEEDS_ATTENTION until decided). */
+  countMismatch?: { icInvoiceCount: number; fileInvoiceCount: number; decision?: ExportDecision };
   lastError?: { type: string; message: string };
   events: ExportEvent[];
 }
@@ -460,6 +471,8 @@ export interface ExportResult {
   sanitizedCount: number;
   icInvoiceCount: number;
   uploadedAt: string;
+  /** Set when IC counted another number of invoices and an operator accepted the upload. */
+  countMismatch?: ExportSummary['countMismatch'];
 }
 
 export interface ApproveExportInput {
@@ -482,3 +495,50 @@ export const exportSummaryQuery = defineQuery<ExportSummary>('summary');
 // ---------------------------------------------------------------------------
 export const invoiceAdjustedWorkflowId = (invoiceNumber: string) => `invoice-adjusted-${invoiceNumber}`;
 export const invoiceAdjustedSignal = defineSignal<[{ reason?: string }]>('invoiceAdjusted');
+
+export const AdjustmentStatus = {
+  /** Collecting a burst of changes (a quiet period) before one update is sent. */
+  COLLECTING: 'COLLECTING',
+  /** Reading IMT's balance and sending it to IC as a one-row file. */
+  SYNCING: 'SYNCING',
+  /** Asking IC (ViewInvoiceByInvoiceNumber) until it shows the balance sent. */
+  VERIFYING: 'VERIFYING',
+  /** IC shows IMT's balance; further changes within a minute start another round. */
+  VERIFIED: 'VERIFIED',
+  /** IC refuses our credentials: alerted once, retried slowly until they are fixed. */
+  AUTH_REJECTED: 'AUTH_REJECTED',
+  /** IC still shows another balance after the checks: alerted; `retry` or `dismiss`. */
+  NEEDS_ATTENTION: 'NEEDS_ATTENTION',
+  DISMISSED: 'DISMISSED',
+} as const;
+export type AdjustmentStatus = (typeof AdjustmentStatus)[keyof typeof AdjustmentStatus];
+
+/** One round: IMT's balance sent to IC as a one-row file. */
+export interface BalanceSyncResult {
+  invoiceNumber: string;
+  balanceDue: string;
+  pastDue: string;
+  fileName: string;
+}
+
+/** What IC showed when the round was checked. */
+export interface BalanceCheckResult {
+  verified: boolean;
+  /** ViewInvoiceByInvoiceNumber calls made. */
+  checks: number;
+  /** IC's values at the last check; null when IC did not know the invoice (yet). */
+  icBalanceDue: string | null;
+  icPastDue: string | null;
+}
+
+export interface InvoiceAdjustmentState {
+  invoiceNumber: string;
+  status?: AdjustmentStatus;
+  reasons: string[];
+  syncs: BalanceSyncResult[];
+  checks?: BalanceCheckResult[];
+  lastError?: { type: string; message: string };
+  closingReason?: string;
+}
+
+export const invoiceAdjustmentStateQuery = defineQuery<InvoiceAdjustmentState>('state');
