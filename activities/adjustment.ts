@@ -11,15 +11,27 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildInvoiceFile } from '../integrations/bif';
 import type { ImtListedInvoice } from '../integrations/imt-types';
-import { FailureType } from '../workflows/messages';
-import { toActivityFailure } from './errors';
+import { FailureType, type BalanceCheckResult, type BalanceSyncResult } from '../workflows/messages';
+import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';
 
-export interface BalanceSyncResult {
-  invoiceNumber: string;
-  balanceDue: string;
-  pastDue: string;
-  fileName: string;
+export type { BalanceSyncResult } from '../workflows/messages';
+
+/** IC loads files asynchronously: how often and how many times the balance is checked. */
+export const DEFAULT_IC_BALANCE_CHECK = { intervalMs: 30_000, attempts: 10 };
+
+/** `"12.5"`, `"12.50"` and `"12.500"` are one amount; anything unparsable never matches. */
+function cents(amount: string | null | undefined): number | null {
+  const m = /^\s*(-?)(\d+)(?:\.(\d{1,3}))?\s*$/.exec(amount ?? '');
+  if (!m) return null;
+  const frac = (m[3] ?? '').padEnd(3, '0');
+  const milli = Number(m[2]) * 1000 + Number(frac);
+  return (m[1] === '-' ? -milli : milli) / 10;
+}
+
+export function sameAmount(a: string | null | undefined, b: string | null | undefined): boolean {
+  const x = cents(a);
+  return x !== null && x === cents(b);
 }
 
 const PAGE_SIZE = 1000;
@@ -103,13 +115,68 @@ export function createAdjustmentActivities(deps: ActivityDeps) {
         await fs.rm(built.rejectedPath, { force: true });
       }
       if (!result.success)
-        throw ApplicationFailure.create({
-          type: FailureType.FileRejected,
-          nonRetryable: true,
-          message: `IC refused the balance update for ${invoiceNumber}: ${result.errorMessage}`,
-        });
+        throw icRefusalFailure(
+          'UploadInvoiceFile',
+          result.errorMessage,
+          mapping,
+          `the balance update for ${invoiceNumber} (${fileName})`,
+        );
       deps.logger.info({ invoiceNumber, balanceDue: detail.amount_due }, 'invoice balance sent to IC');
       return { invoiceNumber, balanceDue: detail.amount_due, pastDue: detail.past_due ?? '0.00', fileName };
+    },
+
+    /**
+     * Asks IC (ViewInvoiceByInvoiceNumber) whether it shows the balance and past-due amount
+     * just sent. IC loads files asynchronously, so a different answer (or "not found") is
+     * asked again every `icBalanceCheck.intervalMs`, up to `attempts` times, inside this one
+     * activity (no history per check); the last answer comes back either way and the
+     * workflow decides. IC refusing the call is classified by the shared mapping.
+     */
+    async checkIcBalance(expected: BalanceSyncResult): Promise<BalanceCheckResult> {
+      const ic = deps.ic;
+      if (!ic)
+        throw ApplicationFailure.create({
+          type: 'ConfigurationError',
+          nonRetryable: true,
+          message: 'this worker has no Invoice Cloud client configured',
+        });
+      const { intervalMs, attempts } = deps.icBalanceCheck ?? DEFAULT_IC_BALANCE_CHECK;
+      const ctx = Context.current();
+      for (let checks = 1; ; checks += 1) {
+        ctx.heartbeat({ checks });
+        let view;
+        try {
+          view = await ic.viewInvoiceByInvoiceNumber(expected.invoiceNumber, ctx.cancellationSignal);
+        } catch (err) {
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          throw toActivityFailure(err, mapping);
+        }
+        // "Not found" means IC has not loaded the invoice yet: ask again like a stale balance.
+        if (
+          !view.success &&
+          classifyIcRefusal('ViewInvoiceByInvoiceNumber', view.errorMessage) !== 'not-found'
+        )
+          throw icRefusalFailure(
+            'ViewInvoiceByInvoiceNumber',
+            view.errorMessage,
+            mapping,
+            expected.invoiceNumber,
+          );
+        const result: BalanceCheckResult = {
+          verified:
+            view.success &&
+            sameAmount(view.balanceDue, expected.balanceDue) &&
+            sameAmount(view.pastDue || '0.00', expected.pastDue),
+          checks,
+          icBalanceDue: view.success ? view.balanceDue : null,
+          icPastDue: view.success ? view.pastDue : null,
+        };
+        if (result.verified || checks >= attempts) {
+          deps.logger.info({ invoiceNumber: expected.invoiceNumber, ...result }, 'IC balance checked');
+          return result;
+        }
+        await ctx.sleep(intervalMs);
+      }
     },
   };
 }

@@ -17,10 +17,22 @@
  * details): a timeout after sending, a reset after connecting, any 5xx (a gateway may
  * answer 5xx after IMT applied the call), a 2xx we could not read. For a posting that means
  * IMT MAY HOLD the payment — workflows/failures.ts reads it, workflows/payment.ts acts on it.
+ *
+ * IC answers business failures with HTTP 200 and `Success=false` (contracts D); its
+ * ErrorMessage is classified by `icRefusalFailure` below (rules in docs/decisions.md):
+ *
+ * | IC ErrorMessage                          | failure type        | retry                              |
+ * |------------------------------------------|---------------------|------------------------------------|
+ * | names authentication / credentials       | AuthRejected        | yes, slowly (like IMT's 403)       |
+ * | busy / timeout / try again / unavailable | ServiceUnavailable  | yes, backoff                       |
+ * | anything else, UploadInvoiceFile         | FileRejected        | never (the file's content)         |
+ * | "not found", ViewInvoiceByInvoiceNumber  | NotFound            | never (caller may treat as stale)  |
+ * | anything else, ViewInvoiceByInvoiceNumber| ClientError         | never                              |
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../workflows/messages';
 import { HttpCallError, type HttpService } from '../integrations/http';
+import type { IcMethod } from '../integrations/ic-client';
 
 export interface FailureDetails {
   status?: number;
@@ -112,4 +124,69 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
   const wait =
     err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS) || undefined;
   return make(FailureType.ServiceUnavailable, false, err.message, wait);
+}
+
+/**
+ * IC refused a credential: its ErrorMessage names authentication (the simulator and, as
+ * far as known, IC say "Authentication failed: invalid BillerGUID or WebServiceKey").
+ */
+const IC_AUTH_MESSAGE =
+  /authenticat|credential|unauthori[sz]ed|not authori[sz]ed|access denied|WebServiceKey|BillerGUID/i;
+/** IC says the failure is passing: busy, timed out, try again, temporarily unavailable. */
+const IC_TRANSIENT_MESSAGE =
+  /\bbusy\b|time[ds]? ?out|try again|temporar(il)?y|unavailable|maintenance|too many requests|deadlock/i;
+const IC_NOT_FOUND_MESSAGE = /not found|does not exist|no invoice/i;
+
+export type IcRefusalKind = 'auth' | 'transient' | 'not-found' | 'refused';
+
+/** What an IC `Success=false` ErrorMessage means (rules in docs/decisions.md, "IC Success=false"). */
+export function classifyIcRefusal(method: IcMethod, errorMessage: string): IcRefusalKind {
+  if (IC_AUTH_MESSAGE.test(errorMessage)) return 'auth';
+  if (IC_TRANSIENT_MESSAGE.test(errorMessage)) return 'transient';
+  if (method === 'ViewInvoiceByInvoiceNumber' && IC_NOT_FOUND_MESSAGE.test(errorMessage)) return 'not-found';
+  return 'refused';
+}
+
+/** The failure for an IC answer with `Success=false` (the other half of the one mapping). */
+export function icRefusalFailure(
+  method: IcMethod,
+  errorMessage: string,
+  opts: Pick<FailureMappingOptions, 'authRetryDelayMs'>,
+  subject: string,
+): ApplicationFailure {
+  const said = errorMessage || '(no ErrorMessage given)';
+  const details: FailureDetails & { errorMessage: string } = {
+    service: 'IC',
+    call: method,
+    errorMessage,
+    // IC answered (HTTP 200, Success=false): a definite answer, nothing ambiguous.
+    outcomeUnknown: false,
+  };
+  const make = (type: FailureType, nonRetryable: boolean, message: string, nextRetryDelayMs?: number) =>
+    ApplicationFailure.create({
+      type,
+      nonRetryable,
+      message,
+      details: [{ ...details, nextRetryDelayMs }],
+      nextRetryDelay: nextRetryDelayMs,
+    });
+  switch (classifyIcRefusal(method, errorMessage)) {
+    case 'auth':
+      return make(
+        FailureType.AuthRejected,
+        false,
+        `IC rejected the configured BillerGUID / WebServiceKey on ${method} (${subject}): ${said}; retrying every ${Math.round(
+          opts.authRetryDelayMs / 1000,
+        )} s until they are fixed`,
+        opts.authRetryDelayMs,
+      );
+    case 'transient':
+      return make(FailureType.ServiceUnavailable, false, `IC is busy on ${method} (${subject}): ${said}`);
+    case 'not-found':
+      return make(FailureType.NotFound, true, `IC does not know ${subject}: ${said}`);
+    case 'refused':
+      return method === 'UploadInvoiceFile'
+        ? make(FailureType.FileRejected, true, `IC refused ${subject}: ${said}`)
+        : make(FailureType.ClientError, true, `IC refused ${method} for ${subject}: ${said}`);
+  }
 }

@@ -32,14 +32,13 @@ import { isBillingCycle } from '../workflows/billing-cycle';
 import {
   EXPORT_MAX_PAGE_SIZE,
   ExportFailureType,
-  FailureType,
   type ExportFileRef,
   type ExtractCursor,
   type ExtractInvoicesInput,
   type UploadInvoiceFileInput,
   type UploadOutcome,
 } from '../workflows/messages';
-import { toActivityFailure } from './errors';
+import { icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';
 
 const ExtractInputSchema = z
@@ -400,8 +399,9 @@ export function createExportActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Sends the file to IC's UploadInvoiceFile. IC refusing the file (Success=false) is
-     * final: non-retryable `FileRejected` with IC's ErrorMessage. Transport failures go
+     * Sends the file to IC's UploadInvoiceFile. IC's Success=false is classified by the
+     * shared mapping (`icRefusalFailure`): bad credentials → `AuthRejected` (retried slowly),
+     * IC busy → `ServiceUnavailable`, anything else → `FileRejected` (final). Transport failures go
      * through the shared mapping and are retried; repeating is safe because IC loads the
      * same FileName + content only once (contracts D).
      */
@@ -453,13 +453,8 @@ export function createExportActivities(deps: ActivityDeps) {
         throw toActivityFailure(err, mapping);
       }
       if (!result.success) {
-        deps.logger.warn({ fileName, icError: result.errorMessage }, 'IC refused the invoice file');
-        throw ApplicationFailure.create({
-          type: FailureType.FileRejected,
-          nonRetryable: true,
-          message: `IC refused invoice file ${fileName}: ${result.errorMessage || '(no ErrorMessage given)'}`,
-          details: [{ service: 'IC', call: 'UploadInvoiceFile', errorMessage: result.errorMessage }],
-        });
+        deps.logger.warn({ fileName, icError: result.errorMessage }, 'IC answered Success=false');
+        throw icRefusalFailure('UploadInvoiceFile', result.errorMessage, mapping, `invoice file ${fileName}`);
       }
       deps.logger.info({ fileName, icInvoiceCount: result.invoiceCount }, 'invoice file uploaded to IC');
       return { icInvoiceCount: result.invoiceCount, uploadedAt: new Date().toISOString() };

@@ -11,6 +11,7 @@ import { createAlertActivities } from './alerts';
 import { createExportActivities } from './export';
 import { createLifecycleActivities } from './lifecycle';
 import { createAdjustmentActivities } from './adjustment';
+import { createBalanceActivities } from './balances';
 import type { Client } from '@temporalio/client';
 
 export interface ActivityMetrics {
@@ -36,6 +37,8 @@ export interface ActivityDeps {
   /** Base URL of the Temporal UI, for "open in Temporal UI" links in alerts (common/ui.ts). */
   temporalUiUrl?: string;
   metrics?: ActivityMetrics;
+  /** How often and how many times an adjustment checks that IC shows the balance sent. */
+  icBalanceCheck?: { intervalMs: number; attempts: number };
   /** For activities that read other workflows' state (voids, ACH rejects). */
   temporalClient?: Client;
 }
@@ -47,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportActivities(deps),
     ...createLifecycleActivities(deps),
     ...createAdjustmentActivities(deps),
+    ...createBalanceActivities(deps),
   };
 }
 

@@ -343,7 +343,11 @@ async function runningSummary(
       `export of ${cycle} is not awaiting approval: it has ended (${status.status ?? status.execution})`,
     );
   }
-  if (status.summary.status !== ExportStatus.AWAITING_APPROVAL) {
+  if (
+    status.summary.status !== ExportStatus.AWAITING_APPROVAL &&
+    // An IC InvoiceCount mismatch waits for the same two signals (accept / fail).
+    status.summary.status !== ExportStatus.NEEDS_ATTENTION
+  ) {
     throw new ExportError(
       'NOT_AWAITING_APPROVAL',
       status.summary.approvalRequired

@@ -26,14 +26,17 @@ import {
   WorkflowIdReusePolicy,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { cycleOfInstant, isBillingCycle, isTimeZone } from './billing-cycle';
+import { callIcAlertingOnAuth } from './ic-calls';
 import {
   EXPORT_DEFAULT_PAGE_SIZE,
   EXPORT_MAX_PAGE_SIZE,
@@ -67,12 +70,28 @@ const { extractAndBuildInvoiceFile } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+const UPLOAD_RETRY: RetryPolicy = {
+  initialInterval: '2 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '2 minutes',
+};
 const { uploadInvoiceFile } = proxyActivities<Activities>({
   // The IC client gives up on one call after 120 s.
   startToCloseTimeout: '10 minutes',
   scheduleToCloseTimeout: '2 hours',
   // Safe to repeat: IC loads a FileName + content once (contracts D).
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
+  retry: UPLOAD_RETRY,
+});
+/** First upload call: IC refusing the credentials stops it so the run can say so and alert. */
+const { uploadInvoiceFile: uploadUntilAuthRejected } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  scheduleToCloseTimeout: '2 hours',
+  retry: { ...UPLOAD_RETRY, nonRetryableErrorTypes: [FailureType.AuthRejected] },
+});
+/** After that alert: retried (AuthRejected slowly) until a person fixes the credentials. */
+const { uploadInvoiceFile: uploadUntilCredentialsFixed } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: UPLOAD_RETRY,
 });
 
 const { sendAlert } = proxyActivities<Activities>({
@@ -112,6 +131,7 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
   };
   const progress: ExportProgress = { phase: ExportStatus.EXTRACTING, pagesDone: 0, invoicesRead: 0 };
   let decision: ExportDecision | undefined;
+  let countDecision: ExportDecision | undefined;
 
   const record = (event: string, detail?: string) => {
     summary.events.push({ at: new Date().toISOString(), event, detail });
@@ -149,6 +169,16 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
   setHandler(exportProgressQuery, () => progress);
   setHandler(exportSummaryQuery, () => summary);
   setHandler(approveExportSignal, (args) => {
+    if (summary.status === ExportStatus.NEEDS_ATTENTION && !countDecision) {
+      countDecision = {
+        decision: 'approved',
+        by: args?.by,
+        reason: args?.note,
+        at: new Date().toISOString(),
+      };
+      record('count mismatch accepted', args?.by);
+      return;
+    }
     if (summary.status !== ExportStatus.AWAITING_APPROVAL || decision) {
       record('approve ignored', `export is ${summary.status}`);
       return;
@@ -157,6 +187,11 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
     record('approved', args?.by);
   });
   setHandler(rejectExportSignal, ({ reason, by }) => {
+    if (summary.status === ExportStatus.NEEDS_ATTENTION && !countDecision) {
+      countDecision = { decision: 'rejected', by, reason, at: new Date().toISOString() };
+      record('count mismatch failed', `${by ?? 'operator'}: ${reason}`);
+      return;
+    }
     if (summary.status !== ExportStatus.AWAITING_APPROVAL || decision) {
       record('reject ignored', `export is ${summary.status}`);
       return;
@@ -164,6 +199,37 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
     decision = { decision: 'rejected', by, reason, at: new Date().toISOString() };
     record('rejected', `${by ?? 'operator'}: ${reason}`);
   });
+
+  /**
+   * IC loaded the file but counts another number of invoices: something was dropped or
+   * doubled on IC's side. Nothing is re-sent automatically; a person looks at IC and
+   * accepts the upload (`approve`) or fails the export (`reject`).
+   */
+  const parkOnCountMismatch = async (icInvoiceCount: number) => {
+    const fileInvoiceCount = summary.file?.invoiceCount ?? 0;
+    summary.countMismatch = { icInvoiceCount, fileInvoiceCount };
+    setStatus(ExportStatus.NEEDS_ATTENTION);
+    await alert(
+      `Export of billing cycle ${cycle} needs attention: IC counts ${icInvoiceCount} invoices, the file has ${fileInvoiceCount}`,
+      `${summary.file?.fileName}: check the invoices in IC, then \`imt-ic export approve ${cycle}\` to accept the upload or \`imt-ic export reject ${cycle} --reason …\` to fail the export.`,
+    );
+    try {
+      await condition(() => countDecision !== undefined);
+    } catch (err) {
+      throw await stop(ExportStatus.CANCELLED, err);
+    }
+    summary.countMismatch.decision = countDecision;
+    if (countDecision?.decision === 'rejected') {
+      const failure = ApplicationFailure.create({
+        type: ExportFailureType.IcInvoiceCountMismatch,
+        nonRetryable: true,
+        message: `export of ${cycle} failed by ${countDecision.by ?? 'an operator'} after IC counted ${icInvoiceCount} invoices for a file of ${fileInvoiceCount}: ${countDecision.reason}`,
+      });
+      summary.lastError = { type: failure.type ?? 'Error', message: failure.message };
+      setStatus(ExportStatus.FAILED);
+      throw failure;
+    }
+  };
 
   setStatus(ExportStatus.EXTRACTING);
   record('started', input.requestedBy);
@@ -210,12 +276,25 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
 
   // 3. Upload. IC refusing the file is final; anything else is retried by the activity policy.
   setStatus(ExportStatus.UPLOADING);
+  const uploadInput = { filePath: file.filePath, fileName: file.fileName, sha256: file.sha256 };
+  // Runs that reached the upload before this change keep their command sequence (replay).
+  const checksIc = patched('export-ic-auth-alert-and-count-check');
   try {
-    summary.upload = await uploadInvoiceFile({
-      filePath: file.filePath,
-      fileName: file.fileName,
-      sha256: file.sha256,
-    });
+    summary.upload = checksIc
+      ? await callIcAlertingOnAuth(
+          () => uploadUntilAuthRejected(uploadInput),
+          () => uploadUntilCredentialsFixed(uploadInput),
+          async (message) => {
+            setStatus(ExportStatus.AUTH_REJECTED);
+            summary.lastError = { type: FailureType.AuthRejected, message };
+            record('auth rejected', message);
+            await alert(
+              `Export of billing cycle ${cycle}: IC rejects the credentials`,
+              `${message}. Fix IC_BILLER_GUID / IC_WEB_SERVICE_KEY; the upload resumes by itself.`,
+            );
+          },
+        )
+      : await uploadInvoiceFile(uploadInput);
   } catch (err) {
     const refused = failureType(err) === FailureType.FileRejected;
     throw await stop(refused ? ExportStatus.FILE_REJECTED : ExportStatus.FAILED, err);
@@ -225,6 +304,7 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
       'count mismatch',
       `IC reports ${summary.upload.icInvoiceCount} invoices, the file has ${file.invoiceCount}`,
     );
+    if (checksIc) await parkOnCountMismatch(summary.upload.icInvoiceCount);
   }
   setStatus(ExportStatus.UPLOADED);
   record('uploaded', file.fileName);
@@ -242,6 +322,7 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
     sanitizedCount: file.sanitizedCount,
     icInvoiceCount: summary.upload.icInvoiceCount,
     uploadedAt: summary.upload.uploadedAt,
+    ...(summary.countMismatch ? { countMismatch: summary.countMismatch } : {}),
   };
 }
 

@@ -4,3 +4,4 @@ export { reversalEventWorkflow, reversalWorkflow } from './reversal';
 export { exportBillingCycleWorkflow, scheduledExportWorkflow } from './export-billing-cycle';
 export { invoiceAdjustmentWorkflow } from './invoice-adjustment';
 export { alertWorkflow, alertDigestWorkflow } from './alerts';
+export { balanceRefreshWorkflow } from './balance-refresh';

@@ -1,39 +1,219 @@
 /**
  * `invoice-adjusted-<invoice_number>`: sends an invoice's new balance to IC after IMT
- * reports a change. IMT may report several changes in a row: they are signals to one
- * running workflow (signal-with-start), and each round reads IMT's *current* balance, so
- * the last change always wins and bursts collapse into few uploads.
+ * reports a change, and checks that IC shows it.
+ *
+ * IMT may report several changes in a row: they are signals to one running workflow
+ * (signal-with-start by the ingress). The run waits for a quiet moment (`QUIET_PERIOD`,
+ * at most `MAX_COLLECTING` while changes keep coming) and then sends IMT's *current*
+ * balance once, so a burst becomes one upload and the last change always wins.
+ *
+ * After the upload it asks IC (ViewInvoiceByInvoiceNumber) until IC shows the same balance
+ * and past-due amount (IC loads files asynchronously; the activity re-asks on its own). If
+ * IC still disagrees the run parks in NEEDS_ATTENTION with one alert and waits for `retry`
+ * (send and check again), `dismiss`, or a new change. IC refusing our credentials alerts
+ * once and is retried slowly until fixed. A run that fails alerts.
  */
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { BalanceSyncResult } from '../activities/adjustment';
-import { NON_RETRYABLE_FAILURES, invoiceAdjustedSignal } from './messages';
+import { callIcAlertingOnAuth, failureMessageOf, failureTypeOf } from './ic-calls';
+import {
+  AdjustmentStatus,
+  FailureType,
+  NON_RETRYABLE_FAILURES,
+  dismissSignal,
+  invoiceAdjustedSignal,
+  invoiceAdjustmentStateQuery,
+  retrySignal,
+  type BalanceCheckResult,
+  type BalanceSyncResult,
+  type InvoiceAdjustmentState,
+} from './messages';
 
-const { syncInvoiceBalance } = proxyActivities<Activities>({
+export type { InvoiceAdjustmentState } from './messages';
+
+const SYNC_RETRY: RetryPolicy = {
+  initialInterval: '2 seconds',
+  maximumInterval: '2 minutes',
+  nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'InvalidResponse'],
+};
+const SYNC_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
   scheduleToCloseTimeout: '6 hours',
-  retry: {
-    initialInterval: '2 seconds',
-    maximumInterval: '2 minutes',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'InvalidResponse'],
-  },
+  retry: SYNC_RETRY,
+};
+
+const { syncInvoiceBalance } = proxyActivities<Activities>(SYNC_OPTIONS);
+const { syncInvoiceBalance: syncUntilAuthRejected, checkIcBalance: checkUntilAuthRejected } =
+  proxyActivities<Activities>({
+    ...SYNC_OPTIONS,
+    // The check re-asks IC inside the activity (minutes by default).
+    startToCloseTimeout: '1 hour',
+    retry: {
+      ...SYNC_RETRY,
+      nonRetryableErrorTypes: [...(SYNC_RETRY.nonRetryableErrorTypes ?? []), FailureType.AuthRejected],
+    },
+  });
+const { syncInvoiceBalance: syncUntilCredentialsFixed, checkIcBalance: checkUntilCredentialsFixed } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '1 minute',
+    retry: SYNC_RETRY,
+  });
+const { sendAlert } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
 
-export interface InvoiceAdjustmentState {
-  invoiceNumber: string;
-  reasons: string[];
-  syncs: BalanceSyncResult[];
-}
+/** A change followed by this much quiet is sent; more changes meanwhile join the same update. */
+const QUIET_PERIOD_MS = 2_000;
+/** A steady stream of changes still sends an update this often. */
+const MAX_COLLECTING_MS = 30_000;
+/** Idle this long after the last round: the run ends (a later change starts a new one). */
+const IDLE_MS = 60_000;
+/** Past this many events the run continues as new between rounds, so history stays bounded. */
+const MAX_HISTORY_EVENTS = 2_000;
 
 export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<InvoiceAdjustmentState> {
+  // Runs started before verification existed keep their command sequence (replay safety).
+  if (!patched('adjustment-collect-verify-alert')) return unverifiedAdjustment(invoiceNumber);
+
+  const state: InvoiceAdjustmentState = {
+    invoiceNumber,
+    status: AdjustmentStatus.COLLECTING,
+    reasons: [],
+    syncs: [],
+    checks: [],
+  };
+  const info = workflowInfo();
+  let changes = 0;
+  let retryRequested = false;
+  let dismissed: string | undefined;
+  setHandler(invoiceAdjustedSignal, ({ reason }) => {
+    changes += 1;
+    if (reason && state.reasons.length < 50) state.reasons.push(reason);
+  });
+  setHandler(retrySignal, () => {
+    if (state.status === AdjustmentStatus.NEEDS_ATTENTION) retryRequested = true;
+  });
+  setHandler(dismissSignal, ({ reason }) => {
+    if (state.status === AdjustmentStatus.NEEDS_ATTENTION) dismissed = reason;
+  });
+  setHandler(invoiceAdjustmentStateQuery, () => state);
+
+  const setStatus = (status: AdjustmentStatus, detail?: string) => {
+    state.status = status;
+    setCurrentDetails(`**${status}** · invoice ${invoiceNumber}${detail ? `\n\n${detail}` : ''}`);
+  };
+  const alert = async (title: string, text: string) => {
+    await sendAlert({ key: `${info.workflowId}:${info.runId}:${state.status}`, title, text }).catch(
+      () => undefined,
+    );
+  };
+  const onAuthRejected = async (message: string) => {
+    setStatus(AdjustmentStatus.AUTH_REJECTED, message);
+    state.lastError = { type: FailureType.AuthRejected, message };
+    await alert(
+      `Balance update of invoice ${invoiceNumber}: IC rejects the credentials`,
+      `${message}. Fix IC_BILLER_GUID / IC_WEB_SERVICE_KEY; the update resumes by itself.`,
+    );
+  };
+
+  let handled = 0;
+  try {
+    for (;;) {
+      // Wait for a change (the first came with the start); end when idle.
+      if (!(await condition(() => changes > handled || retryRequested, IDLE_MS))) return state;
+      if (info.historyLength > MAX_HISTORY_EVENTS && !retryRequested) {
+        // Unhandled changes are signals again in the new run: the ingress's signal-with-start
+        // and Temporal's rule that a run cannot close over unread signals keep them.
+        await continueAsNew<typeof invoiceAdjustmentWorkflow>(invoiceNumber);
+      }
+      retryRequested = false;
+      setStatus(AdjustmentStatus.COLLECTING);
+      const collectingSince = Date.now();
+      for (;;) {
+        const seen = changes;
+        const left = MAX_COLLECTING_MS - (Date.now() - collectingSince);
+        if (left <= 0 || !(await condition(() => changes !== seen, Math.min(QUIET_PERIOD_MS, left)))) break;
+      }
+      handled = changes;
+
+      setStatus(AdjustmentStatus.SYNCING);
+      const roundKey = `${info.runId.replace(/-/g, '')}-${state.syncs.length + 1}`;
+      const sync: BalanceSyncResult = await callIcAlertingOnAuth(
+        () => syncUntilAuthRejected(invoiceNumber, roundKey),
+        () => syncUntilCredentialsFixed(invoiceNumber, roundKey),
+        onAuthRejected,
+      );
+      state.syncs.push(sync);
+
+      setStatus(AdjustmentStatus.VERIFYING, `balance ${sync.balanceDue}, past due ${sync.pastDue}`);
+      const check: BalanceCheckResult = await callIcAlertingOnAuth(
+        () => checkUntilAuthRejected(sync),
+        () => checkUntilCredentialsFixed(sync),
+        onAuthRejected,
+      );
+      state.checks?.push(check);
+      if (state.checks && state.checks.length > 20) state.checks.splice(0, state.checks.length - 20);
+      if (check.verified) {
+        state.lastError = undefined;
+        setStatus(AdjustmentStatus.VERIFIED, `IC shows ${sync.balanceDue} (past due ${sync.pastDue})`);
+        continue;
+      }
+
+      const shown =
+        check.icBalanceDue === null
+          ? 'IC does not show the invoice'
+          : `IC shows balance ${check.icBalanceDue}, past due ${check.icPastDue}`;
+      const message = `sent balance ${sync.balanceDue}, past due ${sync.pastDue} (${sync.fileName}); after ${check.checks} checks ${shown}`;
+      state.lastError = { type: 'IcBalanceMismatch', message };
+      setStatus(AdjustmentStatus.NEEDS_ATTENTION, message);
+      await alert(
+        `Balance update of invoice ${invoiceNumber} needs attention: IC does not show IMT's balance`,
+        `${message}. Check the invoice in IC, then signal \`retry\` (send and check again) or \`dismiss\` on ${info.workflowId}.`,
+      );
+      await condition(() => retryRequested || dismissed !== undefined || changes > handled);
+      if (dismissed !== undefined) {
+        state.closingReason = dismissed;
+        setStatus(AdjustmentStatus.DISMISSED, dismissed);
+        return state;
+      }
+      // A retry or a new change: the next round sends IMT's current balance again.
+      retryRequested = true;
+    }
+  } catch (err) {
+    if (!isCancellation(err)) {
+      const type = failureTypeOf(err) ?? 'Error';
+      const message = failureMessageOf(err);
+      state.lastError = { type, message };
+      await alert(
+        `Balance update of invoice ${invoiceNumber} failed`,
+        `${type}: ${message}. IC may show an old balance for ${invoiceNumber}; a new change from IMT (or \`imt-ic\` re-sending it) starts a new update.`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** The code of runs started before verification: kept as it was for replay. */
+async function unverifiedAdjustment(invoiceNumber: string): Promise<InvoiceAdjustmentState> {
   const state: InvoiceAdjustmentState = { invoiceNumber, reasons: [], syncs: [] };
   let pending = false;
   setHandler(invoiceAdjustedSignal, ({ reason }) => {
     pending = true;
     if (reason && state.reasons.length < 50) state.reasons.push(reason);
   });
-  // The first signal comes with the start; later ones within a minute of a sync join in.
   for (;;) {
     if (!(await condition(() => pending, '1 minute'))) return state;
     pending = false;

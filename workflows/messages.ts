@@ -414,6 +414,13 @@ export const ExportStatus = {
   AWAITING_APPROVAL: 'AWAITING_APPROVAL',
   /** Sending the file to IC (retrying while IC is unreachable or failing). */
   UPLOADING: 'UPLOADING',
+  /** IC refuses our BillerGUID / WebServiceKey: alerted once, retried slowly until fixed. */
+  AUTH_REJECTED: 'AUTH_REJECTED',
+  /**
+   * IC loaded the file but reports another InvoiceCount than the file's rows: a person
+   * checks IC and signals `approve` (accept the upload) or `reject` (fail the export).
+   */
+  NEEDS_ATTENTION: 'NEEDS_ATTENTION',
   UPLOADED: 'UPLOADED',
   /** An operator rejected the file at the approval gate; nothing was sent. */
   REJECTED_BY_OPERATOR: 'REJECTED_BY_OPERATOR',
@@ -436,6 +443,8 @@ export const ExportFailureType = {
   /** IMT's listing changed size while it was being paged: start the extraction over. */
   CycleListingChanged: 'CycleListingChanged',
   InvalidExportInput: 'InvalidExportInput',
+  /** IC's InvoiceCount differed from the file and an operator failed the export. */
+  IcInvoiceCountMismatch: 'IcInvoiceCountMismatch',
 } as const;
 
 export interface ExportWorkflowInput {
@@ -573,6 +582,8 @@ export interface ExportSummary {
   file?: ExportFileRef;
   upload?: UploadOutcome;
   decision?: ExportDecision;
+  /** IC's InvoiceCount differed from the file's rows (status NEEDS_ATTENTION until decided). */
+  countMismatch?: { icInvoiceCount: number; fileInvoiceCount: number; decision?: ExportDecision };
   lastError?: { type: string; message: string };
   events: ExportEvent[];
 }
@@ -590,6 +601,8 @@ export interface ExportResult {
   sanitizedCount: number;
   icInvoiceCount: number;
   uploadedAt: string;
+  /** Set when IC counted another number of invoices and an operator accepted the upload. */
+  countMismatch?: ExportSummary['countMismatch'];
 }
 
 export interface ApproveExportInput {
@@ -612,3 +625,135 @@ export const exportSummaryQuery = defineQuery<ExportSummary>('summary');
 // ---------------------------------------------------------------------------
 export const invoiceAdjustedWorkflowId = (invoiceNumber: string) => `invoice-adjusted-${invoiceNumber}`;
 export const invoiceAdjustedSignal = defineSignal<[{ reason?: string }]>('invoiceAdjusted');
+
+export const AdjustmentStatus = {
+  /** Collecting a burst of changes (a quiet period) before one update is sent. */
+  COLLECTING: 'COLLECTING',
+  /** Reading IMT's balance and sending it to IC as a one-row file. */
+  SYNCING: 'SYNCING',
+  /** Asking IC (ViewInvoiceByInvoiceNumber) until it shows the balance sent. */
+  VERIFYING: 'VERIFYING',
+  /** IC shows IMT's balance; further changes within a minute start another round. */
+  VERIFIED: 'VERIFIED',
+  /** IC refuses our credentials: alerted once, retried slowly until they are fixed. */
+  AUTH_REJECTED: 'AUTH_REJECTED',
+  /** IC still shows another balance after the checks: alerted; `retry` or `dismiss`. */
+  NEEDS_ATTENTION: 'NEEDS_ATTENTION',
+  DISMISSED: 'DISMISSED',
+} as const;
+export type AdjustmentStatus = (typeof AdjustmentStatus)[keyof typeof AdjustmentStatus];
+
+/** One round: IMT's balance sent to IC as a one-row file. */
+export interface BalanceSyncResult {
+  invoiceNumber: string;
+  balanceDue: string;
+  pastDue: string;
+  fileName: string;
+}
+
+/** What IC showed when the round was checked. */
+export interface BalanceCheckResult {
+  verified: boolean;
+  /** ViewInvoiceByInvoiceNumber calls made. */
+  checks: number;
+  /** IC's values at the last check; null when IC did not know the invoice (yet). */
+  icBalanceDue: string | null;
+  icPastDue: string | null;
+}
+
+export interface InvoiceAdjustmentState {
+  invoiceNumber: string;
+  status?: AdjustmentStatus;
+  reasons: string[];
+  syncs: BalanceSyncResult[];
+  checks?: BalanceCheckResult[];
+  lastError?: { type: string; message: string };
+  closingReason?: string;
+}
+
+export const invoiceAdjustmentStateQuery = defineQuery<InvoiceAdjustmentState>('state');
+
+// ---------------------------------------------------------------------------
+// Balance refresh (`imt-ic balances refresh --cycle C`, workflows/balance-refresh.ts)
+// ---------------------------------------------------------------------------
+export const balanceRefreshWorkflowId = (cycle: string) => `balances-refresh-${cycle}`;
+
+export const BalanceRefreshStatus = {
+  /** Reading IMT's and IC's balance of every invoice of the cycle, at the configured rate. */
+  COMPARING: 'COMPARING',
+  /** Sending one file with the invoices whose balance differs. */
+  UPLOADING: 'UPLOADING',
+  /** IC refuses our credentials: alerted once, retried slowly until fixed. */
+  AUTH_REJECTED: 'AUTH_REJECTED',
+  /** Asking IC until it shows the balances sent. */
+  VERIFYING: 'VERIFYING',
+  /** Done: IC shows IMT's balance for every invoice compared. */
+  DONE: 'DONE',
+  /** Done, but IC still shows another balance for some invoices after the upload (alerted). */
+  NEEDS_ATTENTION: 'NEEDS_ATTENTION',
+} as const;
+export type BalanceRefreshStatus = (typeof BalanceRefreshStatus)[keyof typeof BalanceRefreshStatus];
+
+export interface BalanceRefreshInput {
+  /** `YYYY-MM-01`. */
+  cycle: string;
+  /** Calls per second to each of IMT and IC (default 10). */
+  ratePerSecond?: number;
+  requestedBy?: string;
+}
+
+/** One invoice whose balance differed: what IMT holds and what IC showed. */
+export interface BalanceDifference {
+  invoice_number: string;
+  imt: { balanceDue: string; pastDue: string };
+  /** null: IC did not know the invoice. */
+  ic: { balanceDue: string; pastDue: string } | null;
+}
+
+/** What the comparison activity returns: counts and references, never the invoices. */
+export interface BalanceComparison {
+  cycle: string;
+  compared: number;
+  differing: number;
+  notInIc: number;
+  /** Invoices that differ but cannot be written to the file (see the export's rules). */
+  unsendable: number;
+  /** JSON lines, one `BalanceDifference` per differing invoice. */
+  differencesPath: string;
+  /** First 20 differences. */
+  sample: BalanceDifference[];
+  /** The update file (absent when nothing differs). */
+  file?: { filePath: string; fileName: string; sha256: string; bytes: number; invoiceCount: number };
+}
+
+export interface BalanceVerification {
+  verified: number;
+  stillDifferent: number;
+  /** First 20 that IC still shows differently. */
+  sample: BalanceDifference[];
+}
+
+/** Heartbeat of the comparison activity (read by the CLI from the pending activity). */
+export interface BalanceRefreshCursor {
+  phase: 'comparing';
+  compared: number;
+  total: number | null;
+  differing: number;
+}
+
+export interface BalanceRefreshProgress {
+  status: BalanceRefreshStatus;
+  compared?: number;
+  total?: number | null;
+  differing?: number;
+}
+
+export interface BalanceRefreshResult {
+  cycle: string;
+  status: BalanceRefreshStatus;
+  comparison: BalanceComparison;
+  upload?: UploadOutcome;
+  verification?: BalanceVerification;
+}
+
+export const balanceRefreshProgressQuery = defineQuery<BalanceRefreshProgress>('progress');

@@ -13,6 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { z } from 'zod';
 import { FaultController, installFaults, registerControlRoutes, registerFaultRoutes } from '../faults';
 import { formatBifProblems, parseInvoiceFile, type BifDateFormat, type BifRow } from './bif-parser';
 
@@ -62,8 +63,77 @@ export interface IcSimulator {
   invoices(): Map<string, IcInvoice>;
   /** Force every upload to answer Success=false with this message (null = back to normal). */
   rejectUploads(message: string | null): void;
+  /** IC-level failure modes (Success=false answers, a wrong InvoiceCount, slow loading). */
+  icFaults: IcFaultController;
   /** Back to the state right after start: no uploads, invoices, rejection or faults. */
   reset(): void;
+}
+
+/**
+ * Failure modes that live inside IC's answers (HTTP 200), unlike the transport faults of
+ * `../faults.ts`:
+ * - `auth`: the next `count` calls (all while `count` is null) answer Success=false with
+ *   IC's authentication message, as if the WebServiceKey had been rotated;
+ * - `busy`: the same with a transient "server busy, try again" message;
+ * - `invoiceCountDelta`: UploadInvoiceFile loads the file but reports InvoiceCount + delta;
+ * - `loadDelayMs`: an uploaded invoice's new balance shows in ViewInvoiceByInvoiceNumber
+ *   only after this delay (IC loads files asynchronously); `null` = never (a stale IC).
+ */
+export interface IcFaultConfig {
+  refuse: { kind: 'auth' | 'busy'; count: number | null; methods?: IcMethod[] } | null;
+  invoiceCountDelta: number;
+  loadDelayMs: number | null;
+}
+
+export const DEFAULT_IC_FAULTS: Readonly<IcFaultConfig> = Object.freeze({
+  refuse: null,
+  invoiceCountDelta: 0,
+  loadDelayMs: 0,
+});
+
+export const IC_BUSY_MESSAGE = 'Server is busy processing other requests; please try again later.';
+
+const icFaultPatchSchema = z
+  .object({
+    refuse: z
+      .object({
+        kind: z.enum(['auth', 'busy']),
+        count: z.number().int().min(1).nullable(),
+        methods: z.array(z.enum(['UploadInvoiceFile', 'ViewInvoiceByInvoiceNumber'])).optional(),
+      })
+      .strict()
+      .nullable(),
+    invoiceCountDelta: z.number().int(),
+    loadDelayMs: z.number().int().min(0).nullable(),
+  })
+  .partial()
+  .strict();
+
+export class IcFaultController {
+  private config: IcFaultConfig = { ...DEFAULT_IC_FAULTS };
+
+  get(): IcFaultConfig {
+    return { ...this.config, refuse: this.config.refuse && { ...this.config.refuse } };
+  }
+
+  set(patch: Partial<IcFaultConfig>): void {
+    this.config = { ...this.config, ...patch };
+  }
+
+  clear(): void {
+    this.config = { ...DEFAULT_IC_FAULTS };
+  }
+
+  /** The Success=false message to answer `method` with now, if any (counts the call). */
+  refusal(method: IcMethod): string | null {
+    const refuse = this.config.refuse;
+    if (!refuse || (refuse.methods && !refuse.methods.includes(method))) return null;
+    if (refuse.count !== null) {
+      const left = refuse.count - 1;
+      this.config = { ...this.config, refuse: left > 0 ? { ...refuse, count: left } : null };
+    }
+    return refuse.kind === 'auth' ? AUTH_FAILED : IC_BUSY_MESSAGE;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -231,10 +301,27 @@ class IcState {
   private readonly uploadLog: IcUpload[] = [];
   /** FileName → sha256 and row count of the successful upload that loaded it. */
   private readonly loadedFiles = new Map<string, { sha256: string; invoiceCount: number }>();
-  readonly invoices = new Map<string, IcInvoice>();
+  private readonly shown = new Map<string, IcInvoice>();
+  /** Loaded but not yet shown (IC's asynchronous load, `loadDelayMs`): the newest per invoice. */
+  private readonly pending = new Map<string, { invoice: IcInvoice; visibleAt: number }>();
   forcedRejection: string | null = null;
 
-  constructor(private readonly dateFormat: BifDateFormat) {}
+  constructor(
+    private readonly dateFormat: BifDateFormat,
+    private readonly faults: IcFaultController,
+  ) {}
+
+  /** What IC shows now: pending loads whose time has come are applied first. */
+  get invoices(): Map<string, IcInvoice> {
+    const now = Date.now();
+    for (const [n, p] of this.pending) {
+      if (p.visibleAt <= now) {
+        this.shown.set(n, p.invoice);
+        this.pending.delete(n);
+      }
+    }
+    return this.shown;
+  }
 
   uploads(): IcUpload[] {
     return this.uploadLog.map((u) => ({ ...u }));
@@ -243,7 +330,8 @@ class IcState {
   reset(): void {
     this.uploadLog.length = 0;
     this.loadedFiles.clear();
-    this.invoices.clear();
+    this.shown.clear();
+    this.pending.clear();
     this.forcedRejection = null;
   }
 
@@ -277,7 +365,7 @@ class IcState {
       return record(failure(`Invoice file refused: ${formatBifProblems(parsed.problems)}`), sha);
     this.load(fileName, parsed.rows);
     this.loadedFiles.set(fileName, { sha256: sha, invoiceCount: parsed.rows.length });
-    return record(success(parsed.rows.length), sha);
+    return record(success(parsed.rows.length + this.faults.get().invoiceCountDelta), sha);
   }
 
   view(invoiceNumber: string): Fields {
@@ -295,15 +383,21 @@ class IcState {
 
   /** A later file may carry an invoice again (e.g. a changed balance): the newest load wins. */
   private load(fileName: string, rows: readonly BifRow[]): void {
+    const delay = this.faults.get().loadDelayMs;
+    const visibleAt = delay === null ? Infinity : Date.now() + delay;
     for (const row of rows) {
-      this.invoices.set(detached(row.invoice_number), {
+      const invoice: IcInvoice = {
         invoiceNumber: detached(row.invoice_number),
         balanceDue: detached(row.amount_due),
         pastDue: row.past_due_amount === '' ? '0.00' : detached(row.past_due_amount),
         accountNumber: detached(row.customer_id),
         customerName: detached(row.customer_name),
         loadedFrom: fileName,
-      });
+      };
+      if (visibleAt <= Date.now()) {
+        this.pending.delete(invoice.invoiceNumber);
+        this.shown.set(invoice.invoiceNumber, invoice);
+      } else this.pending.set(invoice.invoiceNumber, { invoice, visibleAt });
     }
   }
 }
@@ -338,7 +432,18 @@ function authenticated(req: XmlNode, creds: Credentials): boolean {
   return guidOk && keyOk;
 }
 
-function callMethod(method: IcMethod, req: XmlNode, state: IcState, creds: Credentials): Fields {
+function callMethod(
+  method: IcMethod,
+  req: XmlNode,
+  state: IcState,
+  creds: Credentials,
+  icFaults: IcFaultController,
+): Fields {
+  const refusal = icFaults.refusal(method);
+  if (refusal !== null)
+    return method === 'UploadInvoiceFile'
+      ? { Success: false, ErrorMessage: refusal, InvoiceCount: 0 }
+      : { Success: false, BalanceDue: '', PastDue: '', ErrorMessage: refusal };
   if (method === 'UploadInvoiceFile') {
     if (!authenticated(req, creds)) return { Success: false, ErrorMessage: AUTH_FAILED, InvoiceCount: 0 };
     const result = state.upload(text(req, 'FileName'), text(req, 'FileContent'));
@@ -349,7 +454,12 @@ function callMethod(method: IcMethod, req: XmlNode, state: IcState, creds: Crede
   return state.view(text(req, 'InvoiceNumber'));
 }
 
-function registerSoapEndpoint(app: FastifyInstance, state: IcState, creds: Credentials): void {
+function registerSoapEndpoint(
+  app: FastifyInstance,
+  state: IcState,
+  creds: Credentials,
+  icFaults: IcFaultController,
+): void {
   // .asmx services take SOAP 1.1 as text/xml only (anything else is a 415 fault); the raw
   // body is kept as a string for the XML parser.
   app.removeAllContentTypeParsers();
@@ -362,7 +472,7 @@ function registerSoapEndpoint(app: FastifyInstance, state: IcState, creds: Crede
     try {
       const method = methodFromSoapAction(request.headers.soapaction);
       const req = requestFields(typeof request.body === 'string' ? request.body : '', method);
-      return sendXml(reply, 200, resultEnvelope(method, callMethod(method, req, state, creds)));
+      return sendXml(reply, 200, resultEnvelope(method, callMethod(method, req, state, creds, icFaults)));
     } catch (err) {
       if (err instanceof SoapClientError) return sendXml(reply, 500, soapFault('soap:Client', err.message));
       throw err;
@@ -410,6 +520,17 @@ function registerSimRoutes(
     return invoice ?? reply.code(404).send({ detail: `Invoice ${request.params.n} not loaded.` });
   });
   registerFaultRoutes(app, faults, SIM_PREFIX);
+  app.get(`${SIM_PREFIX}/ic-faults`, async () => sim.icFaults.get());
+  app.put(`${SIM_PREFIX}/ic-faults`, async (request, reply) => {
+    const patch = icFaultPatchSchema.safeParse(request.body ?? {});
+    if (!patch.success) return reply.code(400).send({ detail: z.prettifyError(patch.error) });
+    sim.icFaults.set(patch.data);
+    return sim.icFaults.get();
+  });
+  app.delete(`${SIM_PREFIX}/ic-faults`, async () => {
+    sim.icFaults.clear();
+    return sim.icFaults.get();
+  });
   app.post<{ Body: { message?: unknown } }>(`${SIM_PREFIX}/reject-uploads`, async (request, reply) => {
     const message = request.body?.message;
     if (message !== null && typeof message !== 'string') {
@@ -446,7 +567,8 @@ export async function startIcSimulator(opts: IcSimulatorOptions): Promise<IcSimu
     forceCloseConnections: true,
   });
   const faults = new FaultController();
-  const state = new IcState(opts.dateFormat ?? 'YYYY-MM-DD');
+  const icFaults = new IcFaultController();
+  const state = new IcState(opts.dateFormat ?? 'YYYY-MM-DD', icFaults);
   const creds: Credentials = { billerGuid: opts.billerGuid, webServiceKey: opts.webServiceKey };
 
   installFaults(app, faults, {
@@ -457,11 +579,12 @@ export async function startIcSimulator(opts: IcSimulatorOptions): Promise<IcSimu
     }),
   });
   installErrorHandling(app);
-  registerSoapEndpoint(app, state, creds);
+  registerSoapEndpoint(app, state, creds, icFaults);
 
   const sim: IcSimulator = {
     url: '',
     faults,
+    icFaults,
     close: () => app.close(),
     uploads: () => state.uploads(),
     invoices: () => new Map([...state.invoices].map(([k, v]) => [k, { ...v }])),
@@ -471,6 +594,7 @@ export async function startIcSimulator(opts: IcSimulatorOptions): Promise<IcSimu
     reset: () => {
       state.reset();
       faults.clear();
+      icFaults.clear();
     },
   };
   registerControlRoutes(app, (scope) => registerSimRoutes(scope, sim, state, faults));

@@ -14,6 +14,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { FaultController, installFaults, registerControlRoutes, registerFaultRoutes } from '../faults';
+import { billPdfStream, type ServedPdf } from './bill-pdf';
 import {
   addDays,
   centsToAmount,
@@ -131,6 +132,10 @@ export interface ImtSimulator {
   rejectPostsFor(invoiceNumber: string, reasons: FieldReasons): void;
   clearRejections(): void;
   listPageRequests(): ListPageRequest[];
+  /** Serve this invoice's bill PDF padded to at least `bytes` (large-bill tests); 0 = plain. */
+  padBillPdf(invoiceNumber: string, bytes: number): void;
+  /** Hash and size of every bill PDF served, newest last. */
+  servedPdfs(): ServedPdf[];
   /** Back to the state right after start: no postings, reversals, added invoices, logs, rejections or faults. */
   reset(): void;
 }
@@ -337,6 +342,9 @@ class ImtState {
   private readonly reversalsByTransaction = new Map<string, ReversalRecord>();
   private readonly ledgerEntries: LedgerEntry[] = [];
   readonly rejections = new Map<string, FieldReasons>();
+  /** Bill PDFs to pad (large-bill tests) and what was served (bill-pdf.ts). */
+  readonly pdfPadding = new Map<string, number>();
+  readonly servedPdfs: ServedPdf[] = [];
   private nextPaymentId = 1;
   private nextReversalId = 1;
   private nextAddedInvoiceId = 1;
@@ -349,6 +357,8 @@ class ImtState {
     this.reversalsByTransaction.clear();
     this.ledgerEntries.length = 0;
     this.rejections.clear();
+    this.pdfPadding.clear();
+    this.servedPdfs.length = 0;
     this.nextPaymentId = 1;
     this.nextReversalId = 1;
     this.nextAddedInvoiceId = 1;
@@ -658,49 +668,6 @@ function imtTimestamp(date: Date): string {
 }
 
 // ---------------------------------------------------------------------------
-// Bill PDF
-
-/** A one-page, valid PDF 1.4 with a correct xref table; ASCII text only (Helvetica, no embedded font). */
-export function buildInvoicePdf(lines: readonly string[]): Buffer {
-  const text = lines.map((l) => `(${pdfString(l)}) Tj T*`).join('\n');
-  const content = `BT /F1 12 Tf 16 TL 72 720 Td\n${text}\nET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>',
-    `<< /Length ${Buffer.byteLength(content, 'latin1')} >>\nstream\n${content}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let pdf = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(Buffer.byteLength(pdf, 'latin1'));
-    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xrefAt = Buffer.byteLength(pdf, 'latin1');
-  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  pdf += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
-  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xrefAt}\n%%EOF\n`;
-  return Buffer.from(pdf, 'latin1');
-}
-
-function pdfString(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').replace(/[\\()]/g, (c) => `\\${c}`);
-}
-
-function invoicePdf(detail: ImtInvoiceDetail): Buffer {
-  return buildInvoicePdf([
-    'IMT Software Services - Invoice',
-    `Invoice number: ${detail.invoice_number}`,
-    `Customer: ${detail.customer}`,
-    `Invoice month: ${detail.invoice_month}`,
-    `Due date: ${detail.due_date ?? '-'}`,
-    `Amount due: $${detail.amount_due ?? '-'}`,
-    `Past due: $${detail.past_due}`,
-  ]);
-}
-
-// ---------------------------------------------------------------------------
 // HTTP
 
 function sha256(text: string): Buffer {
@@ -773,7 +740,11 @@ function registerInvoiceRoutes(app: FastifyInstance, state: ImtState): void {
       return reply
         .type('application/pdf')
         .header('Content-Disposition', `inline; filename="${detail.invoice_number}.pdf"`)
-        .send(invoicePdf(detail));
+        .send(
+          billPdfStream(detail, { padToBytes: state.pdfPadding.get(detail.invoice_number) }, (served) =>
+            state.servedPdfs.push(served),
+          ),
+        );
     },
   );
 
@@ -943,6 +914,8 @@ export async function startImtSimulator(opts: ImtSimulatorOptions): Promise<ImtS
     rejectPostsFor: (invoiceNumber, rejectReasons) => void state.rejections.set(invoiceNumber, rejectReasons),
     clearRejections: () => state.rejections.clear(),
     listPageRequests: () => pageRequests.map((p) => ({ ...p })),
+    padBillPdf: (invoiceNumber, bytes) => void state.pdfPadding.set(invoiceNumber, bytes),
+    servedPdfs: () => state.servedPdfs.map((p) => ({ ...p })),
     reset: () => {
       state.reset();
       faults.clear();

@@ -41,6 +41,8 @@ export interface HarnessOptions {
   ingressHooks?: IngressOptions['hooks'];
   ingressPlugins?: IngressOptions['plugins'];
   activityMetrics?: ActivityDeps['metrics'];
+  /** How adjustments re-check IC's balance (default: the production 30 s × 10). */
+  icBalanceCheck?: ActivityDeps['icBalanceCheck'];
 }
 
 export interface Harness {
@@ -117,6 +119,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     alertDigestWindowMs: opts.alertDigestWindowMs,
     temporalUiUrl: opts.temporalUiUrl,
     metrics: opts.activityMetrics,
+    icBalanceCheck: opts.icBalanceCheck,
     dataDir,
     temporalClient: client,
   };

@@ -149,14 +149,18 @@ describe('invoice detail and PDF', () => {
     });
   });
 
-  it('serves a small PDF mentioning the invoice number, and 404', async () => {
+  it('serves a valid bill PDF generated for the invoice, and 404', async () => {
     const res = await imt.get('/api/integration/invoice/040620220901/pdf', { responseType: 'arraybuffer' });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/pdf');
-    const text = Buffer.from(res.data as ArrayBuffer).toString('latin1');
-    expect(text.startsWith('%PDF-1.4')).toBe(true);
+    const bytes = Buffer.from(res.data as ArrayBuffer);
+    const text = bytes.toString('latin1');
+    expect(text.startsWith('%PDF-1.')).toBe(true);
     expect(text.trimEnd().endsWith('%%EOF')).toBe(true);
-    expect(text).toContain('040620220901');
+    // A real cross-reference table: `startxref` points at the `xref` keyword.
+    const startxref = Number(/startxref\s+(\d+)\s+%%EOF\s*$/.exec(text)?.[1]);
+    expect(text.slice(startxref, startxref + 4)).toBe('xref');
+    expect(text).toContain('(Invoice 040620220901)');
     expect((await imt.get('/api/integration/invoice/nope/pdf')).status).toBe(404);
   });
 });

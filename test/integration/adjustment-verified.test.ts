@@ -1,0 +1,148 @@
+/**
+ * Adjustments are verified, not assumed (issue 12 item 2): a burst of changes to one
+ * invoice becomes one upload, and the run checks with ViewInvoiceByInvoiceNumber that IC
+ * shows IMT's balance — re-asking while IC loads asynchronously, and parking with one
+ * alert when IC keeps showing a stale balance. Real dev server, real IC simulator.
+ *
+ * Invoices come from a month no other test file uses: `invoice-adjusted-<n>` is namespace-wide.
+ */
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateCycle } from '../../simulators/imt/dataset';
+import {
+  AdjustmentStatus,
+  dismissSignal,
+  invoiceAdjustedWorkflowId,
+  invoiceAdjustmentStateQuery,
+  type InvoiceAdjustmentState,
+} from '../../workflows/messages';
+import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+
+const CYCLE = { seed: 61, invoiceMonth: '2024-07-01', count: 10, invalidEvery: 0 };
+
+let h: Harness;
+let alertServer: http.Server;
+const alerts: { title: string; key: string }[] = [];
+
+beforeAll(async () => {
+  alertServer = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      const parsed = JSON.parse(body) as { idempotency_key: string; blocks: { text: { text: string } }[] };
+      alerts.push({ title: parsed.blocks[0].text.text, key: parsed.idempotency_key });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
+  const address = alertServer.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  h = await startHarness({
+    name: 'adjustment-verified',
+    withIc: true,
+    cycles: [CYCLE],
+    alertWebhookUrl: `http://127.0.0.1:${port}/hook`,
+    icBalanceCheck: { intervalMs: 200, attempts: 15 },
+  });
+});
+
+afterAll(async () => {
+  await h?.stop();
+  await new Promise((resolve) => alertServer?.close(resolve));
+});
+
+const uploadsOf = (invoiceNumber: string) =>
+  h.ic!.uploads().filter((u) => u.fileName.startsWith(`adjustment_${invoiceNumber}_`));
+const stateOf = (invoiceNumber: string) =>
+  h.client.workflow.getHandle(invoiceAdjustedWorkflowId(invoiceNumber)).query(invoiceAdjustmentStateQuery);
+
+async function pay(invoiceNumber: string, customer: string, amount: string): Promise<void> {
+  const res = await h.http.post('/api/integration/invoice/post-payment', {
+    customer,
+    invoice_number: invoiceNumber,
+    transaction_id: uniqueId('T'),
+    amount,
+    payment_method: 'credit',
+    message: '',
+    source: 'invoice_cloud',
+  });
+  expect(res.status).toBe(201);
+}
+
+describe('verified balance updates', () => {
+  it('a burst of changes ends in one upload, and IC is checked until it shows the balance', async () => {
+    const invoice = generateCycle(CYCLE).invoiceAt(1);
+    const n = invoice.invoice_number;
+    // IC shows a load only 1 s after the upload: the first checks see the old state.
+    h.ic!.icFaults.set({ loadDelayMs: 1000 });
+    try {
+      for (let i = 0; i < 4; i += 1) {
+        await pay(n, invoice.customer, '1.00');
+        const res = await h.http.post(`/api/integration/invoice/${n}/adjusted`, {
+          reason: `payment ${i + 1}`,
+        });
+        expect(res.status).toBe(202);
+      }
+      const live = await h.deps.imt.getInvoiceDetail(n);
+      const verified = await eventually(async () => {
+        const s = await stateOf(n);
+        return s.status === AdjustmentStatus.VERIFIED ? s : undefined;
+      });
+      expect(uploadsOf(n)).toHaveLength(1);
+      expect(verified.syncs).toEqual([expect.objectContaining({ balanceDue: live.amount_due })]);
+      expect(verified.reasons).toEqual(['payment 1', 'payment 2', 'payment 3', 'payment 4']);
+      // IC was asked more than once (the load took a second) and then agreed.
+      expect(verified.checks).toEqual([
+        expect.objectContaining({ verified: true, icBalanceDue: live.amount_due }),
+      ]);
+      expect(verified.checks![0].checks).toBeGreaterThan(1);
+      expect(h.ic!.invoices().get(n)?.balanceDue).toBe(live.amount_due);
+      expect(alerts.filter((a) => a.key.startsWith(`${invoiceAdjustedWorkflowId(n)}:`))).toHaveLength(0);
+    } finally {
+      h.ic!.icFaults.clear();
+      await h.client.workflow.getHandle(invoiceAdjustedWorkflowId(n)).terminate('test done');
+    }
+  });
+
+  it('IC keeps a stale balance: the run parks in NEEDS_ATTENTION with one alert', async () => {
+    const invoice = generateCycle(CYCLE).invoiceAt(2);
+    const n = invoice.invoice_number;
+    const workflowId = invoiceAdjustedWorkflowId(n);
+    // First a verified update, so IC holds a balance; then IC stops applying loads.
+    expect((await h.http.post(`/api/integration/invoice/${n}/adjusted`, {})).status).toBe(202);
+    await eventually(async () => (await stateOf(n)).status === AdjustmentStatus.VERIFIED);
+    const before = h.ic!.invoices().get(n)!.balanceDue;
+    h.ic!.icFaults.set({ loadDelayMs: null });
+    try {
+      await pay(n, invoice.customer, '2.00');
+      expect((await h.http.post(`/api/integration/invoice/${n}/adjusted`, { reason: 'paid' })).status).toBe(
+        202,
+      );
+      const parked: InvoiceAdjustmentState = await eventually(async () => {
+        const s = await stateOf(n);
+        return s.status === AdjustmentStatus.NEEDS_ATTENTION ? s : undefined;
+      }, 60_000);
+      const live = await h.deps.imt.getInvoiceDetail(n);
+      expect(parked.syncs.map((s) => s.balanceDue)).toEqual([before, live.amount_due]);
+      expect(parked.checks?.at(-1)).toMatchObject({ verified: false, checks: 15, icBalanceDue: before });
+      expect(parked.lastError?.type).toBe('IcBalanceMismatch');
+      expect(uploadsOf(n)).toHaveLength(2);
+      const sent = await eventually(async () => {
+        const a = alerts.filter((x) => x.key.startsWith(`${workflowId}:`));
+        return a.length > 0 ? a : undefined;
+      });
+      expect(sent).toHaveLength(1);
+      expect(sent[0].title).toContain(`Balance update of invoice ${n} needs attention`);
+
+      await h.client.workflow.getHandle(workflowId).signal(dismissSignal, { reason: 'fixed in IC by hand' });
+      const done = await h.client.workflow.getHandle(workflowId).result();
+      expect(done).toMatchObject({
+        status: AdjustmentStatus.DISMISSED,
+        closingReason: 'fixed in IC by hand',
+      });
+      expect(alerts.filter((x) => x.key.startsWith(`${workflowId}:`))).toHaveLength(1);
+    } finally {
+      h.ic!.icFaults.clear();
+    }
+  });
+});
