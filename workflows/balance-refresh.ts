@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { raiseAlert } from './alerts';
 import { isBillingCycle } from './billing-cycle';
 import { callIcAlertingOnAuth, failureMessageOf, failureTypeOf } from './ic-calls';
 import {
@@ -40,10 +41,6 @@ const LONG = { startToCloseTimeout: '12 hours', heartbeatTimeout: '2 minutes' } 
 
 const first = proxyActivities<Activities>({ ...LONG, scheduleToCloseTimeout: '24 hours', retry: UNTIL_AUTH });
 const patient = proxyActivities<Activities>({ ...LONG, retry: RETRY });
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
-});
 
 export const DEFAULT_REFRESH_RATE_PER_SECOND = 10;
 
@@ -63,10 +60,9 @@ export async function balanceRefreshWorkflow(input: BalanceRefreshInput): Promis
     progress.status = status;
     setCurrentDetails(`**${status}** · balances of cycle ${cycle}\n\n${detail}`);
   };
+  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
   const alert = async (title: string, text: string) => {
-    await sendAlert({ key: `${info.workflowId}:${info.runId}:${progress.status}`, title, text }).catch(
-      () => undefined,
-    );
+    await raiseAlert({ key: `${info.workflowId}:${info.runId}:${progress.status}`, title, text });
   };
   const onAuthRejected = async (message: string) => {
     setStatus(BalanceRefreshStatus.AUTH_REJECTED, message);

@@ -35,6 +35,7 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { ALERTS_AS_RUNS_PATCH, raiseAlert } from './alerts';
 import { cycleOfInstant, isBillingCycle, isTimeZone } from './billing-cycle';
 import { callIcAlertingOnAuth } from './ic-calls';
 import {
@@ -146,10 +147,11 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
       { key: SA.ExportStatus, value: status },
     ]);
   };
+  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
   const alert = async (title: string, text: string) => {
-    await sendAlert({ key: `${info.workflowId}:${info.runId}:${summary.status}`, title, text }).catch(
-      () => undefined,
-    );
+    const key = `${info.workflowId}:${info.runId}:${summary.status}`;
+    if (patched(ALERTS_AS_RUNS_PATCH)) await raiseAlert({ key, title, text });
+    else await sendAlert({ key, title, text }).catch(() => undefined);
   };
   /** Records why the run stops, marks it, alerts once, and hands back the error to rethrow. */
   const stop = async (status: ExportStatus, err: unknown): Promise<unknown> => {

@@ -8,16 +8,17 @@
  * limit, so the run resumes by itself once the credentials are fixed. The retries happen
  * inside one activity and cost no history.
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
+import { failureCause } from './failures';
 import { FailureType } from './messages';
 
 export function failureTypeOf(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const cause = failureCause(err);
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 export function failureMessageOf(err: unknown): string {
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  const cause = failureCause(err) ?? err;
   return cause instanceof Error ? cause.message : String(cause);
 }
 

@@ -25,6 +25,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { ALERTS_AS_RUNS_PATCH, raiseAlert } from './alerts';
 import { callIcAlertingOnAuth, failureMessageOf, failureTypeOf } from './ic-calls';
 import {
   AdjustmentStatus,
@@ -115,10 +116,11 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
     state.status = status;
     setCurrentDetails(`**${status}** · invoice ${invoiceNumber}${detail ? `\n\n${detail}` : ''}`);
   };
+  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
   const alert = async (title: string, text: string) => {
-    await sendAlert({ key: `${info.workflowId}:${info.runId}:${state.status}`, title, text }).catch(
-      () => undefined,
-    );
+    const key = `${info.workflowId}:${info.runId}:${state.status}`;
+    if (patched(ALERTS_AS_RUNS_PATCH)) await raiseAlert({ key, title, text });
+    else await sendAlert({ key, title, text }).catch(() => undefined);
   };
   const onAuthRejected = async (message: string) => {
     setStatus(AdjustmentStatus.AUTH_REJECTED, message);

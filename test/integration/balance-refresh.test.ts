@@ -13,7 +13,7 @@ import { registerBalanceCommands } from '../../client/cli/balance-commands';
 import { startExport } from '../../client/exports';
 import { generateCycle } from '../../simulators/imt/dataset';
 import { BalanceRefreshStatus, balanceRefreshWorkflowId } from '../../workflows/messages';
-import { startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 73, invoiceMonth: '2024-09-01', count: 12, invalidEvery: 0 };
 const cycle = CYCLE.invoiceMonth;
@@ -140,7 +140,11 @@ describe('balances refresh', () => {
     } finally {
       h.ic!.icFaults.clear();
     }
-    const sent = alerts.filter((a) => a.key.startsWith(`${balanceRefreshWorkflowId(cycle)}:`));
+    // Alerts are delivered by their own runs (workflows/alerts.ts): wait for it.
+    const sent = await eventually(async () => {
+      const s = alerts.filter((a) => a.key.startsWith(`${balanceRefreshWorkflowId(cycle)}:`));
+      return s.length ? s : undefined;
+    });
     expect(sent).toHaveLength(1);
     expect(sent[0].title).toContain('1 invoices still differ in IC');
   });

@@ -356,7 +356,11 @@ describe('billing-cycle export', () => {
     expect(await exportStatusAttr(cycle)).toBe(ExportStatus.FILE_REJECTED);
     // One attempt: a refused file is not sent again.
     expect(uploadsOf(cycle)).toHaveLength(1);
-    const sent = alerts.filter((a) => a.idempotency_key.startsWith(`${workflowIds.export(cycle)}:`));
+    // Alerts are delivered by their own runs (workflows/alerts.ts): wait for it.
+    const sent = await eventually(async () => {
+      const s = alerts.filter((a) => a.idempotency_key.startsWith(`${workflowIds.export(cycle)}:`));
+      return s.length ? s : undefined;
+    });
     expect(sent).toHaveLength(1);
     expect(sent[0].title).toContain('FILE_REJECTED');
 

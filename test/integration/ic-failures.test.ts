@@ -205,7 +205,10 @@ describe('invoice adjustment', () => {
     } finally {
       h.ic!.rejectUploads(null);
     }
-    const sent = alertsOf(workflowId);
+    // Alerts are delivered by their own runs (workflows/alerts.ts): wait for it.
+    const sent = await eventually(async () =>
+      alertsOf(workflowId).length ? alertsOf(workflowId) : undefined,
+    );
     expect(sent).toHaveLength(1);
     expect(sent[0].title).toContain(`Balance update of invoice ${invoice.invoice_number} failed`);
     expect(sent[0].text).toContain('FileRejected');
