@@ -178,7 +178,7 @@ it(
           workflowIds.reversal(txid),
         ];
         const ids = txs.flatMap((t) => idsOf(t.transaction_id));
-        await eventually(async () => (await Promise.all(ids.map(settled))).every(Boolean), 90_000, 250);
+        await eventually(async () => (await Promise.all(ids.map(settled))).every(Boolean), 180_000, 250);
 
         for (const [i, t] of txs.entries()) {
           const a = accepted[i];
