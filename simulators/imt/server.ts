@@ -14,6 +14,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { FaultController, installFaults, registerControlRoutes, registerFaultRoutes } from '../faults';
+import { registerPaymentListing, registerPaymentSimRoutes, type ImtPaymentsAdmin } from './payments-listing';
 import {
   addDays,
   centsToAmount,
@@ -38,6 +39,8 @@ export interface ImtSimulatorOptions {
   cycles?: CycleOptions[];
   /** Fastify request logging; off by default. Headers are redacted when on. */
   logger?: boolean;
+  /** The biller's time zone, in which C4 reads `posted_from` / `posted_to` (default America/Chicago). */
+  billerTimeZone?: string;
 }
 
 /** `GET /api/integration/invoice/<n>/detail`, shaped exactly like the design's example. */
@@ -131,6 +134,8 @@ export interface ImtSimulator {
   rejectPostsFor(invoiceNumber: string, reasons: FieldReasons): void;
   clearRejections(): void;
   listPageRequests(): ListPageRequest[];
+  /** Contracts C4 listing and out-of-band payment changes (payments-listing.ts). */
+  payments: ImtPaymentsAdmin;
   /** Back to the state right after start: no postings, reversals, added invoices, logs, rejections or faults. */
   reset(): void;
 }
@@ -333,8 +338,9 @@ type Outcome<T> = { status: number; body: T | FieldReasons | { detail: string } 
 class ImtState {
   /** Invoices added by tests, and generated invoices once a payment changed them. */
   private readonly store = new Map<string, StoredInvoice>();
-  private readonly payments = new Map<string, PaymentRecord>();
-  private readonly reversalsByTransaction = new Map<string, ReversalRecord>();
+  /** Read and changed by the C4 listing and its out-of-band hooks (payments-listing.ts). */
+  readonly payments = new Map<string, PaymentRecord>();
+  readonly reversalsByTransaction = new Map<string, ReversalRecord>();
   private readonly ledgerEntries: LedgerEntry[] = [];
   readonly rejections = new Map<string, FieldReasons>();
   private nextPaymentId = 1;
@@ -930,6 +936,7 @@ export async function startImtSimulator(opts: ImtSimulatorOptions): Promise<ImtS
   installErrorHandling(app);
   registerInvoiceRoutes(app, state);
   registerListRoute(app, state, pageRequests);
+  const payments = registerPaymentListing(app, state, { billerTimeZone: opts.billerTimeZone });
 
   const sim: ImtSimulator = {
     url: '',
@@ -943,14 +950,19 @@ export async function startImtSimulator(opts: ImtSimulatorOptions): Promise<ImtS
     rejectPostsFor: (invoiceNumber, rejectReasons) => void state.rejections.set(invoiceNumber, rejectReasons),
     clearRejections: () => state.rejections.clear(),
     listPageRequests: () => pageRequests.map((p) => ({ ...p })),
+    payments,
     reset: () => {
       state.reset();
+      payments.reset();
       faults.clear();
       requestLog.length = 0;
       pageRequests.length = 0;
     },
   };
-  registerControlRoutes(app, (scope) => registerSimRoutes(scope, sim, faults));
+  registerControlRoutes(app, (scope) => {
+    registerSimRoutes(scope, sim, faults);
+    registerPaymentSimRoutes(scope, payments);
+  });
 
   await app.listen({ port: opts.port ?? 0, host });
   sim.url = listenUrl(app, host);
