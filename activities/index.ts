@@ -11,6 +11,7 @@ import { createAlertActivities } from './alerts';
 import { createExportActivities } from './export';
 import { createLifecycleActivities } from './lifecycle';
 import { createAdjustmentActivities } from './adjustment';
+import { createReconcileActivities } from './reconcile';
 import type { Client } from '@temporalio/client';
 
 export interface ActivityMetrics {
@@ -45,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportActivities(deps),
     ...createLifecycleActivities(deps),
     ...createAdjustmentActivities(deps),
+    ...createReconcileActivities(deps),
   };
 }
 

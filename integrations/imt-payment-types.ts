@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 /** A decimal amount string (`50.00`); IMT always sends amounts as strings. */
-const amount = z.string().regex(/^-?\d+(\.\d{1,2})?$/, 'must be a decimal amount string such as "50.00"');
+const amount = z.string().regex(/^\d+(\.\d{1,2})?$/, 'must be a decimal amount string such as "50.00"');
 /** `2022-10-03T16:42:56-05:00` (an offset or Z is required: the day depends on it). */
 const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset' });
 

@@ -3,3 +3,4 @@ export { paymentWorkflow } from './payment';
 export { reversalEventWorkflow, reversalWorkflow } from './reversal';
 export { exportBillingCycleWorkflow, scheduledExportWorkflow } from './export-billing-cycle';
 export { invoiceAdjustmentWorkflow } from './invoice-adjustment';
+export { reconcileWorkflow, scheduledReconcileWorkflow } from './reconcile';
