@@ -12,6 +12,7 @@ import { CliError, createContextProvider, type GetContext } from './context';
 import { processIo, type CliIo } from './format';
 import { registerPaymentCommands } from './payments';
 import { registerExportCommands, registerScheduleCommands } from './export-commands';
+import { registerReconcileCommands } from './reconcile-commands';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error; export/schedule commands also 3 not f
   const getContext: GetContext = provider.get;
   registerExportCommands(program, getContext);
   registerScheduleCommands(program, getContext);
+  registerReconcileCommands(program, io, provider);
   return program;
 }
 
