@@ -133,10 +133,18 @@ function servicePaymentOf(
   };
 }
 
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  onProgress: () => void,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
+    while (next < items.length) {
+      await fn(items[next++]);
+      if (next % 500 === 0) onProgress();
+    }
   });
   await Promise.all(workers);
 }
@@ -409,46 +417,56 @@ export function createReconcileActivities(deps: ActivityDeps) {
       progress.phase = 'resolving';
       beat();
       // IMT lists it; the service's run did not close (or start) that day, or never existed.
-      await mapLimit(imtOnly, LOOKUP_CONCURRENCY, async (m) => {
-        let s: ServicePayment | undefined;
-        try {
-          const desc = await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe();
-          s = servicePaymentOf(desc);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        }
-        if (s) await compare(s, m);
-        else {
-          transactions++;
-          await writeRow(
-            rowFor(
-              ReconcileKind.IN_IMT_NOT_DELIVERED,
-              undefined,
-              m,
-              'IMT holds this IC payment; the service never received it',
-            ),
-          );
-        }
-      });
+      await mapLimit(
+        imtOnly,
+        LOOKUP_CONCURRENCY,
+        async (m) => {
+          let s: ServicePayment | undefined;
+          try {
+            const desc = await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe();
+            s = servicePaymentOf(desc);
+          } catch (err) {
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+          }
+          if (s) await compare(s, m);
+          else {
+            transactions++;
+            await writeRow(
+              rowFor(
+                ReconcileKind.IN_IMT_NOT_DELIVERED,
+                undefined,
+                m,
+                'IMT holds this IC payment; the service never received it',
+              ),
+            );
+          }
+        },
+        beat,
+      );
       // The service's runs of the day that IMT does not list for it.
       const serviceOnly = [...service.values()];
       service.clear();
-      await mapLimit(serviceOnly, LOOKUP_CONCURRENCY, async (s) => {
-        if (!s.running && s.status === PaymentStatus.POSTED) {
-          // Closed today; IMT may have dated the posting yesterday (confirmed across midnight).
-          const state = (await temporal.workflow.getHandle(s.workflowId, s.runId).result()) as PaymentState;
-          const postedAt =
-            typeof state.posted?.posted_at === 'string' ? state.posted.posted_at : state.postedAt;
-          if (
-            postedAt &&
-            !Number.isNaN(Date.parse(postedAt)) &&
-            dateOfInstant(new Date(postedAt), timeZone) !== date
-          ) {
-            return; // another day's posting: that day's reconciliation compares it
+      await mapLimit(
+        serviceOnly,
+        LOOKUP_CONCURRENCY,
+        async (s) => {
+          if (!s.running && s.status === PaymentStatus.POSTED) {
+            // Closed today; IMT may have dated the posting yesterday (confirmed across midnight).
+            const state = (await temporal.workflow.getHandle(s.workflowId, s.runId).result()) as PaymentState;
+            const postedAt =
+              typeof state.posted?.posted_at === 'string' ? state.posted.posted_at : state.postedAt;
+            if (
+              postedAt &&
+              !Number.isNaN(Date.parse(postedAt)) &&
+              dateOfInstant(new Date(postedAt), timeZone) !== date
+            ) {
+              return; // another day's posting: that day's reconciliation compares it
+            }
           }
-        }
-        await compare(s, undefined);
-      });
+          await compare(s, undefined);
+        },
+        beat,
+      );
 
       // ---- Totals ----------------------------------------------------------------------
       progress.phase = 'writing';
