@@ -12,6 +12,7 @@ import { createExportActivities } from './export';
 import { createLifecycleActivities } from './lifecycle';
 import { createAdjustmentActivities } from './adjustment';
 import { createBalanceActivities } from './balances';
+import { createReconcileActivities } from './reconcile';
 import type { Client } from '@temporalio/client';
 
 export interface ActivityMetrics {
@@ -51,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLifecycleActivities(deps),
     ...createAdjustmentActivities(deps),
     ...createBalanceActivities(deps),
+    ...createReconcileActivities(deps),
   };
 }
 

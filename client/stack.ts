@@ -98,6 +98,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       imtSimulator = await startImtSimulator({
         port: config.imt.simulatorPort,
         integratorId: endpoints.imt.integratorId,
+        billerTimeZone: config.biller.timeZone,
         cycles: opts.simulatorCycles ?? [
           { seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 },
         ],

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { readSecret } from './secrets';
 import { IMT_TIMEOUT_MAX_MS, IMT_TIMEOUT_MIN_MS } from '../workflows/messages';
+import { isTimeZone } from '../workflows/billing-cycle';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -70,6 +71,11 @@ const EnvSchema = z.object({
   BIF_DATE_FORMAT: z.enum(['YYYY-MM-DD', 'MM/DD/YYYY']).default('YYYY-MM-DD'),
   EXPORT_APPROVAL_REQUIRED: bool(false),
   EXPORT_SCHEDULE_TIMEZONE: z.string().min(1).default('America/Chicago'),
+  /** The biller's days (reconciliation, contracts C4 dates) are days on this zone's wall clock. */
+  BILLER_TIME_ZONE: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Chicago')
+    .default('America/Chicago'),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -93,6 +99,7 @@ export interface AppConfig {
   metricsPort: number;
   bif: { dateFormat: 'YYYY-MM-DD' | 'MM/DD/YYYY' };
   export: { approvalRequired: boolean; scheduleTimeZone: string };
+  biller: { timeZone: string };
   /** True when IMT and IC are both the bundled simulators: the local demo stack. */
   embedded: boolean;
 }
@@ -176,6 +183,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsPort: e.METRICS_PORT,
     bif: { dateFormat: e.BIF_DATE_FORMAT },
     export: { approvalRequired: e.EXPORT_APPROVAL_REQUIRED, scheduleTimeZone: e.EXPORT_SCHEDULE_TIMEZONE },
+    biller: { timeZone: e.BILLER_TIME_ZONE },
     embedded: !e.IMT_BASE_URL && !e.IC_BASE_URL,
   };
 }

@@ -10,6 +10,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { HttpCallError, toHttpCallError } from './http';
 import { ImtInvoicePageSchema, type ImtInvoicePage } from './imt-types';
+import { ImtPaymentPageSchema, type ImtPaymentPage } from './imt-payment-types';
 import type { PaymentRequest, PostedPayment } from '../workflows/messages';
 
 export interface ImtClientOptions {
@@ -172,5 +173,27 @@ export class ImtClient {
       path,
       `IMT's answer to ${method} ${path} does not match the contract: ${problems}`,
     );
+  }
+
+  /**
+   * Assumed listing of the payments (with their reversals) IMT holds from `source`, by
+   * posting day in the biller's time zone, both dates inclusive (contracts C4). 1-based pages.
+   */
+  async listPayments(
+    args: { postedFrom: string; postedTo: string; page: number; pageSize: number; source?: string },
+    signal?: AbortSignal,
+  ): Promise<ImtPaymentPage> {
+    const params = {
+      source: args.source ?? 'invoice_cloud',
+      posted_from: args.postedFrom,
+      posted_to: args.postedTo,
+      page: args.page,
+      page_size: args.pageSize,
+    };
+    const path = `/api/integration/payments?${new URLSearchParams({ ...params, page: String(params.page), page_size: String(params.page_size) })}`;
+    const res = await this.call('GET', path, () =>
+      this.http.get('/api/integration/payments', { signal, params }),
+    );
+    return this.parse(ImtPaymentPageSchema, res.data, 'GET', path);
   }
 }

@@ -5,3 +5,4 @@ export { exportBillingCycleWorkflow, scheduledExportWorkflow } from './export-bi
 export { invoiceAdjustmentWorkflow } from './invoice-adjustment';
 export { alertWorkflow, alertDigestWorkflow } from './alerts';
 export { balanceRefreshWorkflow } from './balance-refresh';
+export { reconcileWorkflow, scheduledReconcileWorkflow } from './reconcile';

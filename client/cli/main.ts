@@ -13,6 +13,7 @@ import { processIo, type CliIo } from './format';
 import { registerPaymentCommands } from './payments';
 import { registerExportCommands, registerScheduleCommands } from './export-commands';
 import { registerBalanceCommands } from './balance-commands';
+import { registerReconcileCommands } from './reconcile-commands';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -47,6 +48,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error; export/schedule commands also 3 not f
   registerExportCommands(program, getContext);
   registerScheduleCommands(program, getContext);
   registerBalanceCommands(program, getContext);
+  registerReconcileCommands(program, io, provider);
   return program;
 }
 

@@ -15,6 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { FaultController, installFaults, registerControlRoutes, registerFaultRoutes } from '../faults';
 import { billPdfStream, type ServedPdf } from './bill-pdf';
+import { registerPaymentListing, registerPaymentSimRoutes, type ImtPaymentsAdmin } from './payments-listing';
 import {
   addDays,
   centsToAmount,
@@ -39,6 +40,8 @@ export interface ImtSimulatorOptions {
   cycles?: CycleOptions[];
   /** Fastify request logging; off by default. Headers are redacted when on. */
   logger?: boolean;
+  /** The biller's time zone, in which C4 reads `posted_from` / `posted_to` (default America/Chicago). */
+  billerTimeZone?: string;
 }
 
 /** `GET /api/integration/invoice/<n>/detail`, shaped exactly like the design's example. */
@@ -136,6 +139,8 @@ export interface ImtSimulator {
   padBillPdf(invoiceNumber: string, bytes: number): void;
   /** Hash and size of every bill PDF served, newest last. */
   servedPdfs(): ServedPdf[];
+  /** Contracts C4 listing and out-of-band payment changes (payments-listing.ts). */
+  payments: ImtPaymentsAdmin;
   /** Back to the state right after start: no postings, reversals, added invoices, logs, rejections or faults. */
   reset(): void;
 }
@@ -338,8 +343,9 @@ type Outcome<T> = { status: number; body: T | FieldReasons | { detail: string } 
 class ImtState {
   /** Invoices added by tests, and generated invoices once a payment changed them. */
   private readonly store = new Map<string, StoredInvoice>();
-  private readonly payments = new Map<string, PaymentRecord>();
-  private readonly reversalsByTransaction = new Map<string, ReversalRecord>();
+  /** Read and changed by the C4 listing and its out-of-band hooks (payments-listing.ts). */
+  readonly payments = new Map<string, PaymentRecord>();
+  readonly reversalsByTransaction = new Map<string, ReversalRecord>();
   private readonly ledgerEntries: LedgerEntry[] = [];
   readonly rejections = new Map<string, FieldReasons>();
   /** Bill PDFs to pad (large-bill tests) and what was served (bill-pdf.ts). */
@@ -901,6 +907,7 @@ export async function startImtSimulator(opts: ImtSimulatorOptions): Promise<ImtS
   installErrorHandling(app);
   registerInvoiceRoutes(app, state);
   registerListRoute(app, state, pageRequests);
+  const payments = registerPaymentListing(app, state, { billerTimeZone: opts.billerTimeZone });
 
   const sim: ImtSimulator = {
     url: '',
@@ -916,14 +923,19 @@ export async function startImtSimulator(opts: ImtSimulatorOptions): Promise<ImtS
     listPageRequests: () => pageRequests.map((p) => ({ ...p })),
     padBillPdf: (invoiceNumber, bytes) => void state.pdfPadding.set(invoiceNumber, bytes),
     servedPdfs: () => state.servedPdfs.map((p) => ({ ...p })),
+    payments,
     reset: () => {
       state.reset();
+      payments.reset();
       faults.clear();
       requestLog.length = 0;
       pageRequests.length = 0;
     },
   };
-  registerControlRoutes(app, (scope) => registerSimRoutes(scope, sim, faults));
+  registerControlRoutes(app, (scope) => {
+    registerSimRoutes(scope, sim, faults);
+    registerPaymentSimRoutes(scope, payments);
+  });
 
   await app.listen({ port: opts.port ?? 0, host });
   sim.url = listenUrl(app, host);

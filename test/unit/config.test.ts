@@ -56,4 +56,12 @@ describe('configuration (contracts A)', () => {
       true,
     );
   });
+
+  it('reads the biller’s time zone (reconciliation days) and rejects an unknown one', () => {
+    expect(loadConfig({}).biller.timeZone).toBe('America/Chicago');
+    expect(loadConfig({ BILLER_TIME_ZONE: 'America/New_York' }).biller.timeZone).toBe('America/New_York');
+    expect(() => loadConfig({ BILLER_TIME_ZONE: 'Mars/Olympus' })).toThrow(
+      /BILLER_TIME_ZONE: must be an IANA time zone/,
+    );
+  });
 });

@@ -1,0 +1,51 @@
+/**
+ * The reconciliation benchmark's worker (bench/reconcile.ts): the real worker
+ * (worker/worker.ts) with the real workflows, alone in its own process so its peak RSS is
+ * the reconciliation's. Configured by the parent through the environment; prints `ready`.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { z } from 'zod';
+import { silentLogger } from '../common/logger';
+import { ImtClient } from '../integrations/imt-client';
+import { createWorker } from '../worker/worker';
+
+const Env = z.object({
+  BENCH_TEMPORAL_ADDRESS: z.string().min(1),
+  BENCH_TASK_QUEUE: z.string().min(1),
+  BENCH_WORKFLOW_BUNDLE: z.string().min(1),
+  BENCH_DATA_DIR: z.string().min(1),
+  BENCH_IMT_URL: z.url(),
+  BENCH_IMT_INTEGRATOR_ID: z.string().min(1),
+});
+
+async function main(): Promise<void> {
+  const env = Env.parse(process.env);
+  const connection = await NativeConnection.connect({ address: env.BENCH_TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: env.BENCH_TEMPORAL_ADDRESS });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: env.BENCH_TASK_QUEUE,
+    workflowBundle: { codePath: env.BENCH_WORKFLOW_BUNDLE },
+    deps: {
+      imt: new ImtClient({ baseUrl: env.BENCH_IMT_URL, integratorId: env.BENCH_IMT_INTEGRATOR_ID }),
+      logger: silentLogger,
+      dataDir: env.BENCH_DATA_DIR,
+      authRetryDelayMs: 1000,
+      temporalClient: new Client({ connection: clientConnection, namespace: 'default' }),
+    },
+  });
+  const running = worker.run();
+  process.stdout.write('ready\n');
+  await running;
+  await connection.close();
+  await clientConnection.close();
+}
+
+main().catch((err) => {
+  process.stderr.write(
+    `reconcile bench worker failed: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});

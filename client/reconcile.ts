@@ -1,0 +1,259 @@
+/**
+ * Client side of the daily reconciliation: run a day now, find a finished day's summary,
+ * read its CSV report, and the Temporal Schedule that reconciles yesterday every day.
+ *
+ * Exactly one scheduled run per date: the Schedule's action (`scheduledReconcileWorkflow`)
+ * starts `reconcile-<date>` with ALLOW_DUPLICATE_FAILED_ONLY. An operator's
+ * `imt-ic reconcile --date D` runs a fresh comparison under its own ID
+ * (`reconcile-<date>-manual-<timestamp>`), so the scheduled run stays one per date.
+ */
+import fs from 'node:fs';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+} from '@temporalio/client';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { z } from 'zod';
+import { isTimeZone } from '../workflows/billing-cycle';
+import { isCalendarDate } from '../workflows/business-day';
+import type { reconcileWorkflow, scheduledReconcileWorkflow } from '../workflows/reconcile';
+import {
+  RECONCILE_SCHEDULE_ID,
+  ReconcileKind,
+  manualReconcileWorkflowId,
+  reconcileWorkflowId,
+  type ReconcileRow,
+  type ReconcileSummary,
+  type ReconcileTotals,
+  type ScheduledReconcileInput,
+} from '../workflows/reconcile-messages';
+
+export const DEFAULT_RECONCILE_CALENDAR = { hour: 4, minute: 0 } as const;
+export const RECONCILE_CATCHUP_WINDOW_MS = 3 * 24 * 3600 * 1000;
+/** `--from/--to` runs one day after the other; a longer range is a mistake more often than not. */
+export const MAX_RECONCILE_RANGE_DAYS = 92;
+
+export const ReconcileDateSchema = z
+  .string()
+  .trim()
+  .refine(isCalendarDate, { message: 'must be a date YYYY-MM-DD (e.g. 2022-10-03)' });
+export const TimeZoneSchema = z
+  .string()
+  .refine(isTimeZone, { message: 'must be an IANA time zone, e.g. America/Chicago' });
+
+/** Dates from `from` to `to`, both inclusive. */
+export function datesBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000)
+    out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+export interface ReconcileTarget {
+  client: Client;
+  taskQueue: string;
+  timeZone: string;
+}
+
+/** Runs a fresh reconciliation of `date` (its own workflow ID) and waits for its summary. */
+export async function runReconciliation(
+  target: ReconcileTarget,
+  date: string,
+  opts: { pageSize?: number; requestedBy?: string } = {},
+): Promise<ReconcileSummary> {
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '').replace('T', 't').toLowerCase();
+  return target.client.workflow.execute<typeof reconcileWorkflow>('reconcileWorkflow', {
+    workflowId: manualReconcileWorkflowId(date, stamp),
+    taskQueue: target.taskQueue,
+    args: [
+      { date, timeZone: target.timeZone, pageSize: opts.pageSize, requestedBy: opts.requestedBy ?? 'cli' },
+    ],
+    staticSummary: `Reconciliation of ${date} (${target.timeZone}), on request`,
+  });
+}
+
+/**
+ * The most recently finished reconciliation of `date` on this task queue — the scheduled
+ * `reconcile-<date>` or a later manual run — or undefined when none finished.
+ */
+export async function latestReconciliation(
+  client: Client,
+  taskQueue: string,
+  date: string,
+): Promise<ReconcileSummary | undefined> {
+  const prefix = reconcileWorkflowId(date);
+  let best: { closed: number; workflowId: string; runId: string } | undefined;
+  const query =
+    `WorkflowType = 'reconcileWorkflow' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' ` +
+    `AND ExecutionStatus = 'Completed' AND WorkflowId STARTS_WITH '${prefix}'`;
+  for await (const wf of client.workflow.list({ query })) {
+    // `reconcile-2022-10-03` and `reconcile-2022-10-03-manual-…` only.
+    if (wf.workflowId !== prefix && !wf.workflowId.startsWith(`${prefix}-manual-`)) continue;
+    const closed = wf.closeTime?.getTime() ?? 0;
+    if (!best || closed > best.closed) best = { closed, workflowId: wf.workflowId, runId: wf.runId };
+  }
+  if (!best) return undefined;
+  return (await client.workflow.getHandle(best.workflowId, best.runId).result()) as ReconcileSummary;
+}
+
+export interface ReconcileReport {
+  rows: ReconcileRow[];
+  totals: { service: ReconcileTotals; imt: ReconcileTotals };
+}
+
+const TOTAL_KEYS: Record<string, keyof ReconcileTotals> = {
+  TOTAL_DELIVERED: 'deliveredCents',
+  TOTAL_POSTED: 'postedCents',
+  TOTAL_REVERSED: 'reversedCents',
+  TOTAL_NET: 'netCents',
+};
+
+/** Reads a report written by the `reconcileDay` activity (columns: activities/reconcile.ts). */
+export function readReconcileReport(reportPath: string): ReconcileReport {
+  const records = parseCsv(fs.readFileSync(reportPath), { columns: true, skip_empty_lines: true }) as Record<
+    string,
+    string
+  >[];
+  const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
+  const str = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  const rows: ReconcileRow[] = [];
+  const zero = (): ReconcileTotals => ({ deliveredCents: 0, postedCents: 0, reversedCents: 0, netCents: 0 });
+  const totals = { service: zero(), imt: zero() };
+  for (const r of records) {
+    const total = TOTAL_KEYS[r.kind];
+    if (total) {
+      totals.service[total] = num(r.service_amount_cents) ?? 0;
+      totals.imt[total] = num(r.imt_amount_cents) ?? 0;
+      continue;
+    }
+    rows.push({
+      kind: r.kind as ReconcileKind,
+      transaction_id: r.transaction_id,
+      customer: r.customer,
+      service_invoice_number: str(r.service_invoice_number),
+      imt_invoice_number: str(r.imt_invoice_number),
+      service_amount_cents: num(r.service_amount_cents),
+      imt_amount_cents: num(r.imt_amount_cents),
+      service_status: str(r.service_status),
+      imt_status: str(r.imt_status),
+      detail: r.detail,
+    });
+  }
+  return { rows, totals };
+}
+
+/** Differences first (in the report's order), then what is still in flight. */
+export function sortRows(rows: ReconcileRow[]): ReconcileRow[] {
+  return [
+    ...rows.filter((r) => r.kind !== ReconcileKind.IN_FLIGHT),
+    ...rows.filter((r) => r.kind === ReconcileKind.IN_FLIGHT),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// The daily Schedule
+
+export const ReconcileScheduleOptionsSchema = z
+  .object({
+    scheduleId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ".", "_" and "-" only')
+      .default(RECONCILE_SCHEDULE_ID),
+    taskQueue: z.string().min(1),
+    timeZone: TimeZoneSchema,
+    hour: z.number().int().min(0).max(23).default(DEFAULT_RECONCILE_CALENDAR.hour),
+    minute: z.number().int().min(0).max(59).default(DEFAULT_RECONCILE_CALENDAR.minute),
+    paused: z.boolean().default(false),
+    pageSize: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+export type ReconcileScheduleOptions = z.input<typeof ReconcileScheduleOptionsSchema>;
+
+/**
+ * Creates the daily reconciliation Schedule (or updates it in place): every day at
+ * `hour:minute` in the biller's time zone, reconciling the day before. Overlap SKIP,
+ * catch-up window 3 days (a missed day is still taken after a short outage).
+ */
+export async function createOrUpdateReconcileSchedule(
+  client: Client,
+  options: ReconcileScheduleOptions,
+): Promise<{ scheduleId: string; created: boolean }> {
+  const parsed = ReconcileScheduleOptionsSchema.safeParse(options);
+  if (!parsed.success)
+    throw new TypeError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const o = parsed.data;
+  const input: ScheduledReconcileInput = {
+    timeZone: o.timeZone,
+    dayOffset: -1,
+    ...(o.pageSize !== undefined ? { pageSize: o.pageSize } : {}),
+  };
+  const spec = {
+    calendars: [{ hour: o.hour, minute: o.minute, comment: 'reconcile the previous day' }],
+    timezone: o.timeZone,
+  };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'scheduledReconcileWorkflow',
+    workflowId: o.scheduleId,
+    taskQueue: o.taskQueue,
+    args: [input] as Parameters<typeof scheduledReconcileWorkflow>,
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: RECONCILE_CATCHUP_WINDOW_MS };
+  try {
+    await client.schedule.create({
+      scheduleId: o.scheduleId,
+      spec,
+      action,
+      policies,
+      state: { paused: o.paused },
+    });
+    return { scheduleId: o.scheduleId, created: true };
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  await client.schedule.getHandle(o.scheduleId).update((previous) => ({
+    ...previous,
+    spec,
+    action,
+    policies: { ...previous.policies, ...policies },
+    state: { ...previous.state, paused: o.paused },
+  }));
+  return { scheduleId: o.scheduleId, created: false };
+}
+
+export async function describeReconcileSchedule(client: Client, scheduleId = RECONCILE_SCHEDULE_ID) {
+  try {
+    const d = await client.schedule.getHandle(scheduleId).describe();
+    const cal = d.spec.calendars?.[0];
+    return {
+      scheduleId,
+      paused: d.state.paused,
+      timeZone: d.spec.timezone || 'UTC',
+      hour: cal?.hour?.[0]?.start ?? 0,
+      minute: cal?.minute?.[0]?.start ?? 0,
+      nextActionTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
+      recentActions: d.info.recentActions.map((a) => ({
+        scheduledAt: a.scheduledAt.toISOString(),
+        workflowId: a.action.workflow.workflowId,
+      })),
+    };
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export async function deleteReconcileSchedule(
+  client: Client,
+  scheduleId = RECONCILE_SCHEDULE_ID,
+): Promise<boolean> {
+  try {
+    await client.schedule.getHandle(scheduleId).delete();
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
