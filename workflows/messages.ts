@@ -3,7 +3,7 @@
  * search attributes, statuses, signals and queries, and the types that cross the
  * workflow boundary. Importable from Node code and from the workflow sandbox alike.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
 
 /** Same as @temporalio/common's defineSearchAttributeKey, which workflow files may not import. */
@@ -259,6 +259,34 @@ export const earlyEventMismatchSignal = defineSignal<[EarlyEventMismatch]>('earl
 /** Sent by the payment run to every void / ACH reject waiting on it, when it closes. */
 export const paymentClosedSignal = defineSignal<[PaymentClosedInput]>('paymentClosed');
 export const paymentStateQuery = defineQuery<PaymentState>('state');
+/**
+ * The ingress's one round trip (update-with-start): delivers IC's payment and returns
+ * once the posting is settled for IC's answer — POSTED (201), parked (400 when IMT refused
+ * it), or closed otherwise. The validator refuses a delivery whose content differs from
+ * the run's payment (409), so a conflicting repeat leaves nothing in history.
+ */
+export const paymentSettledUpdate = defineUpdate<PaymentState, [PaymentRequest]>('settled');
+
+/** Statuses at which IC's call can be answered for good (see `paymentSettledUpdate`). */
+export const INTAKE_SETTLED_STATUSES: readonly PaymentStatus[] = [
+  PaymentStatus.POSTED,
+  PaymentStatus.NEEDS_ATTENTION,
+  PaymentStatus.DISMISSED,
+  PaymentStatus.VOIDED_BEFORE_POSTING,
+];
+
+/** The fields that make a payment; a repeat must match them all. */
+export function samePayment(a: PaymentRequest, b: PaymentRequest): boolean {
+  return (
+    a.customer === b.customer &&
+    a.invoice_number === b.invoice_number &&
+    a.transaction_id === b.transaction_id &&
+    a.amount === b.amount &&
+    a.payment_method === b.payment_method &&
+    a.message === b.message &&
+    a.source === b.source
+  );
+}
 
 // ---------------------------------------------------------------------------
 // Alerts (workflows/alerts.ts): delivered by their own runs, so that a webhook that is

@@ -22,6 +22,7 @@
  * Happy path cost: workflow start + patch marker + one activity (+ one search-attribute upsert).
  */
 import {
+  allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -46,7 +47,10 @@ import {
   earlyEventMismatchSignal,
   paymentArrivedSignal,
   paymentClosedSignal,
+  paymentSettledUpdate,
   paymentStateQuery,
+  INTAKE_SETTLED_STATUSES,
+  samePayment,
   retrySignal,
   type CancelPostingInput,
   type EarlyEventMismatch,
@@ -134,6 +138,21 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   };
 
   setHandler(paymentStateQuery, () => state);
+  setHandler(
+    paymentSettledUpdate,
+    async () => {
+      await condition(() => INTAKE_SETTLED_STATUSES.includes(state.status));
+      return state;
+    },
+    {
+      validator: (delivered) => {
+        if (!samePayment(delivered, payment))
+          throw new Error(
+            `transaction ${payment.transaction_id} was already received with different content`,
+          );
+      },
+    },
+  );
   setHandler(retrySignal, (args) => {
     retryRequested = true;
     record('retry requested', args?.by);
@@ -175,6 +194,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         .signal(paymentClosedSignal, { status })
         .catch(() => undefined); // closed or dismissed meanwhile: nothing waits any more
     }
+    // Let the ingress's `settled` update answer before the run closes.
+    await condition(allHandlersFinished);
     return state;
   };
 
