@@ -11,7 +11,9 @@ import { startStack } from './stack';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, secrets: endpointSecrets(resolveEndpoints(config)) });
-  const stack = await startStack(config, { logger });
+  // `npm run cluster`: the same service on a local Temporal cluster backed by PostgreSQL.
+  const localTemporal = process.argv.includes('--cluster') ? 'cluster' : 'dev-server';
+  const stack = await startStack(config, { logger, localTemporal });
 
   const lines = [
     '',

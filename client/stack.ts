@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { temporalAddressOf, type AppConfig } from '../common/config';
 import type { Logger } from '../common/logger';
 import { startDevServer } from '../dev/temporal-server';
+import { startCluster } from '../dev/cluster';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
 import { createWorker } from '../worker/worker';
@@ -47,6 +48,11 @@ export interface StackOptions {
   workerTuning?: Parameters<typeof createWorker>[0]['tuning'];
   /** Overrides the configured Temporal address (e.g. an already running dev server). */
   inMemoryTemporal?: boolean;
+  /**
+   * What to run when TEMPORAL_ADDRESS is unset: the CLI's dev server (`npm start`, default) or a
+   * local Temporal cluster on PostgreSQL (`npm run cluster`, dev/cluster.ts).
+   */
+  localTemporal?: 'dev-server' | 'cluster';
   /** Install the SDK runtime (Prometheus on config.metricsPort, logs via pino). Default true. */
   sdkTelemetry?: boolean;
 }
@@ -75,6 +81,26 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     let env: TestWorkflowEnvironment | undefined;
     let temporalAddress = config.temporal.address;
     let temporalUiUrl: string | undefined;
+    if (!temporalAddress && opts.localTemporal === 'cluster') {
+      const started = Date.now();
+      const cluster = await startCluster({
+        dataDir: config.dataDir,
+        port: config.temporal.embeddedPort,
+        namespace: config.temporal.namespace,
+        log: (line) => logger.info(line),
+      });
+      cleanups.push(() => cluster.stop());
+      temporalAddress = cluster.address;
+      // The local cluster runs no UI; TEMPORAL_UI_URL may name one pointed at it.
+      temporalUiUrl = temporalUiBaseUrl({
+        TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL,
+        TEMPORAL_ADDRESS: temporalAddress,
+      });
+      logger.info(
+        { timings: cluster.timings, seconds: (Date.now() - started) / 1000, dir: cluster.dir },
+        'local Temporal cluster on PostgreSQL is up',
+      );
+    }
     if (!temporalAddress) {
       env = await startDevServer({
         dbFilename: opts.inMemoryTemporal ? undefined : path.join(config.dataDir, 'temporal.sqlite'),
