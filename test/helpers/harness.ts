@@ -138,6 +138,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     await nativeConnection?.close();
+    nativeConnection = undefined;
     worker = undefined;
     running = undefined;
   };
