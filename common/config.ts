@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   BIF_DATE_FORMAT: z.enum(['YYYY-MM-DD', 'MM/DD/YYYY']).default('YYYY-MM-DD'),
   EXPORT_APPROVAL_REQUIRED: bool(false),
   EXPORT_SCHEDULE_TIMEZONE: z.string().min(1).default('America/Chicago'),
+  /** A prebuilt workflow bundle (the container image ships one); unset → bundle from source at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -85,6 +87,7 @@ export interface AppConfig {
   export: { approvalRequired: boolean; scheduleTimeZone: string };
   /** True when IMT and IC are both the bundled simulators: the local demo stack. */
   embedded: boolean;
+  workflowBundlePath?: string;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +170,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     bif: { dateFormat: e.BIF_DATE_FORMAT },
     export: { approvalRequired: e.EXPORT_APPROVAL_REQUIRED, scheduleTimeZone: e.EXPORT_SCHEDULE_TIMEZONE },
     embedded: !e.IMT_BASE_URL && !e.IC_BASE_URL,
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
   };
 }
 

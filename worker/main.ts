@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       metrics: sdkActivityMetrics(),
       temporalUiUrl: temporalUiBaseUrl(),
     },
+    workflowBundle: config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined,
   });
   logger.info(
     {
