@@ -20,6 +20,7 @@ import { buildIngress, type IngressOptions } from './ingress/server';
 import { combineIngressHooks, createMetrics, type ServiceMetrics } from '../common/metrics';
 import { temporalUiBaseUrl } from '../common/ui';
 import { installWorkerRuntime } from '../worker/telemetry';
+import { dataProtection, payloadKeysOf } from '../common/data-protection';
 
 export interface Stack {
   config: AppConfig;
@@ -144,7 +145,8 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
 
     const connection = await Connection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const protection = dataProtection(payloadKeysOf(config));
+    const client = new Client({ connection, namespace: config.temporal.namespace, ...protection });
 
     const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     const worker = await createWorker({
@@ -158,6 +160,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
         temporalUiUrl,
       },
       tuning: opts.workerTuning,
+      dataConverter: protection.dataConverter,
     });
     const running = worker.run();
     cleanups.push(async () => {

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { readSecret } from './secrets';
+import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -88,6 +89,11 @@ export interface AppConfig {
   /** True when IMT and IC are both the bundled simulators: the local demo stack. */
   embedded: boolean;
   workflowBundlePath?: string;
+  /**
+   * PAYLOAD_KEYS (first encrypts, all decrypt). Undefined only with a local Temporal server:
+   * common/data-protection.ts then uses a key generated once under DATA_DIR.
+   */
+  payloadKeys?: PayloadKey[];
 }
 
 export class ConfigError extends Error {
@@ -123,6 +129,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   const imtIntegratorId = secret('IMT_INTEGRATOR_ID');
   const icKey = secret('IC_WEB_SERVICE_KEY');
   const ingressId = secret('INGRESS_INTEGRATOR_ID');
+  const payloadKeysText = secret('PAYLOAD_KEYS');
+  let payloadKeys: PayloadKey[] | undefined;
+  if (payloadKeysText) {
+    const r = parsePayloadKeys(payloadKeysText);
+    if (r.error) problems.push(`PAYLOAD_KEYS: ${r.error}`);
+    payloadKeys = r.keys;
+  }
 
   if (parsed.success) {
     const e = parsed.data;
@@ -132,6 +145,10 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
       problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
     if (e.IC_BASE_URL && !icKey)
       problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
+    if (e.TEMPORAL_ADDRESS && !payloadKeysText)
+      problems.push(
+        'PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is required when TEMPORAL_ADDRESS is set: comma-separated <keyId>:<base64 of 32 bytes>, the first encrypts (make a key with `openssl rand -base64 32`)',
+      );
     const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;
     if (!embedded && !ingressId)
       problems.push(
@@ -171,6 +188,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     export: { approvalRequired: e.EXPORT_APPROVAL_REQUIRED, scheduleTimeZone: e.EXPORT_SCHEDULE_TIMEZONE },
     embedded: !e.IMT_BASE_URL && !e.IC_BASE_URL,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
+    payloadKeys,
   };
 }
 
@@ -181,7 +199,10 @@ export function temporalAddressOf(config: AppConfig): string {
 
 /** Every secret value in the config, for log/error scrubbing. */
 export function secretValues(config: AppConfig): string[] {
-  return [config.imt.integratorId, config.ic.webServiceKey, config.ingress.integratorId].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  return [
+    config.imt.integratorId,
+    config.ic.webServiceKey,
+    config.ingress.integratorId,
+    ...(config.payloadKeys ?? []).map((k) => k.key.toString('base64')),
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

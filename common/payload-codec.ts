@@ -93,11 +93,43 @@ export function loadOrCreateLocalPayloadKeys(dataDir: string): PayloadKey[] {
   return keys;
 }
 
+/**
+ * Strings the code declares public (static summaries: identifiers only), counted because the
+ * same summary may be in flight twice. A payload whose content is exactly such a string stays
+ * readable; everything else is encrypted. Equality with a public string means nothing secret
+ * can slip through.
+ */
+export class PublicTexts {
+  private readonly counts = new Map<string, number>();
+  private static keyOf(text: string): string {
+    return JSON.stringify(text);
+  }
+  add(text: string): void {
+    const k = PublicTexts.keyOf(text);
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+  remove(text: string): void {
+    const k = PublicTexts.keyOf(text);
+    const n = (this.counts.get(k) ?? 0) - 1;
+    if (n > 0) this.counts.set(k, n);
+    else this.counts.delete(k);
+  }
+  /** A `json/plain` payload whose data is one of the public strings. */
+  isPublic(payload: Payload): boolean {
+    if (this.counts.size === 0 || !payload.metadata?.encoding || !payload.data) return false;
+    if (dec.decode(payload.metadata.encoding) !== 'json/plain') return false;
+    return this.counts.has(dec.decode(payload.data));
+  }
+}
+
 export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly byId: Map<string, Buffer>;
   private readonly current: PayloadKey;
 
-  constructor(keys: PayloadKey[]) {
+  constructor(
+    keys: PayloadKey[],
+    private readonly publicTexts?: PublicTexts,
+  ) {
     if (keys.length === 0) throw new PayloadKeyError('at least one payload key is needed');
     for (const k of keys) {
       if (k.key.length !== KEY_BYTES) throw new PayloadKeyError(`key "${k.id}" is not ${KEY_BYTES} bytes`);
@@ -112,6 +144,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
+      if (this.publicTexts?.isPublic(payload)) return payload;
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv(CIPHER, this.current.key, iv);

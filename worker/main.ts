@@ -5,19 +5,20 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, temporalAddressOf } from '../common/config';
+import { ConfigError, loadConfig, secretValues, temporalAddressOf } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createWorker } from './worker';
 import { installWorkerRuntime, sdkActivityMetrics } from './telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
 import { buildActivityDeps, endpointSecrets, resolveEndpoints } from './runtime';
+import { dataProtection, payloadKeysOf } from '../common/data-protection';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const endpoints = resolveEndpoints(config);
   const logger = createLogger({
     level: config.logLevel,
-    secrets: endpointSecrets(endpoints),
+    secrets: [...endpointSecrets(endpoints), ...secretValues(config)],
     name: 'worker',
   });
   const address = temporalAddressOf(config);
@@ -26,7 +27,12 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   // Activities of voids / ACH rejects read the payment run's state through a client.
   const clientConnection = await Connection.connect({ address });
-  const temporalClient = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const protection = dataProtection(payloadKeysOf(config));
+  const temporalClient = new Client({
+    connection: clientConnection,
+    namespace: config.temporal.namespace,
+    ...protection,
+  });
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -37,6 +43,7 @@ async function main(): Promise<void> {
       metrics: sdkActivityMetrics(),
       temporalUiUrl: temporalUiBaseUrl(),
     },
+    dataConverter: protection.dataConverter,
     workflowBundle: config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined,
   });
   logger.info(

@@ -3,7 +3,8 @@
  * balancer). Needs a Temporal cluster (TEMPORAL_ADDRESS, or the embedded default port).
  */
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, temporalAddressOf } from '../../common/config';
+import { ConfigError, loadConfig, secretValues, temporalAddressOf } from '../../common/config';
+import { dataProtection, payloadKeysOf } from '../../common/data-protection';
 import { createLogger } from '../../common/logger';
 import { ImtClient } from '../../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from '../../worker/runtime';
@@ -15,12 +16,16 @@ async function main(): Promise<void> {
   const endpoints = resolveEndpoints(config);
   const logger = createLogger({
     level: config.logLevel,
-    secrets: endpointSecrets(endpoints),
+    secrets: [...endpointSecrets(endpoints), ...secretValues(config)],
     name: 'ingress',
   });
   const address = temporalAddressOf(config);
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    ...dataProtection(payloadKeysOf(config)),
+  });
   const metrics = createMetrics();
   const ingress = buildIngress({
     hooks: metrics.ingressHooks,

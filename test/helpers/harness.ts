@@ -20,6 +20,8 @@ import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/serve
 import { startIcSimulator, type IcSimulator } from '../../simulators/ic/server';
 import { createWorker } from '../../worker/worker';
 import type { ActivityDeps } from '../../activities';
+import { dataProtection } from '../../common/data-protection';
+import { testPayloadKeyList } from './payload-keys';
 
 export interface HarnessOptions {
   name: string;
@@ -100,7 +102,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     : undefined;
 
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  // Encrypted like the service: every test's payloads go through the codec.
+  const protection = dataProtection(testPayloadKeyList());
+  const client = new Client({ connection, namespace, ...protection });
   const deps: ActivityDeps = {
     imt: new ImtClient({
       baseUrl: imt.url,
@@ -129,6 +133,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       namespace,
       taskQueue,
       deps,
+      dataConverter: protection.dataConverter,
       workflowBundle: { codePath: bundlePath },
     });
     running = worker.run();
