@@ -4,8 +4,8 @@
  * part starts only when the configuration does not point at a real one (contracts A).
  */
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { temporalAddressOf, type AppConfig } from '../common/config';
@@ -21,6 +21,11 @@ import { combineIngressHooks, createMetrics, type ServiceMetrics } from '../comm
 import { temporalUiBaseUrl } from '../common/ui';
 import { installWorkerRuntime } from '../worker/telemetry';
 import { dataProtection, payloadKeysOf } from '../common/data-protection';
+import {
+  connectTemporal,
+  connectWorkerToTemporal,
+  temporalConnectOptions,
+} from '../common/temporal-connection';
 
 export interface Stack {
   config: AppConfig;
@@ -143,12 +148,15 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       cleanups.push(() => sim.close());
     }
 
-    const connection = await Connection.connect({ address: temporalAddress });
+    const connectOptions = temporalConnectOptions(temporalAddress, {
+      remote: Boolean(config.temporal.address),
+    });
+    const connection = await connectTemporal(connectOptions);
     cleanups.push(() => connection.close());
     const protection = dataProtection(payloadKeysOf(config));
     const client = new Client({ connection, namespace: config.temporal.namespace, ...protection });
 
-    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    const nativeConnection = await connectWorkerToTemporal(connectOptions);
     const worker = await createWorker({
       connection: nativeConnection,
       namespace: config.temporal.namespace,

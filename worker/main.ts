@@ -3,8 +3,7 @@
  * different machines against one Temporal cluster). Connects per contracts A; without
  * TEMPORAL_ADDRESS it joins the embedded server started by `npm start` on this machine.
  */
-import { NativeConnection } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, secretValues, temporalAddressOf } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createWorker } from './worker';
@@ -12,6 +11,11 @@ import { installWorkerRuntime, sdkActivityMetrics } from './telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
 import { buildActivityDeps, endpointSecrets, resolveEndpoints } from './runtime';
 import { dataProtection, payloadKeysOf } from '../common/data-protection';
+import {
+  connectTemporal,
+  connectWorkerToTemporal,
+  temporalConnectOptions,
+} from '../common/temporal-connection';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,9 +28,10 @@ async function main(): Promise<void> {
   const address = temporalAddressOf(config);
   // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
   const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });
-  const connection = await NativeConnection.connect({ address });
+  const connectOptions = temporalConnectOptions(address, { remote: Boolean(config.temporal.address) });
+  const connection = await connectWorkerToTemporal(connectOptions);
   // Activities of voids / ACH rejects read the payment run's state through a client.
-  const clientConnection = await Connection.connect({ address });
+  const clientConnection = await connectTemporal(connectOptions);
   const protection = dataProtection(payloadKeysOf(config));
   const temporalClient = new Client({
     connection: clientConnection,

@@ -16,6 +16,7 @@ import { embeddedSecretsPath, loadOrCreateEmbeddedSecrets } from '../../common/e
 import { readSecret } from '../../common/secrets';
 import { temporalUiBaseUrl } from '../../common/ui';
 import { dataProtection } from '../../common/data-protection';
+import { connectTemporal, temporalConnectOptions } from '../../common/temporal-connection';
 import { loadOrCreateLocalPayloadKeys, parsePayloadKeys, type PayloadKey } from '../../common/payload-codec';
 
 /** A failure the operator can act on: printed as one line, exit code 1. */
@@ -163,7 +164,13 @@ export function createContextProvider(options: () => GlobalOptions, env: NodeJS.
       const s = getSettings();
       // Before connecting: without the keys no payload can be read or written.
       const protection = dataProtection(resolvePayloadKeys(s, env));
-      connecting ??= Connection.connect({ address: s.address, connectTimeout: '5 seconds' }).then(
+      let connectOptions;
+      try {
+        connectOptions = temporalConnectOptions(s.address, { remote: s.addressGiven, env });
+      } catch (err) {
+        throw new CliError(err instanceof Error ? err.message : String(err));
+      }
+      connecting ??= connectTemporal(connectOptions, { connectTimeout: '5 seconds' }).then(
         (connection) => ({
           connection,
           context: {

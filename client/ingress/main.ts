@@ -2,9 +2,10 @@
  * `npm run ingress` — the HTTP ingress on its own (stateless: run several behind a load
  * balancer). Needs a Temporal cluster (TEMPORAL_ADDRESS, or the embedded default port).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, secretValues, temporalAddressOf } from '../../common/config';
 import { dataProtection, payloadKeysOf } from '../../common/data-protection';
+import { connectTemporal, temporalConnectOptions } from '../../common/temporal-connection';
 import { createLogger } from '../../common/logger';
 import { ImtClient } from '../../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from '../../worker/runtime';
@@ -20,7 +21,9 @@ async function main(): Promise<void> {
     name: 'ingress',
   });
   const address = temporalAddressOf(config);
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporal(
+    temporalConnectOptions(address, { remote: Boolean(config.temporal.address) }),
+  );
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,

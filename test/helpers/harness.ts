@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { silentLogger } from '../../common/logger';
@@ -21,6 +21,7 @@ import { startIcSimulator, type IcSimulator } from '../../simulators/ic/server';
 import { createWorker } from '../../worker/worker';
 import type { ActivityDeps } from '../../activities';
 import { dataProtection } from '../../common/data-protection';
+import { connectTemporal, connectWorkerToTemporal } from '../../common/temporal-connection';
 import { testPayloadKeyList } from './payload-keys';
 
 export interface HarnessOptions {
@@ -101,7 +102,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     ? await startIcSimulator({ port: 0, billerGuid: icBillerGuid, webServiceKey: icKey })
     : undefined;
 
-  const connection = await Connection.connect({ address });
+  const connection = await connectTemporal({ address });
   // Encrypted like the service: every test's payloads go through the codec.
   const protection = dataProtection(testPayloadKeyList());
   const client = new Client({ connection, namespace, ...protection });
@@ -127,7 +128,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   const startWorker = async () => {
-    nativeConnection = await NativeConnection.connect({ address });
+    nativeConnection = await connectWorkerToTemporal({ address });
     worker = await createWorker({
       connection: nativeConnection,
       namespace,
