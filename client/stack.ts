@@ -183,6 +183,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       taskQueue: config.temporal.taskQueue,
       integratorId: endpoints.ingressIntegratorId,
       confirmWaitMs: config.ingress.confirmWaitMs,
+      rateLimitPerMinute: config.ingress.rateLimitPerMinute,
       unknownPaymentWaitMs: config.unknownPaymentWaitMs,
       logger,
       imt: buildActivityDeps(config, endpoints, logger).imt,

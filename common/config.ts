@@ -47,6 +47,12 @@ const EnvSchema = z.object({
   IC_BASE_URL: httpUrl.optional(),
   IC_BILLER_GUID: z.string().min(1).optional(),
   INGRESS_PORT: port(3000),
+  /** Requests per minute per client address at the ingress (0 = no limit). */
+  INGRESS_RATE_LIMIT_PER_MINUTE: z.coerce
+    .number({ message: 'must be a number of requests per minute' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (no limit) or more')
+    .default(6000),
   DATA_DIR: z.string().min(1).default('./.data'),
   ALERT_WEBHOOK_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -78,7 +84,7 @@ export interface AppConfig {
   };
   imt: { baseUrl?: string; integratorId?: string; timeoutMs: number; simulatorPort: number };
   ic: { baseUrl?: string; billerGuid?: string; webServiceKey?: string; simulatorPort: number };
-  ingress: { port: number; integratorId?: string; confirmWaitMs: number };
+  ingress: { port: number; integratorId?: string; confirmWaitMs: number; rateLimitPerMinute: number };
   dataDir: string;
   alertWebhookUrl?: string;
   logLevel: LogLevel;
@@ -178,7 +184,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
       webServiceKey: icKey,
       simulatorPort: e.IC_SIMULATOR_PORT,
     },
-    ingress: { port: e.INGRESS_PORT, integratorId: ingressId, confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS },
+    ingress: {
+      port: e.INGRESS_PORT,
+      integratorId: ingressId,
+      confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS,
+      rateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE,
+    },
     dataDir: path.resolve(e.DATA_DIR),
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     logLevel: e.LOG_LEVEL,

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     integratorId: endpoints.ingressIntegratorId,
     confirmWaitMs: config.ingress.confirmWaitMs,
+    rateLimitPerMinute: config.ingress.rateLimitPerMinute,
     unknownPaymentWaitMs: config.unknownPaymentWaitMs,
     logger,
     imt: new ImtClient({

@@ -43,6 +43,10 @@ export interface HarnessOptions {
   ingressHooks?: IngressOptions['hooks'];
   ingressPlugins?: IngressOptions['plugins'];
   activityMetrics?: ActivityDeps['metrics'];
+  /** The ingress's per-client budget (off by default in tests). */
+  rateLimitPerMinute?: number;
+  /** The ingress's logger (default silent). */
+  ingressLogger?: IngressOptions['logger'];
 }
 
 export interface Harness {
@@ -157,7 +161,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     integratorId: ingressIntegratorId,
     confirmWaitMs: opts.confirmWaitMs ?? 5000,
     unknownPaymentWaitMs: opts.unknownPaymentWaitMs,
-    logger: silentLogger,
+    logger: opts.ingressLogger ?? silentLogger,
+    rateLimitPerMinute: opts.rateLimitPerMinute,
     imt: deps.imt,
     temporalUiUrl: opts.temporalUiUrl,
     hooks: opts.ingressHooks,
