@@ -9,10 +9,10 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { PaymentStatus, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
+import { decodeTestPayload } from '../helpers/payload-keys';
 
 interface Received {
   body: { text?: unknown; blocks?: unknown; idempotency_key?: unknown };
@@ -144,10 +144,12 @@ describe('without ALERT_WEBHOOK_URL', () => {
     const completed = (history.events ?? []).find(
       (e) => e.activityTaskCompletedEventAttributes,
     )?.activityTaskCompletedEventAttributes;
-    const results = (history.events ?? [])
-      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
-      .filter((x) => x !== undefined && x !== null)
-      .map((payload) => defaultPayloadConverter.fromPayload(payload));
+    const results = await Promise.all(
+      (history.events ?? [])
+        .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
+        .filter((x) => x !== undefined && x !== null)
+        .map((payload) => decodeTestPayload(payload)),
+    );
     expect(completed).toBeDefined();
     expect(results).toContainEqual({ sent: false });
     expect(alertsFor(p.transaction_id)).toHaveLength(0);
