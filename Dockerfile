@@ -1,10 +1,41 @@
-# One image for the worker and the ingress (different commands), as in docker-compose.yml.
-FROM node:20-bookworm-slim
+# One image for every role, chosen by its command (docker-compose.yml):
+#   node lib/worker/main.js             worker   (default)
+#   node lib/client/ingress/main.js     ingress
+#   node lib/client/codec-server/main.js  codec server for the Temporal UI
+#   node lib/client/cli/main.js …       operator CLI
+# Compiled JavaScript and a prebuilt workflow bundle; no TypeScript compiler, tsx or dev
+# dependencies at run time; runs as the unprivileged `node` user.
+
+# --- build: compile, bundle the workflows, then drop dev dependencies -------------------
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
-ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY . .
+COPY tsconfig.json tsconfig.build.json ./
+COPY workflows ./workflows
+COPY activities ./activities
+COPY integrations ./integrations
+COPY common ./common
+COPY worker ./worker
+COPY client ./client
+COPY simulators ./simulators
+COPY dev ./dev
+COPY scripts ./scripts
+RUN npm run build \
+ && node lib/worker/bundle.js lib/workflow-bundle.js \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# --- runtime -------------------------------------------------------------------------
+FROM node:20.20.2-bookworm-slim
+ENV NODE_ENV=production \
+    WORKFLOW_BUNDLE_PATH=/app/lib/workflow-bundle.js \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/lib ./lib
+COPY --from=build /app/scripts/temporal-cli.cjs /app/scripts/temporal-server.cjs ./scripts/
+RUN mkdir -p /data && chown node:node /data
 USER node
-# The embedded dev server is not used in containers: TEMPORAL_ADDRESS points at the cluster.
-CMD ["npx", "tsx", "worker/main.ts"]
+EXPOSE 3000
+CMD ["node", "lib/worker/main.js"]

@@ -27,7 +27,7 @@ import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
 } from '@temporalio/common';
-import { fromPayloadsAtIndex } from '@temporalio/common/lib/converter/payload-converter';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
 import { z } from 'zod';
 import { ExtractCursorSchema } from '../activities/export';
 import { isBillingCycle } from '../workflows/billing-cycle';
@@ -257,7 +257,7 @@ export async function exportStatus(client: Client, cycleInput: string): Promise<
     closedAt: desc.closeTime?.toISOString(),
   };
   if (desc.status.name === 'RUNNING') {
-    const live = liveActivityProgress(client, desc.raw.pendingActivities ?? []);
+    const live = await liveActivityProgress(client, desc.raw.pendingActivities ?? []);
     try {
       // A query needs a worker; when none answers (which is when operators look), the
       // search attribute and the activity's heartbeat still tell the story.
@@ -294,10 +294,10 @@ interface PendingActivityLike {
  * cursor from its last heartbeat, and for any activity that is retrying, its attempt and
  * the last failure (e.g. "IC answered 503").
  */
-function liveActivityProgress(
+async function liveActivityProgress(
   client: Client,
   pending: readonly PendingActivityLike[],
-): Partial<ExportProgress> {
+): Promise<Partial<ExportProgress>> {
   const out: Partial<ExportProgress> = {};
   for (const activity of pending) {
     if ((activity.attempt ?? 1) > 1) {
@@ -309,10 +309,11 @@ function liveActivityProgress(
     if (!payloads?.length) continue;
     let details: unknown;
     try {
-      details = fromPayloadsAtIndex(
-        client.options.loadedDataConverter.payloadConverter,
+      // Through the client's codecs: heartbeat details are encrypted like every payload.
+      details = await decodeFromPayloadsAtIndex(
+        client.options.loadedDataConverter,
         0,
-        payloads as Parameters<typeof fromPayloadsAtIndex>[2],
+        payloads as Parameters<typeof decodeFromPayloadsAtIndex>[2],
       );
     } catch {
       continue;

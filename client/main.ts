@@ -2,7 +2,7 @@
  * `npm start` — runs the service: worker + ingress, plus the embedded Temporal dev
  * server and IMT/IC simulators when no real ones are configured (contracts A).
  */
-import { ConfigError, loadConfig } from '../common/config';
+import { ConfigError, loadConfig, secretValues } from '../common/config';
 import { embeddedSecretsPath } from '../common/embedded';
 import { createLogger } from '../common/logger';
 import { endpointSecrets, resolveEndpoints } from '../worker/runtime';
@@ -10,8 +10,13 @@ import { startStack } from './stack';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel, secrets: endpointSecrets(resolveEndpoints(config)) });
-  const stack = await startStack(config, { logger });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [...endpointSecrets(resolveEndpoints(config)), ...secretValues(config)],
+  });
+  // `npm run cluster`: the same service on a local Temporal cluster backed by PostgreSQL.
+  const localTemporal = process.argv.includes('--cluster') ? 'cluster' : 'dev-server';
+  const stack = await startStack(config, { logger, localTemporal });
 
   const lines = [
     '',

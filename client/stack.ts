@@ -4,13 +4,14 @@
  * part starts only when the configuration does not point at a real one (contracts A).
  */
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { temporalAddressOf, type AppConfig } from '../common/config';
 import type { Logger } from '../common/logger';
 import { startDevServer } from '../dev/temporal-server';
+import { startCluster } from '../dev/cluster';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
 import { createWorker } from '../worker/worker';
@@ -19,6 +20,12 @@ import { buildIngress, type IngressOptions } from './ingress/server';
 import { combineIngressHooks, createMetrics, type ServiceMetrics } from '../common/metrics';
 import { temporalUiBaseUrl } from '../common/ui';
 import { installWorkerRuntime } from '../worker/telemetry';
+import { dataProtection, payloadKeysOf } from '../common/data-protection';
+import {
+  connectTemporal,
+  connectWorkerToTemporal,
+  temporalConnectOptions,
+} from '../common/temporal-connection';
 
 export interface Stack {
   config: AppConfig;
@@ -47,6 +54,11 @@ export interface StackOptions {
   workerTuning?: Parameters<typeof createWorker>[0]['tuning'];
   /** Overrides the configured Temporal address (e.g. an already running dev server). */
   inMemoryTemporal?: boolean;
+  /**
+   * What to run when TEMPORAL_ADDRESS is unset: the CLI's dev server (`npm start`, default) or a
+   * local Temporal cluster on PostgreSQL (`npm run cluster`, dev/cluster.ts).
+   */
+  localTemporal?: 'dev-server' | 'cluster';
   /** Install the SDK runtime (Prometheus on config.metricsPort, logs via pino). Default true. */
   sdkTelemetry?: boolean;
 }
@@ -75,6 +87,26 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     let env: TestWorkflowEnvironment | undefined;
     let temporalAddress = config.temporal.address;
     let temporalUiUrl: string | undefined;
+    if (!temporalAddress && opts.localTemporal === 'cluster') {
+      const started = Date.now();
+      const cluster = await startCluster({
+        dataDir: config.dataDir,
+        port: config.temporal.embeddedPort,
+        namespace: config.temporal.namespace,
+        log: (line) => logger.info(line),
+      });
+      cleanups.push(() => cluster.stop());
+      temporalAddress = cluster.address;
+      // The local cluster runs no UI; TEMPORAL_UI_URL may name one pointed at it.
+      temporalUiUrl = temporalUiBaseUrl({
+        TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL,
+        TEMPORAL_ADDRESS: temporalAddress,
+      });
+      logger.info(
+        { timings: cluster.timings, seconds: (Date.now() - started) / 1000, dir: cluster.dir },
+        'local Temporal cluster on PostgreSQL is up',
+      );
+    }
     if (!temporalAddress) {
       env = await startDevServer({
         dbFilename: opts.inMemoryTemporal ? undefined : path.join(config.dataDir, 'temporal.sqlite'),
@@ -117,11 +149,15 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       cleanups.push(() => sim.close());
     }
 
-    const connection = await Connection.connect({ address: temporalAddress });
+    const connectOptions = temporalConnectOptions(temporalAddress, {
+      remote: Boolean(config.temporal.address),
+    });
+    const connection = await connectTemporal(connectOptions);
     cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const protection = dataProtection(payloadKeysOf(config));
+    const client = new Client({ connection, namespace: config.temporal.namespace, ...protection });
 
-    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    const nativeConnection = await connectWorkerToTemporal(connectOptions);
     const worker = await createWorker({
       connection: nativeConnection,
       namespace: config.temporal.namespace,
@@ -133,6 +169,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
         temporalUiUrl,
       },
       tuning: opts.workerTuning,
+      dataConverter: protection.dataConverter,
     });
     const running = worker.run();
     cleanups.push(async () => {
@@ -147,6 +184,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       taskQueue: config.temporal.taskQueue,
       integratorId: endpoints.ingressIntegratorId,
       confirmWaitMs: config.ingress.confirmWaitMs,
+      rateLimitPerMinute: config.ingress.rateLimitPerMinute,
       unknownPaymentWaitMs: config.unknownPaymentWaitMs,
       logger,
       imt: buildActivityDeps(config, endpoints, logger).imt,

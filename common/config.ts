@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { readSecret } from './secrets';
 import { IMT_TIMEOUT_MAX_MS, IMT_TIMEOUT_MIN_MS } from '../workflows/messages';
 import { isTimeZone } from '../workflows/billing-cycle';
+import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -48,6 +49,12 @@ const EnvSchema = z.object({
   IC_BASE_URL: httpUrl.optional(),
   IC_BILLER_GUID: z.string().min(1).optional(),
   INGRESS_PORT: port(3000),
+  /** Requests per minute per client address at the ingress (0 = no limit). */
+  INGRESS_RATE_LIMIT_PER_MINUTE: z.coerce
+    .number({ message: 'must be a number of requests per minute' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (no limit) or more')
+    .default(6000),
   DATA_DIR: z.string().min(1).default('./.data'),
   ALERT_WEBHOOK_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -76,6 +83,8 @@ const EnvSchema = z.object({
     .string()
     .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Chicago')
     .default('America/Chicago'),
+  /** A prebuilt workflow bundle (the container image ships one); unset → bundle from source at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -91,7 +100,7 @@ export interface AppConfig {
   };
   imt: { baseUrl?: string; integratorId?: string; timeoutMs: number; simulatorPort: number };
   ic: { baseUrl?: string; billerGuid?: string; webServiceKey?: string; simulatorPort: number };
-  ingress: { port: number; integratorId?: string; confirmWaitMs: number };
+  ingress: { port: number; integratorId?: string; confirmWaitMs: number; rateLimitPerMinute: number };
   dataDir: string;
   alertWebhookUrl?: string;
   logLevel: LogLevel;
@@ -102,6 +111,12 @@ export interface AppConfig {
   biller: { timeZone: string };
   /** True when IMT and IC are both the bundled simulators: the local demo stack. */
   embedded: boolean;
+  workflowBundlePath?: string;
+  /**
+   * PAYLOAD_KEYS (first encrypts, all decrypt). Undefined only with a local Temporal server:
+   * common/data-protection.ts then uses a key generated once under DATA_DIR.
+   */
+  payloadKeys?: PayloadKey[];
 }
 
 export class ConfigError extends Error {
@@ -137,6 +152,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   const imtIntegratorId = secret('IMT_INTEGRATOR_ID');
   const icKey = secret('IC_WEB_SERVICE_KEY');
   const ingressId = secret('INGRESS_INTEGRATOR_ID');
+  const payloadKeysText = secret('PAYLOAD_KEYS');
+  let payloadKeys: PayloadKey[] | undefined;
+  if (payloadKeysText) {
+    const r = parsePayloadKeys(payloadKeysText);
+    if (r.error) problems.push(`PAYLOAD_KEYS: ${r.error}`);
+    payloadKeys = r.keys;
+  }
 
   if (parsed.success) {
     const e = parsed.data;
@@ -146,6 +168,10 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
       problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
     if (e.IC_BASE_URL && !icKey)
       problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
+    if (e.TEMPORAL_ADDRESS && !payloadKeysText)
+      problems.push(
+        'PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is required when TEMPORAL_ADDRESS is set: comma-separated <keyId>:<base64 of 32 bytes>, the first encrypts (make a key with `openssl rand -base64 32`)',
+      );
     const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;
     if (!embedded && !ingressId)
       problems.push(
@@ -175,7 +201,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
       webServiceKey: icKey,
       simulatorPort: e.IC_SIMULATOR_PORT,
     },
-    ingress: { port: e.INGRESS_PORT, integratorId: ingressId, confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS },
+    ingress: {
+      port: e.INGRESS_PORT,
+      integratorId: ingressId,
+      confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS,
+      rateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE,
+    },
     dataDir: path.resolve(e.DATA_DIR),
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     logLevel: e.LOG_LEVEL,
@@ -185,6 +216,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     export: { approvalRequired: e.EXPORT_APPROVAL_REQUIRED, scheduleTimeZone: e.EXPORT_SCHEDULE_TIMEZONE },
     biller: { timeZone: e.BILLER_TIME_ZONE },
     embedded: !e.IMT_BASE_URL && !e.IC_BASE_URL,
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
+    payloadKeys,
   };
 }
 
@@ -195,7 +228,10 @@ export function temporalAddressOf(config: AppConfig): string {
 
 /** Every secret value in the config, for log/error scrubbing. */
 export function secretValues(config: AppConfig): string[] {
-  return [config.imt.integratorId, config.ic.webServiceKey, config.ingress.integratorId].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  return [
+    config.imt.integratorId,
+    config.ic.webServiceKey,
+    config.ingress.integratorId,
+    ...(config.payloadKeys ?? []).map((k) => k.key.toString('base64')),
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

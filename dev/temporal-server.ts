@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/messages';
+import { ensureNamespace } from './namespace';
 
 // Plain CommonJS shared with scripts/bootstrap.mjs; found from sources (tsx) and from lib/ (npm run build).
 const CLI_SCRIPT = ['..', '../..']
@@ -39,7 +40,7 @@ export const SQLITE_PRAGMAS = [
 export async function startDevServer(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
   const cliPath = await cli.ensureTemporalCli(opts.log);
   if (opts.dbFilename) fs.mkdirSync(path.dirname(opts.dbFilename), { recursive: true });
-  return TestWorkflowEnvironment.createLocal({
+  const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: cliPath ? { type: 'existing-path', path: cliPath } : { type: 'cached-download' },
       ip: '127.0.0.1',
@@ -53,4 +54,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
       log: { format: 'pretty', level: opts.serverLogLevel ?? 'warn' },
     },
   });
+  // start-dev creates its namespace with one day of retention; the design needs 90 (dev/namespace.ts).
+  await ensureNamespace(env.connection, opts.namespace ?? 'default');
+  return env;
 }

@@ -1,6 +1,8 @@
 // Makes a fresh clone runnable: installs npm dependencies when they are missing or stale,
 // then makes sure a Temporal CLI is available (see scripts/temporal-cli.cjs).
-// Usage: node scripts/bootstrap.mjs [--no-temporal]
+// With --temporal-server, also the Temporal server + temporal-sql-tool of `npm run cluster`
+// (scripts/temporal-server.cjs).
+// Usage: node scripts/bootstrap.mjs [--no-temporal] [--temporal-server]
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const { ensureTemporalCli, cliVersion } = require('./temporal-cli.cjs');
+const { ensureTemporalServer } = require('./temporal-server.cjs');
 
 function mtime(file) {
   try {
@@ -34,6 +37,19 @@ if (!process.argv.includes('--no-temporal') && !process.env.TEMPORAL_ADDRESS) {
       console.error(
         '[bootstrap] no Temporal CLI and no Go toolchain: the Temporal SDK will download its dev server',
       );
+  } catch (err) {
+    console.error(`[bootstrap] ${err.message}`);
+    process.exit(1);
+  }
+}
+
+if (process.argv.includes('--temporal-server') && !process.env.TEMPORAL_ADDRESS) {
+  try {
+    const started = Date.now();
+    const { server, sql } = await ensureTemporalServer((line) => console.error(line));
+    console.error(
+      `[bootstrap] Temporal server: ${server}, temporal-sql-tool: ${sql} (${Math.round((Date.now() - started) / 1000)} s)`,
+    );
   } catch (err) {
     console.error(`[bootstrap] ${err.message}`);
     process.exit(1);

@@ -3,30 +3,41 @@
  * different machines against one Temporal cluster). Connects per contracts A; without
  * TEMPORAL_ADDRESS it joins the embedded server started by `npm start` on this machine.
  */
-import { NativeConnection } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, temporalAddressOf } from '../common/config';
+import { Client } from '@temporalio/client';
+import { ConfigError, loadConfig, secretValues, temporalAddressOf } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createWorker } from './worker';
 import { installWorkerRuntime, sdkActivityMetrics } from './telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
 import { buildActivityDeps, endpointSecrets, resolveEndpoints } from './runtime';
+import { dataProtection, payloadKeysOf } from '../common/data-protection';
+import {
+  connectTemporal,
+  connectWorkerToTemporal,
+  temporalConnectOptions,
+} from '../common/temporal-connection';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const endpoints = resolveEndpoints(config);
   const logger = createLogger({
     level: config.logLevel,
-    secrets: endpointSecrets(endpoints),
+    secrets: [...endpointSecrets(endpoints), ...secretValues(config)],
     name: 'worker',
   });
   const address = temporalAddressOf(config);
   // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
   const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });
-  const connection = await NativeConnection.connect({ address });
+  const connectOptions = temporalConnectOptions(address, { remote: Boolean(config.temporal.address) });
+  const connection = await connectWorkerToTemporal(connectOptions);
   // Activities of voids / ACH rejects read the payment run's state through a client.
-  const clientConnection = await Connection.connect({ address });
-  const temporalClient = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const clientConnection = await connectTemporal(connectOptions);
+  const protection = dataProtection(payloadKeysOf(config));
+  const temporalClient = new Client({
+    connection: clientConnection,
+    namespace: config.temporal.namespace,
+    ...protection,
+  });
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -37,6 +48,8 @@ async function main(): Promise<void> {
       metrics: sdkActivityMetrics(),
       temporalUiUrl: temporalUiBaseUrl(),
     },
+    dataConverter: protection.dataConverter,
+    workflowBundle: config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined,
   });
   logger.info(
     {

@@ -18,6 +18,8 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /** Encrypting data converter (common/data-protection.ts); all clients and workers share its keys. */
+  dataConverter?: WorkerOptions['dataConverter'];
   /** Pre-built bundle (tests build it once for all files); otherwise bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   tuning?: Pick<
@@ -33,6 +35,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(opts.deps),
+    dataConverter: opts.dataConverter,
     // Heartbeats reach the server at most every 80 % of the heartbeat timeout by default;
     // the export's progress (client/exports.ts reads the last heartbeat) would then lag by
     // 24 s. One small RPC every 2 s per heartbeating activity is cheap.

@@ -15,6 +15,9 @@ import { z } from 'zod';
 import { embeddedSecretsPath, loadOrCreateEmbeddedSecrets } from '../../common/embedded';
 import { readSecret } from '../../common/secrets';
 import { temporalUiBaseUrl } from '../../common/ui';
+import { dataProtection } from '../../common/data-protection';
+import { connectTemporal, temporalConnectOptions } from '../../common/temporal-connection';
+import { loadOrCreateLocalPayloadKeys, parsePayloadKeys, type PayloadKey } from '../../common/payload-codec';
 
 /** A failure the operator can act on: printed as one line, exit code 1. */
 export class CliError extends Error {
@@ -52,6 +55,28 @@ export interface CliSettings {
   temporalUiUrl?: string;
   dataDir: string;
   ingressPort: number;
+  /** True when the address came from --address or TEMPORAL_ADDRESS (not the local default). */
+  addressGiven: boolean;
+}
+
+/**
+ * The payload keys the service encrypts with (contracts A): PAYLOAD_KEYS / PAYLOAD_KEYS_FILE,
+ * else — for the local server only — the key the service generated under DATA_DIR.
+ */
+export function resolvePayloadKeys(s: CliSettings, env: NodeJS.ProcessEnv): PayloadKey[] {
+  const r = readSecret(env, 'PAYLOAD_KEYS');
+  if (r.error) throw new CliError(r.error);
+  if (r.value) {
+    const parsed = parsePayloadKeys(r.value);
+    if (!parsed.keys) throw new CliError(`PAYLOAD_KEYS: ${parsed.error}`);
+    return parsed.keys;
+  }
+  if (s.addressGiven) {
+    throw new CliError(
+      `PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is needed to read payloads on ${s.address}: set the same keys as the service`,
+    );
+  }
+  return loadOrCreateLocalPayloadKeys(s.dataDir);
 }
 
 const hostPort = z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
@@ -110,7 +135,11 @@ export function resolveSettings(opts: GlobalOptions, env: NodeJS.ProcessEnv): Cl
       }),
     );
   }
-  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
+  return {
+    ...parsed.data,
+    dataDir: path.resolve(parsed.data.dataDir),
+    addressGiven: Boolean(opts.address ?? blank(env.TEMPORAL_ADDRESS)),
+  };
 }
 
 export interface ContextProvider {
@@ -133,11 +162,23 @@ export function createContextProvider(options: () => GlobalOptions, env: NodeJS.
     settings: getSettings,
     get: async () => {
       const s = getSettings();
-      connecting ??= Connection.connect({ address: s.address, connectTimeout: '5 seconds' }).then(
+      // Before connecting: without the keys no payload can be read or written.
+      const protection = dataProtection(resolvePayloadKeys(s, env));
+      let connectOptions;
+      try {
+        connectOptions = temporalConnectOptions(s.address, { remote: s.addressGiven, env });
+      } catch (err) {
+        throw new CliError(err instanceof Error ? err.message : String(err));
+      }
+      connecting ??= connectTemporal(connectOptions, { connectTimeout: '5 seconds' }).then(
         (connection) => ({
           connection,
           context: {
-            client: new Client({ connection, namespace: s.namespace }),
+            client: new Client({
+              connection,
+              namespace: s.namespace,
+              ...protection,
+            }),
             namespace: s.namespace,
             taskQueue: s.taskQueue,
             temporalUiUrl: s.temporalUiUrl,

@@ -2,8 +2,10 @@
  * `npm run ingress` — the HTTP ingress on its own (stateless: run several behind a load
  * balancer). Needs a Temporal cluster (TEMPORAL_ADDRESS, or the embedded default port).
  */
-import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, temporalAddressOf } from '../../common/config';
+import { Client } from '@temporalio/client';
+import { ConfigError, loadConfig, secretValues, temporalAddressOf } from '../../common/config';
+import { dataProtection, payloadKeysOf } from '../../common/data-protection';
+import { connectTemporal, temporalConnectOptions } from '../../common/temporal-connection';
 import { createLogger } from '../../common/logger';
 import { ImtClient } from '../../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from '../../worker/runtime';
@@ -15,12 +17,18 @@ async function main(): Promise<void> {
   const endpoints = resolveEndpoints(config);
   const logger = createLogger({
     level: config.logLevel,
-    secrets: endpointSecrets(endpoints),
+    secrets: [...endpointSecrets(endpoints), ...secretValues(config)],
     name: 'ingress',
   });
   const address = temporalAddressOf(config);
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = await connectTemporal(
+    temporalConnectOptions(address, { remote: Boolean(config.temporal.address) }),
+  );
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    ...dataProtection(payloadKeysOf(config)),
+  });
   const metrics = createMetrics();
   const ingress = buildIngress({
     hooks: metrics.ingressHooks,
@@ -30,6 +38,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     integratorId: endpoints.ingressIntegratorId,
     confirmWaitMs: config.ingress.confirmWaitMs,
+    rateLimitPerMinute: config.ingress.rateLimitPerMinute,
     unknownPaymentWaitMs: config.unknownPaymentWaitMs,
     logger,
     imt: new ImtClient({

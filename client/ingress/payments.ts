@@ -40,8 +40,9 @@ export function fingerprint(body: object): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** Stays readable in the UI (not encrypted): identifiers only, never the amount (README, Deploying). */
 export function paymentSummary(p: PaymentRequest): string {
-  return `Payment ${p.amount} ${p.payment_method} · invoice ${p.invoice_number} · customer ${p.customer}`;
+  return `Payment · invoice ${p.invoice_number} · customer ${p.customer}`;
 }
 
 export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest): Promise<IntakeAnswer> {

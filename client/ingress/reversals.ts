@@ -94,9 +94,10 @@ export function registerReversalRoutes(
           { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
         ],
         staticSummary:
+          // Readable in the UI (not encrypted): identifiers only, never the amount.
           kind === 'void'
-            ? `Void ${event.amount} · invoice ${event.invoice_number} · customer ${event.customer}`
-            : `ACH reject ${(event as AchRejectEvent).return_code} ${event.amount} · invoice ${event.invoice_number} · customer ${event.customer}`,
+            ? `Void · invoice ${event.invoice_number} · customer ${event.customer}`
+            : `ACH reject ${(event as AchRejectEvent).return_code} · invoice ${event.invoice_number} · customer ${event.customer}`,
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

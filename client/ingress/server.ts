@@ -16,6 +16,7 @@ import type { invoiceAdjustmentWorkflow } from '../../workflows/invoice-adjustme
 import { receivePayment, type IntakeAnswer } from './payments';
 import { lookupPayment } from './status';
 import { registerReversalRoutes } from './reversals';
+import { ClientRateLimiter } from '../../common/rate-limit';
 
 export interface IngressOptions {
   client: Client;
@@ -33,6 +34,8 @@ export interface IngressOptions {
   /** Extra routes (voids, ACH rejects, metrics) registered by later modules. */
   plugins?: ((app: FastifyInstance, ctx: IngressContext) => void)[];
   hooks?: IngressHooks;
+  /** Requests per minute per client address (429 beyond); undefined or 0 = no limit. */
+  rateLimitPerMinute?: number;
 }
 
 export interface IngressHooks {
@@ -79,6 +82,7 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
   });
   const expected = digest(opts.integratorId);
   const hooks = opts.hooks ?? {};
+  const limiter = opts.rateLimitPerMinute ? new ClientRateLimiter(opts.rateLimitPerMinute) : undefined;
 
   const ctx: IngressContext = {
     opts,
@@ -102,10 +106,23 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     (req as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
     if (req.url === '/healthz' || req.url.startsWith('/metrics')) return;
+    const wait = limiter?.take(req.ip) ?? 0;
+    if (wait > 0) {
+      hooks.onRejected?.(routeName(req), 'rate_limited');
+      return reply
+        .code(429)
+        .header('Retry-After', String(wait))
+        .send({ error: 'too_many_requests', message: `Too many requests; retry in ${wait} s.` });
+    }
     const presented = req.headers['x-integrator-id'];
     // Compare fixed-length digests so timing reveals nothing about the expected value.
     const ok = typeof presented === 'string' && timingSafeEqual(digest(presented), expected);
     if (!ok) {
+      // Who and where, never the presented value (it may be a real credential sent to the wrong place).
+      opts.logger.warn(
+        { ip: req.ip, call: routeName(req), header: presented === undefined ? 'missing' : 'wrong' },
+        'ingress: rejected a call without the right X-Integrator-ID',
+      );
       hooks.onRejected?.(routeName(req), 'auth');
       return reply
         .code(403)
@@ -310,7 +327,10 @@ function sendPaymentAnswer(
 }
 
 function routeName(req: FastifyRequest): string {
-  const url = req.routeOptions?.url ?? req.url;
+  // An unmatched path is one label, never the path itself: junk requests must not mint
+  // new metric series.
+  const url = req.routeOptions?.url;
+  if (!url) return 'unmatched';
   // The names the handlers report: 'post-payment', 'payments/:transaction_id', ':invoice_number/detail', '/healthz'.
   return url.replace(/^\/api\/integration\/(invoice\/)?/, '');
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { silentLogger } from '../../common/logger';
@@ -20,6 +20,9 @@ import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/serve
 import { startIcSimulator, type IcSimulator } from '../../simulators/ic/server';
 import { createWorker } from '../../worker/worker';
 import type { ActivityDeps } from '../../activities';
+import { dataProtection } from '../../common/data-protection';
+import { connectTemporal, connectWorkerToTemporal } from '../../common/temporal-connection';
+import { testPayloadKeyList } from './payload-keys';
 
 export interface HarnessOptions {
   name: string;
@@ -43,6 +46,10 @@ export interface HarnessOptions {
   activityMetrics?: ActivityDeps['metrics'];
   /** How adjustments re-check IC's balance (default: the production 30 s × 10). */
   icBalanceCheck?: ActivityDeps['icBalanceCheck'];
+  /** The ingress's per-client budget (off by default in tests). */
+  rateLimitPerMinute?: number;
+  /** The ingress's logger (default silent). */
+  ingressLogger?: IngressOptions['logger'];
 }
 
 export interface Harness {
@@ -102,8 +109,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     ? await startIcSimulator({ port: 0, billerGuid: icBillerGuid, webServiceKey: icKey })
     : undefined;
 
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const connection = await connectTemporal({ address });
+  // Encrypted like the service: every test's payloads go through the codec.
+  const protection = dataProtection(testPayloadKeyList());
+  const client = new Client({ connection, namespace, ...protection });
   const deps: ActivityDeps = {
     imt: new ImtClient({
       baseUrl: imt.url,
@@ -128,12 +137,13 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   const startWorker = async () => {
-    nativeConnection = await NativeConnection.connect({ address });
+    nativeConnection = await connectWorkerToTemporal({ address });
     worker = await createWorker({
       connection: nativeConnection,
       namespace,
       taskQueue,
       deps,
+      dataConverter: protection.dataConverter,
       workflowBundle: { codePath: bundlePath },
     });
     running = worker.run();
@@ -143,6 +153,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     await nativeConnection?.close();
+    nativeConnection = undefined;
     worker = undefined;
     running = undefined;
   };
@@ -155,7 +166,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     integratorId: ingressIntegratorId,
     confirmWaitMs: opts.confirmWaitMs ?? 5000,
     unknownPaymentWaitMs: opts.unknownPaymentWaitMs,
-    logger: silentLogger,
+    logger: opts.ingressLogger ?? silentLogger,
+    rateLimitPerMinute: opts.rateLimitPerMinute,
     imt: deps.imt,
     temporalUiUrl: opts.temporalUiUrl,
     hooks: opts.ingressHooks,

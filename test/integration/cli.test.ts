@@ -12,6 +12,7 @@ import type { CliIo } from '../../client/cli/format';
 import { PaymentStatus, workflowIds, type PaymentState } from '../../workflows/messages';
 import { startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
+import { testPayloadKeys } from '../helpers/payload-keys';
 import type { PaymentMethod } from '../../workflows/messages';
 
 const UI = 'http://ui.example:8233';
@@ -31,7 +32,12 @@ async function cli(...args: string[]): Promise<CliRun> {
     out: (t) => void (out += t),
     err: (t) => void (err += t),
     isTTY: false,
-    env: { INGRESS_INTEGRATOR_ID: h.ingressIntegratorId, INGRESS_PORT: port, DATA_DIR: h.dataDir },
+    env: {
+      INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
+      INGRESS_PORT: port,
+      DATA_DIR: h.dataDir,
+      PAYLOAD_KEYS: testPayloadKeys(),
+    },
   };
   const address = inject('temporalAddress');
   const code = await runCli(
@@ -125,9 +131,7 @@ describe('payments show', () => {
     const shown = await cli('payments', 'show', p.transaction_id);
     expect(shown.code).toBe(0);
     expect(shown.out).toContain(`Payment ${p.transaction_id} — NEEDS_ATTENTION`);
-    expect(shown.out).toContain(
-      `Payment 50.00 echeck · invoice ${p.invoice_number} · customer ${p.customer}`,
-    );
+    expect(shown.out).toContain(`Payment · invoice ${p.invoice_number} · customer ${p.customer}`);
     expect(shown.out).toMatch(/Attempts:\s+1\n/);
     expect(shown.out).toMatch(/Last error:\s+InvalidPost \(HTTP 400\)/);
     expect(shown.out).toContain('Invoice is closed.');
@@ -270,7 +274,7 @@ describe('the imt-ic launcher', () => {
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [bin, ...args], {
       encoding: 'utf8',
-      env: { ...process.env },
+      env: { ...process.env, PAYLOAD_KEYS: testPayloadKeys() },
       timeout: 60_000,
     });
 

@@ -14,6 +14,7 @@ import { createMetrics, sampleValue } from '../../common/metrics';
 import { workflowIds, type PaymentState } from '../../workflows/messages';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
+import { testPayloadKeys } from '../helpers/payload-keys';
 
 let h: Harness;
 
@@ -145,6 +146,7 @@ describe('stand-alone worker (npm run worker)', () => {
         INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
         DATA_DIR: h.dataDir,
         LOG_LEVEL: 'info',
+        PAYLOAD_KEYS: testPayloadKeys(),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

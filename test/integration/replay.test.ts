@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import type { Payload } from '@temporalio/common';
+import { AesGcmPayloadCodec } from '../../common/payload-codec';
 import { workflowIds } from '../../workflows/messages';
+import { testPayloadKeyList } from '../helpers/payload-keys';
 import { startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 
@@ -32,8 +35,23 @@ const IDS_FILE = path.join(DIR, 'workflow-ids.json');
 const savedIds = (): Record<string, string> =>
   fs.existsSync(IDS_FILE) ? (JSON.parse(fs.readFileSync(IDS_FILE, 'utf8')) as Record<string, string>) : {};
 
+/**
+ * Payloads are encrypted with this test run's key (common/payload-codec.ts); a fixture must
+ * replay in any later run, so every payload is stored decrypted.
+ */
+async function decryptPayloads(node: unknown, codec: AesGcmPayloadCodec): Promise<void> {
+  if (!node || typeof node !== 'object') return;
+  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+    if (value && typeof value === 'object' && 'metadata' in value && 'data' in value) {
+      const [plain] = await codec.decode([value as Payload]);
+      (node as Record<string, unknown>)[key] = plain;
+    } else await decryptPayloads(value, codec);
+  }
+}
+
 async function record(name: string, workflowId: string): Promise<void> {
   const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+  await decryptPayloads(history, new AesGcmPayloadCodec(testPayloadKeyList()));
   fs.mkdirSync(DIR, { recursive: true });
   fs.writeFileSync(path.join(DIR, `${name}.json`), historyToJSON(history));
   fs.writeFileSync(IDS_FILE, `${JSON.stringify({ ...savedIds(), [`${name}.json`]: workflowId }, null, 2)}\n`);

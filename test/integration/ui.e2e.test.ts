@@ -152,9 +152,7 @@ describe.skipIf(!haveChromium)('Temporal UI (headless Chromium)', () => {
     await page.locator('a', { hasText: workflowId }).first().click();
     await page.waitForURL(/\/workflows\/payment-[^/]+\/[^/]+\/history/);
     const summary = paymentSummary(parked);
-    expect(summary).toBe(
-      `Payment 50.00 echeck · invoice ${parked.invoice_number} · customer ${parked.customer}`,
-    );
+    expect(summary).toBe(`Payment · invoice ${parked.invoice_number} · customer ${parked.customer}`);
     await page.getByText(summary).first().waitFor();
     await page.getByText(workflowId).first().waitFor();
     await shoot(page, 'ui-payment-run');

@@ -1,0 +1,44 @@
+/**
+ * One-shot job (docker-compose `temporal-namespace`, or by hand against any cluster): creates
+ * the namespace with 90 days of retention and registers the search attributes of
+ * workflows/messages.ts — the same code the local cluster and the dev server use
+ * (dev/namespace.ts), so the list exists once. Waits for the frontend to come up.
+ * Uses TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE only; payloads are not involved.
+ */
+import { Connection } from '@temporalio/client';
+import { ensureNamespace, ensureSearchAttributes, retentionDays } from '../dev/namespace';
+
+async function main(): Promise<void> {
+  const address = process.env.TEMPORAL_ADDRESS?.trim();
+  const namespace = process.env.TEMPORAL_NAMESPACE?.trim() || 'default';
+  if (!address || !/^[\w.-]+:\d{1,5}$/.test(address)) {
+    throw new Error('TEMPORAL_ADDRESS must be host:port, e.g. temporal:7233');
+  }
+  const deadline = Date.now() + 120_000;
+  let connection: Connection | undefined;
+  while (!connection) {
+    try {
+      const c = await Connection.connect({ address, connectTimeout: '5 seconds' });
+      await c.workflowService.getSystemInfo({});
+      connection = c;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    await ensureNamespace(connection, namespace);
+    await ensureSearchAttributes(connection, namespace);
+    const days = await retentionDays(connection, namespace);
+    process.stdout.write(
+      `namespace ${namespace} on ${address}: retention ${days} days, search attributes registered\n`,
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`namespace setup failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
