@@ -185,6 +185,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       integratorId: endpoints.ingressIntegratorId,
       confirmWaitMs: config.ingress.confirmWaitMs,
       rateLimitPerMinute: config.ingress.rateLimitPerMinute,
+      maxInFlight: config.ingress.maxInFlight,
       unknownPaymentWaitMs: config.unknownPaymentWaitMs,
       logger,
       imt: buildActivityDeps(config, endpoints, logger).imt,

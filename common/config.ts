@@ -55,6 +55,16 @@ const EnvSchema = z.object({
     .int('must be a whole number')
     .min(0, 'must be 0 (no limit) or more')
     .default(6000),
+  /**
+   * Payment / void / ACH-reject calls the ingress holds at once; past it, 429 with
+   * Retry-After (IC's Data Pump redelivers). Past half of it, a payment is only started
+   * and answered 202 at once (the wait for IMT would not succeed in time anyway).
+   */
+  INGRESS_MAX_IN_FLIGHT: z.coerce
+    .number({ message: 'must be a number of calls' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .default(200),
   DATA_DIR: z.string().min(1).default('./.data'),
   ALERT_WEBHOOK_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -100,7 +110,13 @@ export interface AppConfig {
   };
   imt: { baseUrl?: string; integratorId?: string; timeoutMs: number; simulatorPort: number };
   ic: { baseUrl?: string; billerGuid?: string; webServiceKey?: string; simulatorPort: number };
-  ingress: { port: number; integratorId?: string; confirmWaitMs: number; rateLimitPerMinute: number };
+  ingress: {
+    port: number;
+    integratorId?: string;
+    confirmWaitMs: number;
+    rateLimitPerMinute: number;
+    maxInFlight: number;
+  };
   dataDir: string;
   alertWebhookUrl?: string;
   logLevel: LogLevel;
@@ -206,6 +222,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
       integratorId: ingressId,
       confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS,
       rateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE,
+      maxInFlight: e.INGRESS_MAX_IN_FLIGHT,
     },
     dataDir: path.resolve(e.DATA_DIR),
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,

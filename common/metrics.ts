@@ -12,7 +12,7 @@
  * invoice numbers or customers, which would both leak personal data into a metrics
  * system and explode its cardinality.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type { ActivityMetrics } from '../activities';
 import type { IngressHooks, IngressOptions } from '../client/ingress/server';
@@ -93,6 +93,11 @@ export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10],
     registers: [registry],
   });
+  const inFlight = new Gauge({
+    name: `${prefix}ingress_in_flight`,
+    help: 'Payment / void / ACH-reject calls the ingress holds right now (admission control; 429 past INGRESS_MAX_IN_FLIGHT, counted as ingress_rejected_total{reason="overloaded"}).',
+    registers: [registry],
+  });
   const posted = new Counter({
     name: `${prefix}payments_posted_total`,
     help: 'Payments IMT confirmed (post-payment answered 2xx), counted by the worker in this process.',
@@ -116,6 +121,9 @@ export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
     },
     onRejected(call, reason) {
       rejected.inc({ call: callName(call), reason });
+    },
+    onInFlight(count) {
+      inFlight.set(count);
     },
     onAnswered(rawCall, status, seconds) {
       const call = callName(rawCall);
@@ -168,5 +176,6 @@ export function combineIngressHooks(...sets: (IngressHooks | undefined)[]): Ingr
     onReceived: (call) => present.forEach((s) => s.onReceived?.(call)),
     onRejected: (call, reason) => present.forEach((s) => s.onRejected?.(call, reason)),
     onAnswered: (call, status, seconds) => present.forEach((s) => s.onAnswered?.(call, status, seconds)),
+    onInFlight: (count) => present.forEach((s) => s.onInFlight?.(count)),
   };
 }

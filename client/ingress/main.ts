@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     integratorId: endpoints.ingressIntegratorId,
     confirmWaitMs: config.ingress.confirmWaitMs,
     rateLimitPerMinute: config.ingress.rateLimitPerMinute,
+    maxInFlight: config.ingress.maxInFlight,
     unknownPaymentWaitMs: config.unknownPaymentWaitMs,
     logger,
     imt: new ImtClient({

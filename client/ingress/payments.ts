@@ -3,11 +3,19 @@
  * and answers IC per contracts B (201 confirmed / 202 accepted / 400 / 409).
  */
 import { createHash } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   PaymentStatus,
   SA,
+  paymentSettledUpdate,
   paymentStateQuery,
   workflowIds,
   type PaymentRequest,
@@ -15,7 +23,7 @@ import {
 } from '../../workflows/messages';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { pendingReversalEvents } from './reversals';
-import { waitForCloseOrStatus } from './wait';
+import { statusOf, waitForCloseOrStatus } from './wait';
 
 export interface IntakeContext {
   client: Client;
@@ -45,43 +53,116 @@ export function paymentSummary(p: PaymentRequest): string {
   return `Payment · invoice ${p.invoice_number} · customer ${p.customer}`;
 }
 
-export async function receivePayment(ctx: IntakeContext, payment: PaymentRequest): Promise<IntakeAnswer> {
+/**
+ * One round trip to Temporal on the happy path (issue 13): update-with-start delivers the
+ * payment and waits for the `settled` update — a new transaction starts its run, a repeat
+ * attaches to the running one (USE_EXISTING), and the validator refuses a repeat with other
+ * content (409) without touching history. Only when the window closes first does the
+ * ingress ask for the status (one describe), to answer 202 with it.
+ *
+ * `quick` (admission control, server.ts): the backlog is too deep for the wait to succeed,
+ * so the run is only started — durably — and answered 202 at once.
+ */
+export async function receivePayment(
+  ctx: IntakeContext,
+  payment: PaymentRequest,
+  opts: { quick?: boolean } = {},
+): Promise<IntakeAnswer> {
   const workflowId = workflowIds.payment(payment.transaction_id);
   const fp = fingerprint(payment);
   // A void or ACH reject that came first (and is still open): the payment run asks it
   // whether it matches before posting. Dismissed or closed events don't apply.
   const earlier = await pendingReversalEvents(ctx.client, payment.transaction_id);
-  let handle: WorkflowHandle<typeof paymentWorkflow>;
-  try {
-    handle = await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
-      workflowId,
-      taskQueue: ctx.taskQueue,
-      args: [
-        {
-          payment,
-          receivedAt: new Date().toISOString(),
-          earlyEvents: earlier.length ? earlier : undefined,
-        },
-      ],
-      // A transaction is posted once, ever: a closed run must not be started again either.
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      // amount and method let a later void / ACH reject be checked at the door (409 / 400).
-      memo: { fingerprint: fp, amount: payment.amount, payment_method: payment.payment_method },
-      typedSearchAttributes: [
-        { key: SA.TransactionId, value: payment.transaction_id },
-        { key: SA.InvoiceNumber, value: payment.invoice_number },
-        { key: SA.CustomerId, value: payment.customer },
-        { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
-      ],
-      staticSummary: paymentSummary(payment),
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    handle = ctx.client.workflow.getHandle(workflowId);
-    const existing = (await handle.describe()).memo?.fingerprint;
-    if (existing !== fp) return { kind: 'conflict', existingFingerprint: String(existing) };
+  const options = {
+    workflowId,
+    taskQueue: ctx.taskQueue,
+    args: [
+      {
+        payment,
+        receivedAt: new Date().toISOString(),
+        earlyEvents: earlier.length ? earlier : undefined,
+      },
+    ] as Parameters<typeof paymentWorkflow>,
+    // A transaction is posted once, ever: a closed run must not be started again either.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    // amount and method let a later void / ACH reject be checked at the door (409 / 400).
+    memo: { fingerprint: fp, amount: payment.amount, payment_method: payment.payment_method },
+    typedSearchAttributes: [
+      { key: SA.TransactionId, value: payment.transaction_id },
+      { key: SA.InvoiceNumber, value: payment.invoice_number },
+      { key: SA.CustomerId, value: payment.customer },
+      { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
+    ],
+    staticSummary: paymentSummary(payment),
+  };
+
+  if (opts.quick) {
+    try {
+      await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', options);
+      return { kind: 'accepted', status: PaymentStatus.RECEIVED };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return repeatOfKnown(ctx, workflowId, fp, 0);
+    }
   }
-  return waitForOutcome(ctx, handle);
+
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ctx.confirmWaitMs);
+  try {
+    const state = await ctx.client.withAbortSignal(abort.signal, () =>
+      ctx.client.workflow.executeUpdateWithStart(paymentSettledUpdate, {
+        args: [payment],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+          ...options,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      }),
+    );
+    return answerFor(state);
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      // The run is closed (REJECT_DUPLICATE; a running one would have taken the update):
+      // its result answers the repeat.
+      return repeatOfKnown(ctx, workflowId, fp, ctx.confirmWaitMs);
+    if (err instanceof WorkflowUpdateFailedError && isConflict(err)) return { kind: 'conflict' };
+    if (abort.signal.aborted) {
+      // The window closed first: answer 202 with the current status, if the run exists.
+      const status = await statusOf(ctx.client.workflow.getHandle(workflowId));
+      if (status === undefined) throw new IntakeNotDurableError(payment.transaction_id);
+      return { kind: 'accepted', status: status as PaymentStatus };
+    }
+    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
+      // A run started before the `settled` update existed: the old wait.
+      return repeatOfKnown(ctx, workflowId, fp, ctx.confirmWaitMs);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The payment could not be shown to be durably started in time: IC must redeliver (503). */
+export class IntakeNotDurableError extends Error {
+  constructor(transactionId: string) {
+    super(`payment ${transactionId} was not confirmed as received in time; deliver it again`);
+  }
+}
+
+function isConflict(err: WorkflowUpdateFailedError): boolean {
+  const cause = err.cause;
+  return cause instanceof Error && cause.message.includes('already received with different content');
+}
+
+/** A delivery of a transaction whose run exists: compare, then answer from it. */
+async function repeatOfKnown(
+  ctx: IntakeContext,
+  workflowId: string,
+  fp: string,
+  waitMs: number,
+): Promise<IntakeAnswer> {
+  const handle = ctx.client.workflow.getHandle<typeof paymentWorkflow>(workflowId);
+  const existing = (await handle.describe()).memo?.fingerprint;
+  if (existing !== fp) return { kind: 'conflict', existingFingerprint: String(existing) };
+  return waitForOutcome({ ...ctx, confirmWaitMs: Math.max(waitMs, 1) }, handle);
 }
 
 /**

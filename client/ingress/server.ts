@@ -13,7 +13,7 @@ import { InvoiceAdjustedSchema, InvoiceNumberParamSchema, PostPaymentSchema, fie
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { SA, invoiceAdjustedSignal, invoiceAdjustedWorkflowId } from '../../workflows/messages';
 import type { invoiceAdjustmentWorkflow } from '../../workflows/invoice-adjustment';
-import { receivePayment, type IntakeAnswer } from './payments';
+import { IntakeNotDurableError, receivePayment, type IntakeAnswer } from './payments';
 import { lookupPayment } from './status';
 import { registerReversalRoutes } from './reversals';
 import { ClientRateLimiter } from '../../common/rate-limit';
@@ -36,12 +36,16 @@ export interface IngressOptions {
   hooks?: IngressHooks;
   /** Requests per minute per client address (429 beyond); undefined or 0 = no limit. */
   rateLimitPerMinute?: number;
+  /** Intake calls held at once before answering 429 (INGRESS_MAX_IN_FLIGHT; default 200). */
+  maxInFlight?: number;
 }
 
 export interface IngressHooks {
   onReceived?(call: string): void;
   onRejected?(call: string, reason: string): void;
   onAnswered?(call: string, status: number, seconds: number): void;
+  /** The number of intake calls held right now (admission control). */
+  onInFlight?(count: number): void;
 }
 
 export interface IngressContext {
@@ -83,6 +87,7 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
   const expected = digest(opts.integratorId);
   const hooks = opts.hooks ?? {};
   const limiter = opts.rateLimitPerMinute ? new ClientRateLimiter(opts.rateLimitPerMinute) : undefined;
+  const admission = new Admission(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, hooks);
 
   const ctx: IngressContext = {
     opts,
@@ -177,14 +182,36 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
     });
   }
 
+  // Admission control for the calls that hold Temporal work open (issue 13).
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method !== 'POST' || !INTAKE_URLS.has(req.routeOptions?.url ?? '')) return;
+    if (admission.enter(req)) return;
+    hooks.onRejected?.(routeName(req), 'overloaded');
+    return reply
+      .code(429)
+      .header('Retry-After', String(OVERLOAD_RETRY_AFTER_S))
+      .send({
+        error: 'overloaded',
+        message: `The service is holding ${admission.limit} calls; deliver this one again in ${OVERLOAD_RETRY_AFTER_S} s.`,
+      });
+  });
+  app.addHook('onResponse', async (req) => admission.leave(req));
+
   app.post('/api/integration/invoice/post-payment', async (req, reply) => {
     hooks.onReceived?.('post-payment');
     const payment = ctx.validate(PostPaymentSchema, req.body, reply, 'post-payment');
     if (!payment) return reply;
-    const answer = await receivePayment(
-      { client: opts.client, taskQueue: opts.taskQueue, confirmWaitMs: opts.confirmWaitMs },
-      payment,
-    );
+    let answer: IntakeAnswer;
+    try {
+      answer = await receivePayment(
+        { client: opts.client, taskQueue: opts.taskQueue, confirmWaitMs: opts.confirmWaitMs },
+        payment,
+        { quick: admission.deep() },
+      );
+    } catch (err) {
+      if (!(err instanceof IntakeNotDurableError)) throw err;
+      return unavailable(reply, err.message, OVERLOAD_RETRY_AFTER_S);
+    }
     return sendPaymentAnswer(reply, answer, payment.transaction_id, ctx, hooks);
   });
 
@@ -355,4 +382,43 @@ function passThroughError(reply: FastifyReply, err: unknown) {
     return reply.code(err.status).send(err.responseBody ?? { detail: err.message });
   }
   return unavailable(reply, 'IMT could not answer in time; retry shortly.', 5);
+}
+
+const DEFAULT_MAX_IN_FLIGHT = 200;
+/** IC's Data Pump redelivers a 429 / 503 after this long. */
+const OVERLOAD_RETRY_AFTER_S = 5;
+const INTAKE_URLS = new Set([
+  '/api/integration/invoice/post-payment',
+  '/api/integration/invoice/void-payment',
+  '/api/integration/invoice/ach-reject',
+]);
+
+/**
+ * Bounds what the ingress holds in flight. Past `limit`, calls are refused (429); past half
+ * of it the backlog is too deep for a payment's confirmation to arrive within the wait, so
+ * payments are answered 202 as soon as their run is durably started.
+ */
+class Admission {
+  private count = 0;
+  private readonly admitted = new WeakSet<FastifyRequest>();
+  constructor(
+    readonly limit: number,
+    private readonly hooks: IngressHooks,
+  ) {}
+  enter(req: FastifyRequest): boolean {
+    if (this.count >= this.limit) return false;
+    this.count += 1;
+    this.admitted.add(req);
+    this.hooks.onInFlight?.(this.count);
+    return true;
+  }
+  leave(req: FastifyRequest): void {
+    if (!this.admitted.has(req)) return;
+    this.admitted.delete(req);
+    this.count -= 1;
+    this.hooks.onInFlight?.(this.count);
+  }
+  deep(): boolean {
+    return this.count > this.limit / 2;
+  }
 }

@@ -27,7 +27,7 @@ beforeAll(async () => {
   h = await startHarness({
     name: 'races',
     imtTimeoutMs: 1000,
-    confirmWaitMs: 3000,
+    confirmWaitMs: 5000,
     unknownPaymentWaitMs: 10 * 60_000,
     alertWebhookUrl: hooks.url,
   });
