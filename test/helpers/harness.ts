@@ -48,6 +48,8 @@ export interface HarnessOptions {
   icBalanceCheck?: ActivityDeps['icBalanceCheck'];
   /** The ingress's per-client budget (off by default in tests). */
   rateLimitPerMinute?: number;
+  /** The ingress's admission limit (INGRESS_MAX_IN_FLIGHT). */
+  maxInFlight?: number;
   /** The ingress's logger (default silent). */
   ingressLogger?: IngressOptions['logger'];
 }
@@ -168,6 +170,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     unknownPaymentWaitMs: opts.unknownPaymentWaitMs,
     logger: opts.ingressLogger ?? silentLogger,
     rateLimitPerMinute: opts.rateLimitPerMinute,
+    maxInFlight: opts.maxInFlight,
     imt: deps.imt,
     temporalUiUrl: opts.temporalUiUrl,
     hooks: opts.ingressHooks,
