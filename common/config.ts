@@ -57,7 +57,7 @@ const EnvSchema = z.object({
     .default(6000),
   /**
    * Payment / void / ACH-reject calls the ingress holds at once; past it, 429 with
-   * Retry-After (IC's Data Pump redelivers). Past half of it, a payment is only started
+   * Retry-After (IC's Data Pump redelivers). Past a quarter of it, a payment is only started
    * and answered 202 at once (the wait for IMT would not succeed in time anyway).
    */
   INGRESS_MAX_IN_FLIGHT: z.coerce

@@ -66,7 +66,7 @@ export function paymentSummary(p: PaymentRequest): string {
 export async function receivePayment(
   ctx: IntakeContext,
   payment: PaymentRequest,
-  opts: { quick?: boolean } = {},
+  opts: { quick?: boolean; giveUp?: AbortSignal } = {},
 ): Promise<IntakeAnswer> {
   const workflowId = workflowIds.payment(payment.transaction_id);
   const fp = fingerprint(payment);
@@ -108,6 +108,8 @@ export async function receivePayment(
 
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ctx.confirmWaitMs);
+  const giveUp = () => abort.abort();
+  opts.giveUp?.addEventListener('abort', giveUp, { once: true });
   try {
     const state = await ctx.client.withAbortSignal(abort.signal, () =>
       ctx.client.workflow.executeUpdateWithStart(paymentSettledUpdate, {
@@ -137,6 +139,7 @@ export async function receivePayment(
     throw err;
   } finally {
     clearTimeout(timer);
+    opts.giveUp?.removeEventListener('abort', giveUp);
   }
 }
 

@@ -206,7 +206,7 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
       answer = await receivePayment(
         { client: opts.client, taskQueue: opts.taskQueue, confirmWaitMs: opts.confirmWaitMs },
         payment,
-        { quick: admission.deep() },
+        { quick: admission.deep(), giveUp: admission.deepSignal },
       );
     } catch (err) {
       if (!(err instanceof IntakeNotDurableError)) throw err;
@@ -394,13 +394,16 @@ const INTAKE_URLS = new Set([
 ]);
 
 /**
- * Bounds what the ingress holds in flight. Past `limit`, calls are refused (429); past half
- * of it the backlog is too deep for a payment's confirmation to arrive within the wait, so
- * payments are answered 202 as soon as their run is durably started.
+ * Bounds what the ingress holds in flight. Past `limit`, calls are refused (429); past a
+ * quarter of it the backlog is too deep for a payment's confirmation to arrive within the
+ * wait, so payments are answered 202 as soon as their run is durably started — new ones at
+ * once, and those already waiting as soon as the backlog gets that deep.
  */
 class Admission {
   private count = 0;
   private readonly admitted = new WeakSet<FastifyRequest>();
+  /** Aborted while the backlog is deep: payments already waiting give up the wait too. */
+  private deepening = new AbortController();
   constructor(
     readonly limit: number,
     private readonly hooks: IngressHooks,
@@ -409,16 +412,26 @@ class Admission {
     if (this.count >= this.limit) return false;
     this.count += 1;
     this.admitted.add(req);
-    this.hooks.onInFlight?.(this.count);
+    this.changed();
     return true;
   }
   leave(req: FastifyRequest): void {
     if (!this.admitted.has(req)) return;
     this.admitted.delete(req);
     this.count -= 1;
-    this.hooks.onInFlight?.(this.count);
+    this.changed();
   }
+  /** Past a quarter of the limit, waiting for IMT would only lengthen the queue. */
   deep(): boolean {
-    return this.count > this.limit / 2;
+    return this.count > this.limit / 4;
+  }
+  /** Fires when the backlog becomes deep (or is already). */
+  get deepSignal(): AbortSignal {
+    return this.deepening.signal;
+  }
+  private changed(): void {
+    this.hooks.onInFlight?.(this.count);
+    if (this.deep()) this.deepening.abort();
+    else if (this.deepening.signal.aborted) this.deepening = new AbortController();
   }
 }
