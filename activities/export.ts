@@ -315,7 +315,11 @@ export function createExportActivities(deps: ActivityDeps) {
         }
       };
 
-      async function* invoices(): AsyncGenerator<ImtListedInvoice> {
+      /**
+       * The listing a page at a time (the builder maps a page without an await per invoice).
+       * Only the page being written and the one loading ahead are referenced.
+       */
+      async function* pages(): AsyncGenerator<readonly ImtListedInvoice[]> {
         loadAhead(1, 1);
         for (let n = 1; ; n++) {
           const { page, saved } = await ahead.get(n)!;
@@ -324,12 +328,10 @@ export function createExportActivities(deps: ActivityDeps) {
           const last = n >= totalPages;
           loadAhead(n + 1, Math.min(totalPages, n + PAGES_AHEAD));
           cursor.pagesDone = Math.max(cursor.pagesDone, n);
+          invoicesRead += page.results.length;
+          if (invoicesRead > cursor.invoicesRead) cursor.invoicesRead = invoicesRead;
           ctx.heartbeat(cursor);
-          for (const invoice of page.results) {
-            invoicesRead += 1;
-            if (invoicesRead > cursor.invoicesRead) cursor.invoicesRead = invoicesRead;
-            yield invoice;
-          }
+          yield page.results;
           if (last) return;
         }
       }
@@ -342,7 +344,7 @@ export function createExportActivities(deps: ActivityDeps) {
       }
 
       const built = await buildInvoiceFile({
-        invoices: invoices(),
+        pages: pages(),
         filePath: paths.buildFile(ctx.info.attempt),
         dateFormat: deps.bifDateFormat,
         onProgress: () => ctx.heartbeat(cursor),
