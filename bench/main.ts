@@ -23,6 +23,12 @@ import {
 
 type ExportFigures = Record<string, number | string>;
 type ExportBench = (opts: { invoices: number }) => Promise<ExportFigures>;
+interface ExportBenchModule {
+  runExportBench?: ExportBench;
+  /** Issue 13's export goals, figure | measured | goal | met?, as a printed table. */
+  exportGoalRows?: (figures: ExportFigures) => string[][];
+  goalsTable?: (rows: string[][]) => string;
+}
 
 const TARGET_PAYMENTS_PER_S = 100;
 const TARGET_RATIO = 0.7;
@@ -537,6 +543,15 @@ async function loadExportBench(): Promise<ExportBench | undefined> {
   return mod.runExportBench;
 }
 
+/** Issue 13's export goals table (figure | measured | goal | met?), when bench/export exports it. */
+async function exportGoals(figures: ExportFigures): Promise<string | undefined> {
+  const file = ['export.ts', 'export.js'].map((f) => path.join(__dirname, f)).find((f) => fs.existsSync(f));
+  if (!file) return undefined;
+  const mod = (await import(file)) as ExportBenchModule;
+  if (!mod.exportGoalRows || !mod.goalsTable) return undefined;
+  return mod.goalsTable(mod.exportGoalRows(figures));
+}
+
 async function main(): Promise<number> {
   const report: {
     startedAt: string;
@@ -585,6 +600,8 @@ async function main(): Promise<number> {
           ]),
         )}\n`,
       );
+      const goals = await exportGoals(report.export);
+      if (goals) process.stdout.write(`\n== Export goals (issue 13)\n\n${goals}\n`);
     }
     if (report.exportSkipped) process.stdout.write(`\nExport benchmark skipped: ${report.exportSkipped}.\n`);
   } catch (err) {

@@ -8,8 +8,12 @@ export const DECIMAL_AMOUNT = /^\d{1,12}(\.\d{1,2})?$/;
 
 export function toCents(amount: string): number {
   if (!DECIMAL_AMOUNT.test(amount)) throw new Error(`'${amount}' is not a decimal amount`);
-  const [whole, frac = ''] = amount.split('.');
-  return Number(whole) * 100 + Number(frac.padEnd(2, '0'));
+  // Integer arithmetic on the digits (no split, no padding): the file builder calls this
+  // twice per invoice.
+  const dot = amount.indexOf('.');
+  if (dot === -1) return Number(amount) * 100;
+  const frac = Number(amount.slice(dot + 1));
+  return Number(amount.slice(0, dot)) * 100 + (amount.length - dot === 2 ? frac * 10 : frac);
 }
 
 export function fromCents(cents: number): string {
