@@ -8,6 +8,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
+  WorkflowUpdateStage,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -54,10 +55,11 @@ export function paymentSummary(p: PaymentRequest): string {
 }
 
 /**
- * One round trip to Temporal on the happy path (issue 13): update-with-start delivers the
- * payment and waits for the `settled` update — a new transaction starts its run, a repeat
- * attaches to the running one (USE_EXISTING), and the validator refuses a repeat with other
- * content (409) without touching history. Only when the window closes first does the
+ * Start + one long-poll on the happy path (issue 13): update-with-start delivers the
+ * payment — a new transaction starts its run, a repeat joins the running one (USE_EXISTING),
+ * and the validator refuses a repeat with other content (409) without touching history —
+ * and returns once the run is durably started and the update accepted; then one long-poll
+ * waits for the `settled` update's outcome. Only when the window closes first does the
  * ingress ask for the status (one describe), to answer 202 with it.
  *
  * `quick` (admission control, server.ts): the backlog is too deep for the wait to succeed,
@@ -111,15 +113,18 @@ export async function receivePayment(
   const giveUp = () => abort.abort();
   opts.giveUp?.addEventListener('abort', giveUp, { once: true });
   try {
-    const state = await ctx.client.withAbortSignal(abort.signal, () =>
-      ctx.client.workflow.executeUpdateWithStart(paymentSettledUpdate, {
-        args: [payment],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
-          ...options,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
+    // 1. Start (or join) the run and have the update accepted: durable once this returns.
+    //    Never aborted — cancelling it mid-flight could cancel the start itself.
+    const update = await ctx.client.workflow.startUpdateWithStart(paymentSettledUpdate, {
+      args: [payment],
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+        ...options,
+        workflowIdConflictPolicy: 'USE_EXISTING',
       }),
-    );
+    });
+    // 2. One long-poll for the outcome, within the window.
+    const state = await ctx.client.withAbortSignal(abort.signal, () => update.result());
     return answerFor(state);
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError)
@@ -128,7 +133,7 @@ export async function receivePayment(
       return repeatOfKnown(ctx, workflowId, fp, ctx.confirmWaitMs);
     if (err instanceof WorkflowUpdateFailedError && isConflict(err)) return { kind: 'conflict' };
     if (abort.signal.aborted) {
-      // The window closed first: answer 202 with the current status, if the run exists.
+      // The window closed first (the run is durably started): answer 202 with its status.
       const status = await statusOf(ctx.client.workflow.getHandle(workflowId));
       if (status === undefined) throw new IntakeNotDurableError(payment.transaction_id);
       return { kind: 'accepted', status: status as PaymentStatus };

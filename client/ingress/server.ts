@@ -3,6 +3,7 @@
  * zod, hand the event to Temporal under its business-key workflow ID, answer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { z } from 'zod';
@@ -403,7 +404,7 @@ class Admission {
   private count = 0;
   private readonly admitted = new WeakSet<FastifyRequest>();
   /** Aborted while the backlog is deep: payments already waiting give up the wait too. */
-  private deepening = new AbortController();
+  private deepening = Admission.controller();
   constructor(
     readonly limit: number,
     private readonly hooks: IngressHooks,
@@ -432,6 +433,12 @@ class Admission {
   private changed(): void {
     this.hooks.onInFlight?.(this.count);
     if (this.deep()) this.deepening.abort();
-    else if (this.deepening.signal.aborted) this.deepening = new AbortController();
+    else if (this.deepening.signal.aborted) this.deepening = Admission.controller();
+  }
+  /** Every waiting payment listens on it: as many listeners as calls in flight is expected. */
+  private static controller(): AbortController {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
   }
 }
