@@ -4,11 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  WorkflowUpdateStage,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -55,12 +52,11 @@ export function paymentSummary(p: PaymentRequest): string {
 }
 
 /**
- * Start + one long-poll on the happy path (issue 13): update-with-start delivers the
- * payment — a new transaction starts its run, a repeat joins the running one (USE_EXISTING),
- * and the validator refuses a repeat with other content (409) without touching history —
- * and returns once the run is durably started and the update accepted; then one long-poll
- * waits for the `settled` update's outcome. Only when the window closes first does the
- * ingress ask for the status (one describe), to answer 202 with it.
+ * Start + one long-poll on the happy path (issue 13): start the run (REJECT_DUPLICATE), then
+ * one `settled` update that returns once the posting is settled for IC's answer. A repeat of
+ * a running payment costs the same two calls; a repeat of a closed one one more (its memo and
+ * result). Only when the window closes first does the ingress ask for the status (one
+ * describe), to answer 202 with it.
  *
  * `quick` (admission control, server.ts): the backlog is too deep for the wait to succeed,
  * so the run is only started — durably — and answered 202 at once.
@@ -68,7 +64,18 @@ export function paymentSummary(p: PaymentRequest): string {
 export async function receivePayment(
   ctx: IntakeContext,
   payment: PaymentRequest,
-  opts: { quick?: boolean; giveUp?: AbortSignal } = {},
+  opts: {
+    quick?: boolean;
+    giveUp?: AbortSignal;
+    /** The wait for the outcome, when admission control shortens it (default confirmWaitMs). */
+    windowMs?: number;
+    /**
+     * Told once per wait whether the outcome came quickly (within `quickMs`) or not — as soon
+     * as that is known, so admission control learns while the backlog builds.
+     */
+    onWaited?: (quick: boolean) => void;
+    quickMs?: number;
+  } = {},
 ): Promise<IntakeAnswer> {
   const workflowId = workflowIds.payment(payment.transaction_id);
   const fp = fingerprint(payment);
@@ -98,52 +105,55 @@ export async function receivePayment(
     staticSummary: paymentSummary(payment),
   };
 
-  if (opts.quick) {
-    try {
-      await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', options);
-      return { kind: 'accepted', status: PaymentStatus.RECEIVED };
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      return repeatOfKnown(ctx, workflowId, fp, 0);
-    }
+  // 1. Start the run: durable once this returns, and never aborted (cancelling a start
+  //    mid-flight can cancel it inside the server). Needs no worker, so it stays fast
+  //    even when Temporal's task queue is backed up.
+  let handle: WorkflowHandle<typeof paymentWorkflow>;
+  let known = false;
+  try {
+    handle = await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', options);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    handle = ctx.client.workflow.getHandle<typeof paymentWorkflow>(workflowId);
+    known = true;
   }
+  if (opts.quick && !known) return { kind: 'accepted', status: PaymentStatus.RECEIVED };
 
+  // 2. One long-poll: the `settled` update answers once the posting is settled for IC's
+  //    answer; its validator refuses a repeat with other content (409) without history.
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), ctx.confirmWaitMs);
+  const windowMs = opts.quick ? 1 : (opts.windowMs ?? ctx.confirmWaitMs);
+  const timer = setTimeout(() => abort.abort(), windowMs);
   const giveUp = () => abort.abort();
   opts.giveUp?.addEventListener('abort', giveUp, { once: true });
+  let told = false;
+  const tell = (quick: boolean) => {
+    if (!told && !known) opts.onWaited?.(quick);
+    told = true;
+  };
+  const slowTimer = setTimeout(() => tell(false), opts.quickMs ?? windowMs);
   try {
-    // 1. Start (or join) the run and have the update accepted: durable once this returns.
-    //    Never aborted — cancelling it mid-flight could cancel the start itself.
-    const update = await ctx.client.workflow.startUpdateWithStart(paymentSettledUpdate, {
-      args: [payment],
-      waitForStage: WorkflowUpdateStage.ACCEPTED,
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
-        ...options,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      }),
-    });
-    // 2. One long-poll for the outcome, within the window.
-    const state = await ctx.client.withAbortSignal(abort.signal, () => update.result());
+    const state = await ctx.client.withAbortSignal(abort.signal, () =>
+      handle.executeUpdate(paymentSettledUpdate, { args: [payment] }),
+    );
+    tell(true);
     return answerFor(state);
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError)
-      // The run is closed (REJECT_DUPLICATE; a running one would have taken the update):
-      // its result answers the repeat.
-      return repeatOfKnown(ctx, workflowId, fp, ctx.confirmWaitMs);
     if (err instanceof WorkflowUpdateFailedError && isConflict(err)) return { kind: 'conflict' };
     if (abort.signal.aborted) {
       // The window closed first (the run is durably started): answer 202 with its status.
-      const status = await statusOf(ctx.client.workflow.getHandle(workflowId));
+      const status = await statusOf(handle);
       if (status === undefined) throw new IntakeNotDurableError(payment.transaction_id);
       return { kind: 'accepted', status: status as PaymentStatus };
     }
-    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
-      // A run started before the `settled` update existed: the old wait.
-      return repeatOfKnown(ctx, workflowId, fp, ctx.confirmWaitMs);
+    // The run has closed (an update cannot reach it), or it started before the `settled`
+    // update existed ("no handler"): compare with the memo and answer from its outcome.
+    if (known) return repeatOfKnown(ctx, workflowId, fp, windowMs);
     throw err;
   } finally {
     clearTimeout(timer);
+    clearTimeout(slowTimer);
+    tell(false);
     opts.giveUp?.removeEventListener('abort', giveUp);
   }
 }

@@ -207,7 +207,13 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
       answer = await receivePayment(
         { client: opts.client, taskQueue: opts.taskQueue, confirmWaitMs: opts.confirmWaitMs },
         payment,
-        { quick: admission.deep(), giveUp: admission.deepSignal },
+        {
+          quick: admission.deep(),
+          giveUp: admission.deepSignal,
+          windowMs: admission.windowMs(opts.confirmWaitMs),
+          quickMs: SHORT_WINDOW_MS,
+          onWaited: (quick) => admission.waited(quick),
+        },
       );
     } catch (err) {
       if (!(err instanceof IntakeNotDurableError)) throw err;
@@ -386,6 +392,8 @@ function passThroughError(reply: FastifyReply, err: unknown) {
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 200;
+/** The wait for IMT's confirmation while most recent waits ran out (see Admission). */
+const SHORT_WINDOW_MS = 750;
 /** IC's Data Pump redelivers a 429 / 503 after this long. */
 const OVERLOAD_RETRY_AFTER_S = 5;
 const INTAKE_URLS = new Set([
@@ -426,13 +434,27 @@ class Admission {
   deep(): boolean {
     return this.count > this.limit / 4;
   }
+  /**
+   * Share of recent waits that did not settle quickly (EWMA). When most do not, Temporal's
+   * backlog — which the in-flight count cannot see — is too deep for the full window, so the
+   * wait shrinks to SHORT_WINDOW_MS: IC gets its 202 within a second instead of five, and
+   * the short waits keep measuring, so the full window returns with the backlog gone.
+   */
+  private slowShare = 0;
+  waited(quick: boolean): void {
+    this.slowShare = this.slowShare * 0.9 + (quick ? 0 : 0.1);
+    this.changed();
+  }
+  windowMs(full: number): number {
+    return this.slowShare > 0.5 ? Math.min(full, SHORT_WINDOW_MS) : full;
+  }
   /** Fires when the backlog becomes deep (or is already). */
   get deepSignal(): AbortSignal {
     return this.deepening.signal;
   }
   private changed(): void {
     this.hooks.onInFlight?.(this.count);
-    if (this.deep()) this.deepening.abort();
+    if (this.deep() || this.slowShare > 0.5) this.deepening.abort();
     else if (this.deepening.signal.aborted) this.deepening = Admission.controller();
   }
   /** Every waiting payment listens on it: as many listeners as calls in flight is expected. */
