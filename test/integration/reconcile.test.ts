@@ -25,6 +25,7 @@ import {
   type ScheduledReconcileOutcome,
 } from '../../workflows/reconcile-messages';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { testPayloadKeys } from '../helpers/payload-keys';
 import { seedPayment } from '../helpers/payments';
 
 /**
@@ -106,6 +107,8 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
     isTTY: false,
     env: {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
+      // Payloads are encrypted: the CLI needs this run's keys, like every client (contracts A).
+      PAYLOAD_KEYS: testPayloadKeys(),
       TEMPORAL_TASK_QUEUE: h.taskQueue,
       BILLER_TIME_ZONE: TZ,
       DATA_DIR: h.dataDir,
