@@ -1,6 +1,8 @@
 // Workflow code runs in Temporal's deterministic sandbox: it may import only
-// @temporalio/workflow and types. Everything else (Node built-ins, HTTP clients,
-// activities' implementations) must stay out, which this config enforces.
+// @temporalio/workflow, sibling workflow files, the pure domain vocabulary (domain/) and
+// types. Everything else (Node built-ins, HTTP clients, activities' implementations) must
+// stay out, which this config enforces; domain/ in turn may import nothing but its own
+// files and types, so it is as safe in the sandbox as a workflow file.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
@@ -24,9 +26,27 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!@temporalio/workflow$)(?!\\./).*',
+              regex: '^(?!@temporalio/workflow$)(?!\\./)(?!\\.\\./domain(/[a-z-]+)?$).*',
               message:
-                'Workflow files may import only @temporalio/workflow, sibling workflow files and types.',
+                'Workflow files may import only @temporalio/workflow, sibling workflow files, ../domain and types.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./).*',
+              message: 'domain/ is pure: it may import only its own files and types.',
               allowTypeImports: true,
             },
           ],

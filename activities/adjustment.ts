@@ -11,11 +11,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildInvoiceFile } from '../integrations/bif';
 import type { ImtListedInvoice } from '../integrations/imt-types';
-import { FailureType, type BalanceCheckResult, type BalanceSyncResult } from '../workflows/messages';
+import { FailureType, type BalanceCheckResult, type BalanceSyncResult } from '../domain';
 import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';
 
-export type { BalanceSyncResult } from '../workflows/messages';
+export type { BalanceSyncResult } from '../domain';
 
 /** IC loads files asynchronously: how often and how many times the balance is checked. */
 export const DEFAULT_IC_BALANCE_CHECK = { intervalMs: 30_000, attempts: 10 };

@@ -22,7 +22,7 @@ import { toHttpCallError } from '../integrations/http';
 import { workflowUiUrl } from '../common/ui';
 import type { ActivityDeps } from './index';
 import { activityLogger } from './log';
-import { alertRaisedSignal, workflowIds } from '../workflows/messages';
+import { workflowIds, alertRaisedSignal } from '../domain';
 
 export interface AlertInput {
   /** Unique per parking, e.g. `payment-T1:NEEDS_ATTENTION:1`. */

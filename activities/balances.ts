@@ -24,7 +24,7 @@ import type {
   BalanceDifference,
   BalanceRefreshCursor,
   BalanceVerification,
-} from '../workflows/messages';
+} from '../domain';
 import { DEFAULT_IC_BALANCE_CHECK, sameAmount } from './adjustment';
 import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';

@@ -30,7 +30,7 @@
  * | anything else, ViewInvoiceByInvoiceNumber| ClientError         | never                              |
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../workflows/messages';
+import { FailureType } from '../domain';
 import { HttpCallError, type HttpService } from '../integrations/http';
 import type { IcMethod } from '../integrations/ic-client';
 

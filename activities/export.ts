@@ -27,8 +27,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { buildInvoiceFile, invoiceFileName } from '../integrations/bif';
 import { ImtInvoicePageSchema, type ImtInvoicePage, type ImtListedInvoice } from '../integrations/imt-types';
-import { isBillingCycle } from '../workflows/billing-cycle';
 import {
+  isBillingCycle,
   EXPORT_MAX_PAGE_SIZE,
   ExportFailureType,
   type ExportFileRef,
@@ -36,7 +36,7 @@ import {
   type ExtractInvoicesInput,
   type UploadInvoiceFileInput,
   type UploadOutcome,
-} from '../workflows/messages';
+} from '../domain';
 import { icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';
 

@@ -4,10 +4,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { toCents } from '../common/money';
-import { FailureType } from '../workflows/messages';
+import { toCents, FailureType, type PaymentRequest, type PostedPayment } from '../domain';
 import type { ImtClient, ReversePaymentRequest, ImtReversal } from '../integrations/imt-client';
-import type { PaymentRequest, PostedPayment } from '../workflows/messages';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';
 import { activityLogger } from './log';

@@ -7,12 +7,12 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   SA,
-  paymentStateQuery,
   workflowIds,
   type PaymentRequest,
   type PaymentState,
   type PaymentStatus,
-} from '../workflows/messages';
+  paymentStateQuery,
+} from '../domain';
 import type { ActivityDeps } from './index';
 
 /** What `lookupPaymentRun` (pre-issue-9 runs) returns. */

@@ -23,10 +23,14 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { stringify } from 'csv-stringify';
-import { toCents } from '../common/money';
-import { dateOfInstant, dayBounds } from '../workflows/business-day';
-import { PaymentStatus, SA, workflowIds, type PaymentState } from '../workflows/messages';
 import {
+  toCents,
+  dateOfInstant,
+  dayBounds,
+  PaymentStatus,
+  SA,
+  workflowIds,
+  type PaymentState,
   DIFFERENCE_KINDS,
   ReconcileFailureType,
   ReconcileKind,
@@ -35,7 +39,7 @@ import {
   type ReconcileRow,
   type ReconcileSummary,
   type ReconcileTotals,
-} from '../workflows/reconcile-messages';
+} from '../domain';
 import type { ImtListedPayment } from '../integrations/imt-payment-types';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './index';

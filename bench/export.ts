@@ -34,7 +34,7 @@ import { generateCycle } from '../simulators/imt/dataset';
 import { startIcSimulator } from '../simulators/ic/server';
 import { startImtSimulator } from '../simulators/imt/server';
 import { WORKFLOWS_PATH } from '../worker/worker';
-import { EXPORT_DEFAULT_PAGE_SIZE, workflowIds } from '../workflows/messages';
+import { EXPORT_DEFAULT_PAGE_SIZE, workflowIds } from '../domain';
 
 export interface ExportBenchOptions {
   invoices: number;

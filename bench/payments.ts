@@ -50,7 +50,7 @@ import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { buildActivityDeps, resolveEndpoints, type Endpoints } from '../worker/runtime';
 import { installWorkerRuntime } from '../worker/telemetry';
 import { WORKFLOWS_PATH, createWorker } from '../worker/worker';
-import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../workflows/messages';
+import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../domain';
 import type { paymentWorkflow } from '../workflows/payment';
 
 // ---------------------------------------------------------------------------

@@ -25,8 +25,7 @@ import { runReconciliation } from '../client/reconcile';
 import { startDevServer } from '../dev/temporal-server';
 import { startImtSimulator } from '../simulators/imt/server';
 import { WORKFLOWS_PATH } from '../worker/worker';
-import { dateOfInstant } from '../workflows/business-day';
-import { PaymentStatus, SA, workflowIds } from '../workflows/messages';
+import { dateOfInstant, PaymentStatus, SA, workflowIds } from '../domain';
 
 const log = (line: string) => process.stderr.write(`[bench:reconcile] ${line}\n`);
 const SEED_CONCURRENCY = 64;

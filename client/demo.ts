@@ -27,7 +27,7 @@ import { sampleValue } from '../common/metrics';
 import { workflowListUiUrl, workflowUiUrl } from '../common/ui';
 import { ImtClient } from '../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from '../worker/runtime';
-import { PaymentStatus, workflowIds, type PaymentRequest, type PaymentState } from '../workflows/messages';
+import { PaymentStatus, workflowIds, type PaymentRequest, type PaymentState } from '../domain';
 import { listPayments } from './cli/payments';
 import { startExport } from './exports';
 import { startStack, type Stack } from './stack';

@@ -26,20 +26,15 @@ import {
   TemporalFailure,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
+  type Payload,
 } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
 import { z } from 'zod';
 import { ExtractCursorSchema } from '../activities/export';
-import { isBillingCycle } from '../workflows/billing-cycle';
-import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
 import {
+  isBillingCycle,
   EXPORT_MAX_PAGE_SIZE,
   ExportStatus,
   SA,
-  approveExportSignal,
-  exportProgressQuery,
-  exportSummaryQuery,
-  rejectExportSignal,
   workflowIds,
   type ExportFileRef,
   type ExportProgress,
@@ -47,7 +42,12 @@ import {
   type ExportResult,
   type ExportSummary,
   type UploadOutcome,
-} from '../workflows/messages';
+  approveExportSignal,
+  exportProgressQuery,
+  exportSummaryQuery,
+  rejectExportSignal,
+} from '../domain';
+import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
 
 export type ExportErrorCode =
   | 'INVALID_INPUT'
@@ -310,11 +310,10 @@ async function liveActivityProgress(
     let details: unknown;
     try {
       // Through the client's codecs: heartbeat details are encrypted like every payload.
-      details = await decodeFromPayloadsAtIndex(
-        client.options.loadedDataConverter,
-        0,
-        payloads as Parameters<typeof decodeFromPayloadsAtIndex>[2],
-      );
+      const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+      let decoded = payloads as Payload[];
+      for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+      details = payloadConverter.fromPayload(decoded[0]!);
     } catch {
       continue;
     }

@@ -16,10 +16,9 @@ import {
 } from '@temporalio/client';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { isTimeZone } from '../workflows/billing-cycle';
-import { isCalendarDate } from '../workflows/business-day';
-import type { reconcileWorkflow, scheduledReconcileWorkflow } from '../workflows/reconcile';
 import {
+  isTimeZone,
+  isCalendarDate,
   RECONCILE_SCHEDULE_ID,
   ReconcileKind,
   manualReconcileWorkflowId,
@@ -28,7 +27,8 @@ import {
   type ReconcileSummary,
   type ReconcileTotals,
   type ScheduledReconcileInput,
-} from '../workflows/reconcile-messages';
+} from '../domain';
+import type { reconcileWorkflow, scheduledReconcileWorkflow } from '../workflows/reconcile';
 
 export const DEFAULT_RECONCILE_CALENDAR = { hour: 4, minute: 0 } as const;
 export const RECONCILE_CATCHUP_WINDOW_MS = 3 * 24 * 3600 * 1000;

@@ -16,11 +16,10 @@ import {
   type ScheduleHandle,
 } from '@temporalio/client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { msToNumber } from '@temporalio/common';
 import { z } from 'zod';
-import { isTimeZone } from '../workflows/billing-cycle';
+import { isTimeZone, EXPORT_MAX_PAGE_SIZE, EXPORT_SCHEDULE_ID, type ScheduledExportInput } from '../domain';
 import type { scheduledExportWorkflow } from '../workflows/export-billing-cycle';
-import { EXPORT_MAX_PAGE_SIZE, EXPORT_SCHEDULE_ID, type ScheduledExportInput } from '../workflows/messages';
 import { ExportError, parseOrThrow } from './exports';
 
 export const DEFAULT_SCHEDULE_TIME_ZONE = 'America/Chicago';

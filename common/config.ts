@@ -8,8 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { readSecret } from './secrets';
-import { IMT_TIMEOUT_MAX_MS, IMT_TIMEOUT_MIN_MS } from '../workflows/messages';
-import { isTimeZone } from '../workflows/billing-cycle';
+import { IMT_TIMEOUT_MAX_MS, IMT_TIMEOUT_MIN_MS, isTimeZone } from '../domain';
 import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -7,9 +7,9 @@
  * is deduplicated by its workflow ID only while the closed run is retained.
  */
 import { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
+import { msToTs } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/messages';
+import { ALL_SEARCH_ATTRIBUTES } from '../domain';
 
 export const RETENTION = '2160h';
 export const RETENTION_DAYS = 90;

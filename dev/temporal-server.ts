@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/messages';
+import { ALL_SEARCH_ATTRIBUTES } from '../domain';
 import { ensureNamespace } from './namespace';
 
 // Plain CommonJS shared with scripts/bootstrap.mjs; found from sources (tsx) and from lib/ (npm run build).

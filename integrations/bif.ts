@@ -47,7 +47,7 @@ import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { stringify, type Options as StringifyOptions } from 'csv-stringify/sync';
-import { DECIMAL_AMOUNT, fromCents, toCents } from '../common/money';
+import { DECIMAL_AMOUNT, fromCents, toCents } from '../domain';
 import type { ImtListedInvoice } from './imt-types';
 
 /** Column names of the file, in file order. The one place this list exists. */

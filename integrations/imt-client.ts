@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { HttpCallError, toHttpCallError } from './http';
 import { ImtInvoicePageSchema, type ImtInvoicePage } from './imt-types';
 import { ImtPaymentPageSchema, type ImtPaymentPage } from './imt-payment-types';
-import type { PaymentRequest, PostedPayment } from '../workflows/messages';
+import type { PaymentRequest, PostedPayment } from '../domain';
 
 export interface ImtClientOptions {
   baseUrl: string;

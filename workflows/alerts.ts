@@ -21,12 +21,12 @@ import {
 import type { Activities } from '../activities';
 import { isAlreadyStarted } from './failures';
 import {
-  alertRaisedSignal,
   workflowIds,
   type AlertDeliveryInput,
   type AlertDigestInput,
   type RaisedAlert,
-} from './messages';
+  alertRaisedSignal,
+} from '../domain';
 
 const { sendAlert, forwardAlertToDigest } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -15,17 +15,17 @@ import {
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { raiseAlert } from './alerts';
-import { isBillingCycle } from './billing-cycle';
-import { callIcAlertingOnAuth, failureMessageOf, failureTypeOf } from './ic-calls';
 import {
+  isBillingCycle,
   BalanceRefreshStatus,
   FailureType,
   NON_RETRYABLE_FAILURES,
-  balanceRefreshProgressQuery,
   type BalanceRefreshInput,
   type BalanceRefreshProgress,
   type BalanceRefreshResult,
-} from './messages';
+  balanceRefreshProgressQuery,
+} from '../domain';
+import { callIcAlertingOnAuth, failureMessageOf, failureTypeOf } from './ic-calls';
 
 const RETRY: RetryPolicy = {
   initialInterval: '2 seconds',

@@ -36,9 +36,10 @@ import {
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { ALERTS_AS_RUNS_PATCH, raiseAlert } from './alerts';
-import { cycleOfInstant, isBillingCycle, isTimeZone } from './billing-cycle';
-import { callIcAlertingOnAuth } from './ic-calls';
 import {
+  cycleOfInstant,
+  isBillingCycle,
+  isTimeZone,
   EXPORT_DEFAULT_PAGE_SIZE,
   EXPORT_MAX_PAGE_SIZE,
   ExportFailureType,
@@ -46,10 +47,6 @@ import {
   FailureType,
   SA,
   SCHEDULED_START_TIME,
-  approveExportSignal,
-  exportProgressQuery,
-  exportSummaryQuery,
-  rejectExportSignal,
   workflowIds,
   type ExportDecision,
   type ExportProgress,
@@ -58,7 +55,12 @@ import {
   type ExportWorkflowInput,
   type ScheduledExportInput,
   type ScheduledExportOutcome,
-} from './messages';
+  approveExportSignal,
+  exportProgressQuery,
+  exportSummaryQuery,
+  rejectExportSignal,
+} from '../domain';
+import { callIcAlertingOnAuth } from './ic-calls';
 
 const { extractAndBuildInvoiceFile } = proxyActivities<Activities>({
   // 100,000 invoices take well under a minute; the margin covers a slow IMT.

@@ -8,7 +8,7 @@
  * start-to-close timeout, failures recorded by older code).
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { FailureType, NON_RETRYABLE_FAILURES, type AttemptError } from './messages';
+import { FailureType, NON_RETRYABLE_FAILURES, type AttemptError } from '../domain';
 
 export interface DescribedFailure {
   /** Repeating the same call cannot succeed: a person must decide. */

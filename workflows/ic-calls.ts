@@ -10,7 +10,7 @@
  */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { failureCause } from './failures';
-import { FailureType } from './messages';
+import { FailureType } from '../domain';
 
 export function failureTypeOf(err: unknown): string | undefined {
   const cause = failureCause(err);

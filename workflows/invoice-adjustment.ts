@@ -31,16 +31,16 @@ import {
   AdjustmentStatus,
   FailureType,
   NON_RETRYABLE_FAILURES,
+  type BalanceCheckResult,
+  type BalanceSyncResult,
+  type InvoiceAdjustmentState,
   dismissSignal,
   invoiceAdjustedSignal,
   invoiceAdjustmentStateQuery,
   retrySignal,
-  type BalanceCheckResult,
-  type BalanceSyncResult,
-  type InvoiceAdjustmentState,
-} from './messages';
+} from '../domain';
 
-export type { InvoiceAdjustmentState } from './messages';
+export type { InvoiceAdjustmentState } from '../domain';
 
 const SYNC_RETRY: RetryPolicy = {
   initialInterval: '2 seconds',

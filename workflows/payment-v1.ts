@@ -37,16 +37,16 @@ import {
   NON_RETRYABLE_FAILURES,
   PaymentStatus,
   SA,
-  cancelPostingSignal,
-  dismissSignal,
-  paymentStateQuery,
-  retrySignal,
   type AttemptError,
   type FailureType,
   type PaymentOutcome,
   type PaymentState,
   type PaymentWorkflowInput,
-} from './messages';
+  cancelPostingSignal,
+  dismissSignal,
+  paymentStateQuery,
+  retrySignal,
+} from '../domain';
 import { describeFailure as readOutcome } from './failures';
 
 /** The one behaviour change for runs on this frozen code (see the file comment). */

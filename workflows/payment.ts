@@ -42,6 +42,13 @@ import {
   IMT_ATTEMPT_TIMEOUT_MS,
   PaymentStatus,
   SA,
+  INTAKE_SETTLED_STATUSES,
+  samePayment,
+  type CancelPostingInput,
+  type EarlyEventMismatch,
+  type PaymentOutcome,
+  type PaymentState,
+  type PaymentWorkflowInput,
   cancelPostingSignal,
   dismissSignal,
   earlyEventMismatchSignal,
@@ -49,15 +56,8 @@ import {
   paymentClosedSignal,
   paymentSettledUpdate,
   paymentStateQuery,
-  INTAKE_SETTLED_STATUSES,
-  samePayment,
   retrySignal,
-  type CancelPostingInput,
-  type EarlyEventMismatch,
-  type PaymentOutcome,
-  type PaymentState,
-  type PaymentWorkflowInput,
-} from './messages';
+} from '../domain';
 import { paymentWorkflowV1 } from './payment-v1';
 
 /** Runs that started before issue 9 lack this marker and replay workflows/payment-v1.ts. */

@@ -20,10 +20,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { isTimeZone } from './billing-cycle';
-import { addCalendarDays, dateOfInstant, isCalendarDate } from './business-day';
-import { SCHEDULED_START_TIME } from './messages';
 import {
+  isTimeZone,
+  addCalendarDays,
+  dateOfInstant,
+  isCalendarDate,
+  SCHEDULED_START_TIME,
   RECONCILE_DEFAULT_PAGE_SIZE,
   ReconcileFailureType,
   reconcileWorkflowId,
@@ -31,7 +33,7 @@ import {
   type ReconcileSummary,
   type ScheduledReconcileInput,
   type ScheduledReconcileOutcome,
-} from './reconcile-messages';
+} from '../domain';
 
 const { reconcileDay } = proxyActivities<Activities>({
   // 100,000 transactions take well under a minute; the margin covers a slow IMT.

@@ -13,7 +13,7 @@ import {
   balanceRefreshResult,
   startBalanceRefresh,
 } from '../balances';
-import { BalanceRefreshStatus, type BalanceRefreshResult } from '../../workflows/messages';
+import { BalanceRefreshStatus, type BalanceRefreshResult } from '../../domain';
 import { EXIT, type GetCliContext } from './export-commands';
 
 const PROGRESS_EVERY_MS = 2000;

@@ -37,13 +37,13 @@ import {
   type ExportScheduleOptions,
   type ExportScheduleView,
 } from '../schedule';
-import { isTimeZone } from '../../workflows/billing-cycle';
 import {
+  isTimeZone,
   EXPORT_MAX_PAGE_SIZE,
   EXPORT_SCHEDULE_ID,
   ExportStatus,
   workflowIds,
-} from '../../workflows/messages';
+} from '../../domain';
 
 export interface CliContext {
   client: Client;

@@ -15,12 +15,12 @@ import { z } from 'zod';
 import {
   PaymentStatus,
   SA,
+  workflowIds,
+  type PaymentState,
   dismissSignal,
   paymentStateQuery,
   retrySignal,
-  workflowIds,
-  type PaymentState,
-} from '../../workflows/messages';
+} from '../../domain';
 import {
   AchRejectSchema,
   RETURN_CODE,

@@ -26,7 +26,7 @@ import {
   runReconciliation,
   sortRows,
 } from '../reconcile';
-import type { ReconcileRow, ReconcileSummary } from '../../workflows/reconcile-messages';
+import type { ReconcileRow, ReconcileSummary } from '../../domain';
 import { CliError, UsageError, describeIssues, type ContextProvider } from './context';
 import { json, renderFields, renderTable, type CliIo } from './format';
 

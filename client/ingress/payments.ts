@@ -13,12 +13,12 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   PaymentStatus,
   SA,
-  paymentSettledUpdate,
-  paymentStateQuery,
   workflowIds,
   type PaymentRequest,
   type PaymentState,
-} from '../../workflows/messages';
+  paymentSettledUpdate,
+  paymentStateQuery,
+} from '../../domain';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { pendingReversalEvents } from './reversals';
 import { statusOf, waitForCloseOrStatus } from './wait';

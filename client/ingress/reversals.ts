@@ -10,8 +10,8 @@ import {
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { toCents } from '../../common/money';
 import {
+  toCents,
   PaymentStatus,
   SA,
   workflowIds,
@@ -19,8 +19,8 @@ import {
   type ReversalEventState,
   type ReversalKind,
   type VoidEvent,
-} from '../../workflows/messages';
-import type { reversalEventWorkflow } from '../../workflows/reversal';
+} from '../../domain';
+import type { reversalEventWorkflow } from '../../workflows/void-and-ach-reject';
 import { fingerprint } from './payments';
 import { AchRejectSchema, VoidPaymentSchema } from './schemas';
 import type { IngressContext } from './server';

@@ -3,7 +3,7 @@
  * rejected, not ignored, and every message names the field and what is wrong with it.
  */
 import { z } from 'zod';
-import { PAYMENT_METHODS } from '../../workflows/messages';
+import { PAYMENT_METHODS } from '../../domain';
 
 const AMOUNT_RULE = 'a decimal string greater than zero with at most two decimals, e.g. "50.00"';
 

@@ -12,7 +12,7 @@ import type { ImtClient } from '../../integrations/imt-client';
 import { HttpCallError } from '../../integrations/http';
 import { InvoiceAdjustedSchema, InvoiceNumberParamSchema, PostPaymentSchema, fieldErrors } from './schemas';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { SA, invoiceAdjustedSignal, invoiceAdjustedWorkflowId } from '../../workflows/messages';
+import { SA, invoiceAdjustedWorkflowId, invoiceAdjustedSignal } from '../../domain';
 import type { invoiceAdjustmentWorkflow } from '../../workflows/invoice-adjustment';
 import { IntakeNotDurableError, receivePayment, type IntakeAnswer } from './payments';
 import { lookupPayment } from './status';

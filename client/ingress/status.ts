@@ -3,7 +3,7 @@
  * void / ACH-reject runs, read from Temporal (no separate database).
  */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { SA, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
+import { SA, workflowIds, type PaymentState, paymentStateQuery } from '../../domain';
 
 export interface RunView {
   workflow_id: string;

@@ -5,7 +5,7 @@
  * out the window. Shared by payment and void / ACH-reject intake.
  */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { SA } from '../../workflows/messages';
+import { SA } from '../../domain';
 
 export type WaitResult<T> = { closed: T } | { status?: string };
 

@@ -11,8 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isTimeZone } from '../../workflows/billing-cycle';
-import { dateOfInstant, formatInZone, isCalendarDate } from '../../workflows/business-day';
+import { isTimeZone, dateOfInstant, formatInZone, isCalendarDate } from '../../domain';
 import type { PaymentMethod, PostedPayment, Reversal, ReversalType } from './server';
 
 const API_PATH = '/api/integration/payments';

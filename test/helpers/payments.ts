@@ -1,6 +1,6 @@
 /** Test data: a payment IC could send, for an invoice the IMT simulator knows. */
 import type { ImtSimulator } from '../../simulators/imt/server';
-import type { PaymentMethod, PaymentRequest } from '../../workflows/messages';
+import type { PaymentMethod, PaymentRequest } from '../../domain';
 import { uniqueId } from './harness';
 
 let seq = 0;

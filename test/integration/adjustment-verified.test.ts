@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCycle } from '../../simulators/imt/dataset';
 import {
   AdjustmentStatus,
-  dismissSignal,
   invoiceAdjustedWorkflowId,
-  invoiceAdjustmentStateQuery,
   type InvoiceAdjustmentState,
-} from '../../workflows/messages';
+  dismissSignal,
+  invoiceAdjustmentStateQuery,
+} from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 61, invoiceMonth: '2024-07-01', count: 10, invalidEvery: 0 };

@@ -1,7 +1,7 @@
 /** Contracts B `…/<invoice_number>/adjusted`: IMT's live balance reaches IC. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCycle } from '../../simulators/imt/dataset';
-import { invoiceAdjustedWorkflowId } from '../../workflows/messages';
+import { invoiceAdjustedWorkflowId } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 7, invoiceMonth: '2022-09-01', count: 30, invalidEvery: 0 };

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { workflowIds, type PaymentRequest } from '../../workflows/messages';
+import { workflowIds, type PaymentRequest } from '../../domain';
 import { startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 

@@ -9,7 +9,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaymentStatus, paymentStateQuery, workflowIds, type PaymentState } from '../../workflows/messages';
+import { PaymentStatus, workflowIds, type PaymentState, paymentStateQuery } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 

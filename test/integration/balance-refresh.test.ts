@@ -12,7 +12,7 @@ import { balanceRefreshResult, startBalanceRefresh } from '../../client/balances
 import { registerBalanceCommands } from '../../client/cli/balance-commands';
 import { startExport } from '../../client/exports';
 import { generateCycle } from '../../simulators/imt/dataset';
-import { BalanceRefreshStatus, balanceRefreshWorkflowId } from '../../workflows/messages';
+import { BalanceRefreshStatus, balanceRefreshWorkflowId } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 73, invoiceMonth: '2024-09-01', count: 12, invalidEvery: 0 };

@@ -9,11 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { runCli } from '../../client/cli/main';
 import type { CliIo } from '../../client/cli/format';
-import { PaymentStatus, workflowIds, type PaymentState } from '../../workflows/messages';
+import { PaymentStatus, workflowIds, type PaymentState, type PaymentMethod } from '../../domain';
 import { startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { testPayloadKeys } from '../helpers/payload-keys';
-import type { PaymentMethod } from '../../workflows/messages';
 
 const UI = 'http://ui.example:8233';
 let h: Harness;

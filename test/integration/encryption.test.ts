@@ -18,7 +18,7 @@ import { dataProtection } from '../../common/data-protection';
 import { silentLogger } from '../../common/logger';
 import { AesGcmPayloadCodec, KEY_ID_METADATA, generatePayloadKey } from '../../common/payload-codec';
 import { createWorker } from '../../worker/worker';
-import { PaymentStatus, workflowIds, type PaymentState } from '../../workflows/messages';
+import { PaymentStatus, workflowIds, type PaymentState } from '../../domain';
 import { startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { testPayloadKeyList } from '../helpers/payload-keys';

@@ -30,7 +30,7 @@ import {
   SA,
   workflowIds,
   type ExportResult,
-} from '../../workflows/messages';
+} from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'export');

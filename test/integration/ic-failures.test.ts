@@ -20,7 +20,7 @@ import {
   invoiceAdjustedWorkflowId,
   workflowIds,
   type ExportResult,
-} from '../../workflows/messages';
+} from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 
 const CYCLES = {

@@ -1,7 +1,7 @@
 /** The ingress's contract for bad input (contracts B): precise 4xx, nothing started, nothing posted. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { workflowIds } from '../../workflows/messages';
+import { workflowIds } from '../../domain';
 import { startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 let h: Harness;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMetrics, sampleValue } from '../../common/metrics';
-import { workflowIds, type PaymentState } from '../../workflows/messages';
+import { workflowIds, type PaymentState } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { testPayloadKeys } from '../helpers/payload-keys';

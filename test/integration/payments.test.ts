@@ -4,13 +4,7 @@
  * answered and what Temporal holds (result, search attributes, history).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PaymentStatus,
-  SA,
-  paymentStateQuery,
-  workflowIds,
-  type PaymentState,
-} from '../../workflows/messages';
+import { PaymentStatus, SA, workflowIds, type PaymentState, paymentStateQuery } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 

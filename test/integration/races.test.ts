@@ -12,7 +12,7 @@ import {
   type PaymentRequest,
   type PaymentState,
   type ReversalEventState,
-} from '../../workflows/messages';
+} from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { startAlertReceiver, type AlertReceiver } from '../helpers/webhook';

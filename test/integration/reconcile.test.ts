@@ -16,14 +16,18 @@ import {
   readReconcileReport,
   runReconciliation,
 } from '../../client/reconcile';
-import { addCalendarDays, dateOfInstant, startOfDay } from '../../workflows/business-day';
-import { PaymentStatus, workflowIds, type PaymentRequest } from '../../workflows/messages';
 import {
+  addCalendarDays,
+  dateOfInstant,
+  startOfDay,
+  PaymentStatus,
+  workflowIds,
+  type PaymentRequest,
   ReconcileKind,
   reconcileWorkflowId,
   type ReconcileSummary,
   type ScheduledReconcileOutcome,
-} from '../../workflows/reconcile-messages';
+} from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { testPayloadKeys } from '../helpers/payload-keys';
 import { seedPayment } from '../helpers/payments';

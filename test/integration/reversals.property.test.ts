@@ -11,8 +11,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { toCents } from '../../common/money';
-import { SA, workflowIds, type PaymentMethod } from '../../workflows/messages';
+import { toCents, SA, workflowIds, type PaymentMethod } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 let h: Harness;

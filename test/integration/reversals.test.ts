@@ -3,10 +3,9 @@
  * exact calls, exact bodies, nothing extra.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaymentStatus, SA, workflowIds, type ReversalEventState } from '../../workflows/messages';
+import { PaymentStatus, SA, workflowIds, type ReversalEventState, type PaymentMethod } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
-import type { PaymentMethod } from '../../workflows/messages';
 
 let h: Harness;
 

@@ -15,14 +15,14 @@ import {
   triggerExportSchedule,
   unpauseExportSchedule,
 } from '../../client/schedule';
-import { cycleOfInstant } from '../../workflows/billing-cycle';
 import {
+  cycleOfInstant,
   ExportStatus,
   SA,
   workflowIds,
   type ExportResult,
   type ScheduledExportOutcome,
-} from '../../workflows/messages';
+} from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 
 const TIME_ZONE = 'America/Chicago';

@@ -6,7 +6,7 @@
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { retentionDays } from '../../dev/namespace';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/messages';
+import { ALL_SEARCH_ATTRIBUTES } from '../../domain';
 
 let connection: Connection;
 beforeAll(async () => {

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer } from '../../dev/temporal-server';
 import { workflowListUiUrl, workflowUiUrl } from '../../common/ui';
 import { paymentSummary } from '../../client/ingress/payments';
-import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../../workflows/messages';
+import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bankingDaysBetween, federalReserveHolidays, isLateReturn, returnWindow } from '../../workflows/ach';
+import { bankingDaysBetween, federalReserveHolidays, isLateReturn, returnWindow } from '../../domain';
 
 describe('NACHA return windows', () => {
   it('gives unauthorized returns 60 calendar days and the rest 2 banking days', () => {

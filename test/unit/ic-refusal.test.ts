@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { classifyIcRefusal, icRefusalFailure } from '../../activities/errors';
-import { FailureType } from '../../workflows/messages';
+import { FailureType } from '../../domain';
 import { IC_BUSY_MESSAGE } from '../../simulators/ic/server';
 
 const opts = { authRetryDelayMs: 60_000 };

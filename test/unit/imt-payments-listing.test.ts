@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpCallError } from '../../integrations/http';
 import { ImtClient } from '../../integrations/imt-client';
 import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/server';
-import { dayBounds, formatInZone } from '../../workflows/business-day';
+import { dayBounds, formatInZone } from '../../domain';
 
 const INTEGRATOR_ID = randomBytes(16).toString('hex');
 const TZ = 'America/Chicago';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { fromCents, normalizeAmount, toCents } from '../../common/money';
+import { fromCents, normalizeAmount, toCents } from '../../domain';
 
 describe('money', () => {
   it('converts decimal strings to integer cents and back', () => {

@@ -17,7 +17,7 @@ import { ConfigError, loadConfig } from '../../common/config';
 import { HttpCallError, toHttpCallError } from '../../integrations/http';
 import { FaultController } from '../../simulators/faults';
 import { describeFailure } from '../../workflows/failures';
-import { IMT_ATTEMPT_TIMEOUT_MS, IMT_TIMEOUT_MAX_MS, type PaymentRequest } from '../../workflows/messages';
+import { IMT_ATTEMPT_TIMEOUT_MS, IMT_TIMEOUT_MAX_MS, type PaymentRequest } from '../../domain';
 
 const opts = { authRetryDelayMs: 60_000, isPost: true };
 const http = (kind: HttpCallError['kind'], status?: number, requestSent?: boolean) =>

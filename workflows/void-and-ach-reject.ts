@@ -34,22 +34,12 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentRunLookup } from '../activities/lifecycle';
-import { isLateReturn } from './ach';
-import { raiseAlert } from './alerts';
-import { describeFailure, isAlreadyStarted } from './failures';
 import {
+  isLateReturn,
   IMT_ATTEMPT_TIMEOUT_MS,
   NON_RETRYABLE_FAILURES,
   PaymentStatus,
   SA,
-  cancelPostingSignal,
-  dismissSignal,
-  earlyEventMismatchSignal,
-  paymentArrivedSignal,
-  paymentClosedSignal,
-  retrySignal,
-  reversalEventStateQuery,
-  reversalStateQuery,
   workflowIds,
   type AchRejectEvent,
   type PaymentClosedInput,
@@ -61,9 +51,19 @@ import {
   type ReversalInput,
   type ReversalKind,
   type ReversalOutcome,
-} from './messages';
+  cancelPostingSignal,
+  dismissSignal,
+  earlyEventMismatchSignal,
+  paymentArrivedSignal,
+  paymentClosedSignal,
+  retrySignal,
+  reversalEventStateQuery,
+  reversalStateQuery,
+} from '../domain';
+import { raiseAlert } from './alerts';
+import { describeFailure, isAlreadyStarted } from './failures';
 import { UNCERTAIN_POSTING_PATCH } from './payment';
-import { reversalEventWorkflowV1, reversalWorkflowV1 } from './reversal-v1';
+import { reversalEventWorkflowV1, reversalWorkflowV1 } from './void-and-ach-reject-v1';
 
 const { findPaymentRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -31,17 +31,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { isLateReturn } from './ach';
 import {
+  isLateReturn,
   NON_RETRYABLE_FAILURES,
   PaymentStatus,
   SA,
-  cancelPostingSignal,
-  dismissSignal,
-  paymentArrivedSignal,
-  retrySignal,
-  reversalEventStateQuery,
-  reversalStateQuery,
   workflowIds,
   type AchRejectEvent,
   type AttemptError,
@@ -52,7 +46,13 @@ import {
   type ReversalInput,
   type ReversalKind,
   type ReversalOutcome,
-} from './messages';
+  cancelPostingSignal,
+  dismissSignal,
+  paymentArrivedSignal,
+  retrySignal,
+  reversalEventStateQuery,
+  reversalStateQuery,
+} from '../domain';
 
 const { lookupPaymentRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
