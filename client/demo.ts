@@ -1,7 +1,7 @@
 /**
  * `npm run demo` — a scripted day on the embedded stack, so a newcomer sees every flow in
- * about a minute: an in-memory Temporal dev server with its UI, the IMT and IC
- * simulators, the worker and the ingress, then
+ * one short run (how long: README, "A scripted day"): an in-memory Temporal dev server
+ * with its UI, the IMT and IC simulators, the worker and the ingress, then
  *
  *   06:00  the billing-cycle export (IMT listing → invoice file → IC upload)
  *   09:00  a burst of payments (IC's Data Pump → ingress → one workflow each → IMT)
