@@ -13,7 +13,7 @@ import { buildInvoiceFile } from '../integrations/bif';
 import type { ImtListedInvoice } from '../integrations/imt-types';
 import { FailureType, type BalanceCheckResult, type BalanceSyncResult } from '../domain';
 import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 export type { BalanceSyncResult } from '../domain';
 

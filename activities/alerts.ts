@@ -20,7 +20,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { toHttpCallError } from '../integrations/http';
 import { workflowUiUrl } from '../common/ui';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 import { activityLogger } from './log';
 import { workflowIds, alertRaisedSignal } from '../domain';
 

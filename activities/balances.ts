@@ -27,7 +27,7 @@ import type {
 } from '../domain';
 import { DEFAULT_IC_BALANCE_CHECK, sameAmount } from './adjustment';
 import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 const PAGE_SIZE = 250;
 const SAMPLE = 20;

@@ -30,7 +30,7 @@
  * | anything else, ViewInvoiceByInvoiceNumber| ClientError         | never                              |
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../domain';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../domain';
 import { HttpCallError, type HttpService } from '../integrations/http';
 import type { IcMethod } from '../integrations/ic-client';
 
@@ -76,10 +76,12 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
       (err.kind === 'network' && err.requestSent !== false) ||
       (err.kind === 'status' && (status0 >= 500 || status0 === 408)),
   };
-  const make = (type: FailureType, nonRetryable: boolean, message: string, nextRetryDelayMs?: number) =>
+  // Whether a type can ever succeed by repeating is decided by one list (domain/failures.ts);
+  // the flag set here from it is what workflows and Temporal's retries read.
+  const make = (type: FailureType, message: string, nextRetryDelayMs?: number) =>
     ApplicationFailure.create({
       type,
-      nonRetryable,
+      nonRetryable: NON_RETRYABLE_FAILURES.includes(type),
       message,
       details: [{ ...details, nextRetryDelayMs }],
       nextRetryDelay: nextRetryDelayMs,
@@ -89,41 +91,39 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
     case 'timeout':
       return make(
         FailureType.AmbiguousTimeout,
-        false,
         `${err.message}; the request may have been processed — retrying is safe because the call is idempotent (${
           err.service === 'IMT' ? 'contracts C3' : 'IC loads a FileName + content once, contracts D'
         })`,
       );
     case 'network':
-      return make(FailureType.NetworkError, false, err.message);
+      return make(FailureType.NetworkError, err.message);
     case 'invalid-response':
-      return make(FailureType.InvalidResponse, true, err.message);
+      return make(FailureType.InvalidResponse, err.message);
     case 'status':
       break;
   }
 
   const status = err.status ?? 0;
   const reasons = err.responseBody === undefined ? '' : `: ${JSON.stringify(err.responseBody)}`;
-  if (status === 400 && opts.isPost) return make(FailureType.InvalidPost, true, `${err.message}${reasons}`);
+  if (status === 400 && opts.isPost) return make(FailureType.InvalidPost, `${err.message}${reasons}`);
   if (status === 403)
     return make(
       FailureType.AuthRejected,
-      false,
       `${err.message}: ${err.service} rejected the configured credentials; retrying every ${Math.round(
         opts.authRetryDelayMs / 1000,
       )} s until they are fixed`,
       opts.authRetryDelayMs,
     );
-  if (status === 404) return make(FailureType.NotFound, true, `${err.message}${reasons}`);
+  if (status === 404) return make(FailureType.NotFound, `${err.message}${reasons}`);
   if (status === 429) {
     const wait = err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS);
-    return make(FailureType.RateLimited, false, `${err.message} (rate limited)`, wait);
+    return make(FailureType.RateLimited, `${err.message} (rate limited)`, wait);
   }
-  if (status === 408) return make(FailureType.AmbiguousTimeout, false, err.message);
-  if (status >= 400 && status < 500) return make(FailureType.ClientError, true, `${err.message}${reasons}`);
+  if (status === 408) return make(FailureType.AmbiguousTimeout, err.message);
+  if (status >= 400 && status < 500) return make(FailureType.ClientError, `${err.message}${reasons}`);
   const wait =
     err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS) || undefined;
-  return make(FailureType.ServiceUnavailable, false, err.message, wait);
+  return make(FailureType.ServiceUnavailable, err.message, wait);
 }
 
 /**
@@ -162,10 +162,12 @@ export function icRefusalFailure(
     // IC answered (HTTP 200, Success=false): a definite answer, nothing ambiguous.
     outcomeUnknown: false,
   };
-  const make = (type: FailureType, nonRetryable: boolean, message: string, nextRetryDelayMs?: number) =>
+  // Whether a type can ever succeed by repeating is decided by one list (domain/failures.ts);
+  // the flag set here from it is what workflows and Temporal's retries read.
+  const make = (type: FailureType, message: string, nextRetryDelayMs?: number) =>
     ApplicationFailure.create({
       type,
-      nonRetryable,
+      nonRetryable: NON_RETRYABLE_FAILURES.includes(type),
       message,
       details: [{ ...details, nextRetryDelayMs }],
       nextRetryDelay: nextRetryDelayMs,
@@ -174,19 +176,18 @@ export function icRefusalFailure(
     case 'auth':
       return make(
         FailureType.AuthRejected,
-        false,
         `IC rejected the configured BillerGUID / WebServiceKey on ${method} (${subject}): ${said}; retrying every ${Math.round(
           opts.authRetryDelayMs / 1000,
         )} s until they are fixed`,
         opts.authRetryDelayMs,
       );
     case 'transient':
-      return make(FailureType.ServiceUnavailable, false, `IC is busy on ${method} (${subject}): ${said}`);
+      return make(FailureType.ServiceUnavailable, `IC is busy on ${method} (${subject}): ${said}`);
     case 'not-found':
-      return make(FailureType.NotFound, true, `IC does not know ${subject}: ${said}`);
+      return make(FailureType.NotFound, `IC does not know ${subject}: ${said}`);
     case 'refused':
       return method === 'UploadInvoiceFile'
-        ? make(FailureType.FileRejected, true, `IC refused ${subject}: ${said}`)
-        : make(FailureType.ClientError, true, `IC refused ${method} for ${subject}: ${said}`);
+        ? make(FailureType.FileRejected, `IC refused ${subject}: ${said}`)
+        : make(FailureType.ClientError, `IC refused ${method} for ${subject}: ${said}`);
   }
 }

@@ -38,7 +38,7 @@ import {
   type UploadOutcome,
 } from '../domain';
 import { icRefusalFailure, toActivityFailure } from './errors';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 const ExtractInputSchema = z
   .object({

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { toCents, FailureType, type PaymentRequest, type PostedPayment } from '../domain';
 import type { ImtClient, ReversePaymentRequest, ImtReversal } from '../integrations/imt-client';
 import { toActivityFailure } from './errors';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 import { activityLogger } from './log';
 
 export function createImtActivities(deps: ActivityDeps) {

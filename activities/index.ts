@@ -3,9 +3,7 @@
  * clients carrying credentials, the data directory, the logger). Secrets therefore
  * never travel as workflow or activity arguments, so they never land in history.
  */
-import type { Logger } from '../common/logger';
-import type { ImtClient } from '../integrations/imt-client';
-import type { InvoiceCloudClient } from '../integrations/ic-client';
+import type { ActivityDeps } from './deps';
 import { createImtActivities } from './imt';
 import { createAlertActivities } from './alerts';
 import { createExportActivities } from './export';
@@ -13,36 +11,8 @@ import { createLifecycleActivities } from './lifecycle';
 import { createAdjustmentActivities } from './adjustment';
 import { createBalanceActivities } from './balances';
 import { createReconcileActivities } from './reconcile';
-import type { Client } from '@temporalio/client';
 
-export interface ActivityMetrics {
-  paymentsPosted: { inc(): void };
-  /** IMT refused a posting for good: the payment parks in NEEDS_ATTENTION (common/metrics.ts). */
-  paymentsParked?: { inc(): void };
-  /** One failed posting attempt, by failure type. */
-  paymentAttemptFailures?: { inc(type: string): void };
-}
-
-export interface ActivityDeps {
-  imt: ImtClient;
-  ic?: InvoiceCloudClient;
-  logger: Logger;
-  /** Where export files and their reports are written (never through workflow history). */
-  dataDir: string;
-  bifDateFormat?: 'YYYY-MM-DD' | 'MM/DD/YYYY';
-  /** Delay before a retry after IMT answered 403 (credential may be rotated). */
-  authRetryDelayMs: number;
-  alertWebhookUrl?: string;
-  /** Window of an alert digest (many runs, one cause): default 10 minutes (workflows/alerts.ts). */
-  alertDigestWindowMs?: number;
-  /** Base URL of the Temporal UI, for "open in Temporal UI" links in alerts (common/ui.ts). */
-  temporalUiUrl?: string;
-  metrics?: ActivityMetrics;
-  /** How often and how many times an adjustment checks that IC shows the balance sent. */
-  icBalanceCheck?: { intervalMs: number; attempts: number };
-  /** For activities that read other workflows' state (voids, ACH rejects). */
-  temporalClient?: Client;
-}
+export type { ActivityDeps, ActivityMetrics } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   return {

@@ -13,7 +13,7 @@ import {
   type PaymentStatus,
   paymentStateQuery,
 } from '../domain';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 
 /** What `lookupPaymentRun` (pre-issue-9 runs) returns. */
 export type LegacyPaymentRunLookup =

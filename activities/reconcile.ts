@@ -42,7 +42,7 @@ import {
 } from '../domain';
 import type { ImtListedPayment } from '../integrations/imt-payment-types';
 import { toActivityFailure } from './errors';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './deps';
 import { activityLogger } from './log';
 
 /** The report's columns, in order (README "Reconciliation report"). */

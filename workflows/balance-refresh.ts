@@ -19,23 +19,22 @@ import {
   isBillingCycle,
   BalanceRefreshStatus,
   FailureType,
-  NON_RETRYABLE_FAILURES,
   type BalanceRefreshInput,
   type BalanceRefreshProgress,
   type BalanceRefreshResult,
   balanceRefreshProgressQuery,
 } from '../domain';
-import { callIcAlertingOnAuth, failureMessageOf, failureTypeOf } from './ic-calls';
+import { callIcAlertingOnAuth } from './ic-calls';
+import { failureMessageOf, failureTypeOf } from './failures';
 
 const RETRY: RetryPolicy = {
   initialInterval: '2 seconds',
   backoffCoefficient: 2,
   maximumInterval: '2 minutes',
-  nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'InvalidResponse', 'InvalidRefreshInput'],
 };
 const UNTIL_AUTH: RetryPolicy = {
   ...RETRY,
-  nonRetryableErrorTypes: [...(RETRY.nonRetryableErrorTypes ?? []), FailureType.AuthRejected],
+  nonRetryableErrorTypes: [FailureType.AuthRejected],
 };
 const LONG = { startToCloseTimeout: '12 hours', heartbeatTimeout: '2 minutes' } as const;
 

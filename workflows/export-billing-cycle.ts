@@ -20,7 +20,6 @@
  * scheduled time and starts `export-<cycle>` as an abandoned child under the same policy.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
@@ -35,7 +34,7 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { ALERTS_AS_RUNS_PATCH, raiseAlert } from './alerts';
+import { ALERTS_AS_RUNS_PATCH, raiseAlert, sendAlertInRun } from './alerts';
 import {
   cycleOfInstant,
   isBillingCycle,
@@ -61,6 +60,7 @@ import {
   rejectExportSignal,
 } from '../domain';
 import { callIcAlertingOnAuth } from './ic-calls';
+import { failureSummary, failureTypeOf, isAlreadyStarted } from './failures';
 
 const { extractAndBuildInvoiceFile } = proxyActivities<Activities>({
   // 100,000 invoices take well under a minute; the margin covers a slow IMT.
@@ -95,11 +95,6 @@ const { uploadInvoiceFile: uploadUntilAuthRejected } = proxyActivities<Activitie
 const { uploadInvoiceFile: uploadUntilCredentialsFixed } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   retry: UPLOAD_RETRY,
-});
-
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
 
 const MAX_EVENTS_KEPT = 50;
@@ -153,7 +148,7 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
   const alert = async (title: string, text: string) => {
     const key = `${info.workflowId}:${info.runId}:${summary.status}`;
     if (patched(ALERTS_AS_RUNS_PATCH)) await raiseAlert({ key, title, text });
-    else await sendAlert({ key, title, text }).catch(() => undefined);
+    else await sendAlertInRun({ key, title, text }).catch(() => undefined);
   };
   /** Records why the run stops, marks it, alerts once, and hands back the error to rethrow. */
   const stop = async (status: ExportStatus, err: unknown): Promise<unknown> => {
@@ -162,7 +157,7 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
       record('cancelled');
       return err;
     }
-    const failure = describe(err);
+    const failure = failureSummary(err);
     summary.lastError = failure;
     setStatus(status);
     record(status.toLowerCase(), `${failure.type}: ${failure.message}`);
@@ -300,7 +295,7 @@ export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Pr
         )
       : await uploadInvoiceFile(uploadInput);
   } catch (err) {
-    const refused = failureType(err) === FailureType.FileRejected;
+    const refused = failureTypeOf(err) === FailureType.FileRejected;
     throw await stop(refused ? ExportStatus.FILE_REJECTED : ExportStatus.FAILED, err);
   }
   if (summary.upload.icInvoiceCount !== file.invoiceCount) {
@@ -375,24 +370,4 @@ export async function scheduledExportWorkflow(input: ScheduledExportInput): Prom
     throw err;
   }
   return { ...outcome, started: true };
-}
-
-/**
- * `WorkflowExecutionAlreadyStartedError` lives in @temporalio/common, which workflow files
- * may not import; the SDK gives each failure class a stable `name` to recognise it by.
- */
-function isAlreadyStarted(err: unknown): boolean {
-  return err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError';
-}
-
-function failureType(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
-
-function describe(err: unknown): { type: string; message: string } {
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof Error) return { type: cause.name, message: cause.message };
-  return { type: 'Error', message: String(cause) };
 }

@@ -8,7 +8,7 @@
  * start-to-close timeout, failures recorded by older code).
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { FailureType, NON_RETRYABLE_FAILURES, type AttemptError } from '../domain';
+import { FailureType, type AttemptError } from '../domain';
 
 export interface DescribedFailure {
   /** Repeating the same call cannot succeed: a person must decide. */
@@ -39,7 +39,30 @@ const DEFINITE_REJECTIONS = new Set<string>([
 
 /** Unwraps `ActivityFailure → cause` once, for every workflow. */
 export function failureCause(err: unknown): unknown {
-  return err instanceof ActivityFailure ? err.cause : err;
+  return err instanceof ActivityFailure ? (err.cause ?? err) : err;
+}
+
+/** The failure's type when an activity raised it (activities/errors.ts), else undefined. */
+export function failureTypeOf(err: unknown): string | undefined {
+  const cause = failureCause(err);
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+export function failureMessageOf(err: unknown): string {
+  const cause = failureCause(err);
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** Type and message for a run's state or an alert: the activity's type, else the error's name. */
+export function failureSummary(err: unknown): { type: string; message: string } {
+  const cause = failureCause(err);
+  const type =
+    cause instanceof ApplicationFailure
+      ? (cause.type ?? 'Error')
+      : cause instanceof Error
+        ? cause.name
+        : 'Error';
+  return { type, message: failureMessageOf(err) };
 }
 
 export function describeFailure(err: unknown): DescribedFailure {
@@ -56,7 +79,8 @@ export function describeFailure(err: unknown): DescribedFailure {
     const outcomeUnknown =
       typeof details.outcomeUnknown === 'boolean' ? details.outcomeUnknown : UNKNOWN_OUTCOME_TYPES.has(type);
     return {
-      permanent: cause.nonRetryable || NON_RETRYABLE_FAILURES.includes(type as FailureType),
+      // Set by activities/errors.ts from the one list of permanent types (domain/failures.ts).
+      permanent: cause.nonRetryable === true,
       nextRetryDelayMs: details.nextRetryDelayMs,
       outcomeUnknown,
       definiteRejection: !outcomeUnknown && DEFINITE_REJECTIONS.has(type),
@@ -76,9 +100,10 @@ export function describeFailure(err: unknown): DescribedFailure {
 
 /**
  * A child start refused because the workflow ID is taken (REJECT_DUPLICATE: the business
- * key already ran). @temporalio/workflow 1.24 does not re-export the SDK's class, and
- * workflow files may import nothing else, so the error's name — part of the SDK's
- * contract — is checked here, in one place.
+ * key already ran). @temporalio/workflow 1.24.0 does not export the SDK's class
+ * (`require('@temporalio/workflow').WorkflowExecutionAlreadyStartedError` is undefined),
+ * and workflow files may import nothing else, so the error's name — part of the SDK's
+ * contract — is checked here, in one place, for every workflow.
  */
 export function isAlreadyStarted(err: unknown): boolean {
   return err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError';

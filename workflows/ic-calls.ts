@@ -8,19 +8,8 @@
  * limit, so the run resumes by itself once the credentials are fixed. The retries happen
  * inside one activity and cost no history.
  */
-import { ApplicationFailure } from '@temporalio/workflow';
-import { failureCause } from './failures';
+import { failureMessageOf, failureTypeOf } from './failures';
 import { FailureType } from '../domain';
-
-export function failureTypeOf(err: unknown): string | undefined {
-  const cause = failureCause(err);
-  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-}
-
-export function failureMessageOf(err: unknown): string {
-  const cause = failureCause(err) ?? err;
-  return cause instanceof Error ? cause.message : String(cause);
-}
 
 /**
  * `first` must not retry `AuthRejected` (list it in `nonRetryableErrorTypes`); `patient`

@@ -25,12 +25,12 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { ALERTS_AS_RUNS_PATCH, raiseAlert } from './alerts';
-import { callIcAlertingOnAuth, failureMessageOf, failureTypeOf } from './ic-calls';
+import { ALERTS_AS_RUNS_PATCH, raiseAlert, sendAlertInRun } from './alerts';
+import { callIcAlertingOnAuth } from './ic-calls';
+import { failureMessageOf, failureTypeOf } from './failures';
 import {
   AdjustmentStatus,
   FailureType,
-  NON_RETRYABLE_FAILURES,
   type BalanceCheckResult,
   type BalanceSyncResult,
   type InvoiceAdjustmentState,
@@ -45,7 +45,6 @@ export type { InvoiceAdjustmentState } from '../domain';
 const SYNC_RETRY: RetryPolicy = {
   initialInterval: '2 seconds',
   maximumInterval: '2 minutes',
-  nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'InvalidResponse'],
 };
 const SYNC_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
@@ -62,7 +61,7 @@ const { syncInvoiceBalance: syncUntilAuthRejected, checkIcBalance: checkUntilAut
     startToCloseTimeout: '1 hour',
     retry: {
       ...SYNC_RETRY,
-      nonRetryableErrorTypes: [...(SYNC_RETRY.nonRetryableErrorTypes ?? []), FailureType.AuthRejected],
+      nonRetryableErrorTypes: [FailureType.AuthRejected],
     },
   });
 const { syncInvoiceBalance: syncUntilCredentialsFixed, checkIcBalance: checkUntilCredentialsFixed } =
@@ -71,11 +70,6 @@ const { syncInvoiceBalance: syncUntilCredentialsFixed, checkIcBalance: checkUnti
     heartbeatTimeout: '1 minute',
     retry: SYNC_RETRY,
   });
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
-});
-
 /** A change followed by this much quiet is sent; more changes meanwhile join the same update. */
 const QUIET_PERIOD_MS = 2_000;
 /** A steady stream of changes still sends an update this often. */
@@ -120,7 +114,7 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
   const alert = async (title: string, text: string) => {
     const key = `${info.workflowId}:${info.runId}:${state.status}`;
     if (patched(ALERTS_AS_RUNS_PATCH)) await raiseAlert({ key, title, text });
-    else await sendAlert({ key, title, text }).catch(() => undefined);
+    else await sendAlertInRun({ key, title, text }).catch(() => undefined);
   };
   const onAuthRejected = async (message: string) => {
     setStatus(AdjustmentStatus.AUTH_REJECTED, message);

@@ -33,6 +33,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { sendAlertInRun } from './alerts';
 import {
   NON_RETRYABLE_FAILURES,
   PaymentStatus,
@@ -58,11 +59,6 @@ const { postPayment } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   // One attempt per call: the loop below owns retries (see file comment).
   retry: { maximumAttempts: 1 },
-});
-
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
 
 /** Backoff between attempts: 1 s, 2 s, 4 s … capped at 5 minutes. */
@@ -189,7 +185,7 @@ export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<Pa
         // Not lost, not failed silently: park visibly until a person decides.
         setStatus(PaymentStatus.NEEDS_ATTENTION);
         retryRequested = false;
-        await sendAlert({
+        await sendAlertInRun({
           key: `${workflowInfo().workflowId}:NEEDS_ATTENTION:${state.attempts}`,
           title: `Payment ${payment.transaction_id} needs attention`,
           text: `IMT rejected payment ${payment.amount} on invoice ${payment.invoice_number} (${failure.error.type}): ${failure.error.message}. Fix the cause, then signal retry or dismiss.`,

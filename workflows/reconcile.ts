@@ -20,6 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { isAlreadyStarted } from './failures';
 import {
   isTimeZone,
   addCalendarDays,
@@ -43,7 +44,6 @@ const { reconcileDay } = proxyActivities<Activities>({
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: ['NotFound', 'ClientError', 'InvalidResponse', 'ConfigError'],
   },
   scheduleToCloseTimeout: '12 hours',
 });
@@ -151,7 +151,7 @@ export async function scheduledReconcileWorkflow(
       staticSummary: `Reconciliation of ${date} (${input.timeZone})`,
     });
   } catch (err) {
-    if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') {
+    if (isAlreadyStarted(err)) {
       return { ...outcome, started: false, reason: `${workflowId} has already run (or is running)` };
     }
     throw err;

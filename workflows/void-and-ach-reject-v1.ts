@@ -31,6 +31,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { sendAlertInRun } from './alerts';
+import { isAlreadyStarted } from './failures';
 import {
   isLateReturn,
   NON_RETRYABLE_FAILURES,
@@ -52,6 +54,7 @@ import {
   retrySignal,
   reversalEventStateQuery,
   reversalStateQuery,
+  toCents,
 } from '../domain';
 
 const { lookupPaymentRun } = proxyActivities<Activities>({
@@ -69,11 +72,6 @@ const { reversePayment } = proxyActivities<Activities>({
     maximumInterval: '5 minutes',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES, 'InvalidResponse'],
   },
-});
-
-const { sendAlert } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
 });
 
 const MAX_POLL_MS = 15 * 60 * 1000;
@@ -154,7 +152,7 @@ export async function reversalEventWorkflowV1(input: ReversalEventInput): Promis
     setStatus(PaymentStatus.NEEDS_ATTENTION);
     state.lastError = { type: 'NeedsReview', message: why, at: now() };
     record('needs attention', why);
-    await sendAlert({
+    await sendAlertInRun({
       key: `${self}:NEEDS_ATTENTION:${state.events.length}`,
       title: `${label(kind)} for payment ${txid} needs attention`,
       text: `${why}. Signal retry (after fixing the cause) or dismiss with a reason.`,
@@ -283,7 +281,7 @@ export async function reversalEventWorkflowV1(input: ReversalEventInput): Promis
     });
   } catch (err) {
     // @temporalio/common's class cannot be imported here; its name is part of the SDK's contract.
-    if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+    if (!isAlreadyStarted(err)) throw err;
     state.reversedBy = kind === 'void' ? 'ach_reject' : 'void';
     record('payment already reversed by the other event; no second reversal', workflowIds.reversal(txid));
     setStatus(PaymentStatus.ALREADY_REVERSED);
@@ -294,11 +292,6 @@ export async function reversalEventWorkflowV1(input: ReversalEventInput): Promis
   state.reversal = await child.result();
   setStatus(state.reversal.status);
   return state;
-}
-
-function toCents(amount: string): number {
-  const [whole, frac = ''] = amount.split('.');
-  return Number(whole) * 100 + Number(frac.padEnd(2, '0').slice(0, 2));
 }
 
 export async function reversalWorkflowV1(input: ReversalInput): Promise<ReversalOutcome> {
@@ -340,7 +333,7 @@ export async function reversalWorkflowV1(input: ReversalInput): Promise<Reversal
       if (input.kind === 'void') setStatus(PaymentStatus.VOIDED);
       else if (input.lateReturn) {
         setStatus(PaymentStatus.LATE_RETURN);
-        await sendAlert({
+        await sendAlertInRun({
           key: `${workflowInfo().workflowId}:LATE_RETURN`,
           title: `Late ACH return for payment ${input.transactionId}`,
           text: `Return ${input.returnCode} arrived after its NACHA window; the payment was reversed in IMT. Review with the bank.`,
@@ -351,7 +344,7 @@ export async function reversalWorkflowV1(input: ReversalInput): Promise<Reversal
       outcome.lastError = toAttemptError(err);
       record('reversal failed', `${outcome.lastError.type}: ${outcome.lastError.message}`);
       setStatus(PaymentStatus.NEEDS_ATTENTION);
-      await sendAlert({
+      await sendAlertInRun({
         key: `${workflowInfo().workflowId}:NEEDS_ATTENTION:${outcome.attempts}`,
         title: `Reversal of payment ${input.transactionId} needs attention`,
         text: `IMT did not accept the ${label(input.kind).toLowerCase()} reversal (${outcome.lastError.type}): ${outcome.lastError.message}. Fix the cause, then signal retry or dismiss.`,

@@ -37,7 +37,6 @@ import type { PaymentRunLookup } from '../activities/lifecycle';
 import {
   isLateReturn,
   IMT_ATTEMPT_TIMEOUT_MS,
-  NON_RETRYABLE_FAILURES,
   PaymentStatus,
   SA,
   workflowIds,
@@ -59,6 +58,7 @@ import {
   retrySignal,
   reversalEventStateQuery,
   reversalStateQuery,
+  toCents,
 } from '../domain';
 import { raiseAlert } from './alerts';
 import { describeFailure, isAlreadyStarted } from './failures';
@@ -80,7 +80,6 @@ const { reversePayment } = proxyActivities<Activities>({
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   },
 });
 
@@ -98,11 +97,6 @@ function now(): string {
 
 function label(kind: ReversalKind): string {
   return kind === 'void' ? 'Void' : 'ACH reject';
-}
-
-function toCents(amount: string): number {
-  const [whole, frac = ''] = amount.split('.');
-  return Number(whole) * 100 + Number(frac.padEnd(2, '0').slice(0, 2));
 }
 
 /** What makes an event not about this payment. Empty when they match. */

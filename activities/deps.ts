@@ -1,0 +1,39 @@
+/**
+ * What activities are given by the process that runs them (app/ wires it): HTTP clients
+ * carrying credentials, the data directory, the logger, metrics. Passed to
+ * `createActivities(deps)` (activities/index.ts), never as workflow or activity arguments,
+ * so secrets never land in history.
+ */
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../common/logger';
+import type { ImtClient } from '../integrations/imt-client';
+import type { InvoiceCloudClient } from '../integrations/ic-client';
+
+export interface ActivityMetrics {
+  paymentsPosted: { inc(): void };
+  /** IMT refused a posting for good: the payment parks in NEEDS_ATTENTION (common/metrics.ts). */
+  paymentsParked?: { inc(): void };
+  /** One failed posting attempt, by failure type. */
+  paymentAttemptFailures?: { inc(type: string): void };
+}
+
+export interface ActivityDeps {
+  imt: ImtClient;
+  ic?: InvoiceCloudClient;
+  logger: Logger;
+  /** Where export files and their reports are written (never through workflow history). */
+  dataDir: string;
+  bifDateFormat?: 'YYYY-MM-DD' | 'MM/DD/YYYY';
+  /** Delay before a retry after IMT answered 403 (credential may be rotated). */
+  authRetryDelayMs: number;
+  alertWebhookUrl?: string;
+  /** Window of an alert digest (many runs, one cause): default 10 minutes (workflows/alerts.ts). */
+  alertDigestWindowMs?: number;
+  /** Base URL of the Temporal UI, for "open in Temporal UI" links in alerts (common/ui.ts). */
+  temporalUiUrl?: string;
+  metrics?: ActivityMetrics;
+  /** How often and how many times an adjustment checks that IC shows the balance sent. */
+  icBalanceCheck?: { intervalMs: number; attempts: number };
+  /** For activities that read other workflows' state (voids, ACH rejects). */
+  temporalClient?: Client;
+}
