@@ -41,7 +41,8 @@ import {
 } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildIngress } from '../client/ingress/server';
-import { fingerprint, paymentSummary } from '../client/ingress/payments';
+import { paymentSummary } from '../client/ingress/payment';
+import { fingerprint } from '../client/ingress/runs';
 import { loadConfig } from '../common/config';
 import { createLogger, type Logger } from '../common/logger';
 import { combineIngressHooks, createMetrics, type ServiceMetrics } from '../common/metrics';

@@ -4,6 +4,8 @@
  */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { SA, workflowIds, type PaymentState, paymentStateQuery } from '../../domain';
+import type { Answer } from './answers';
+import type { IntakeDeps } from './runs';
 
 export interface RunView {
   workflow_id: string;
@@ -101,6 +103,13 @@ export async function lookupPayment(
     events: state?.events,
     runs: found.map((r) => r.view),
   };
+}
+
+/** The status call (contracts B `GET …/payments/<transaction_id>`). */
+export async function paymentStatus(deps: IntakeDeps, transactionId: string): Promise<Answer> {
+  const view = await lookupPayment(deps.client, transactionId, deps.temporalUiUrl, deps.namespace);
+  if (view) return { kind: 'found', body: view };
+  return { kind: 'not-found', body: { error: 'not_found', message: `No payment ${transactionId}.` } };
 }
 
 /**

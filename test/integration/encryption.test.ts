@@ -11,7 +11,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { paymentSummary } from '../../client/ingress/payments';
+import { paymentSummary } from '../../client/ingress/payment';
 import { startExport } from '../../client/exports';
 import { buildCodecServer } from '../../client/codec-server/server';
 import { dataProtection } from '../../common/data-protection';

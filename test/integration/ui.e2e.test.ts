@@ -20,7 +20,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer } from '../../dev/temporal-server';
 import { workflowListUiUrl, workflowUiUrl } from '../../common/ui';
-import { paymentSummary } from '../../client/ingress/payments';
+import { paymentSummary } from '../../client/ingress/payment';
 import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';

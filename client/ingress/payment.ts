@@ -1,12 +1,11 @@
 /**
  * Payment intake: turns one IC Data Pump delivery into (at most) one payment workflow
- * and answers IC per contracts B (201 confirmed / 202 accepted / 400 / 409).
+ * and its answer (contracts B: posted → 201, accepted → 202, IMT refused it → 400,
+ * other content under a known transaction_id → 409). answers.ts makes it HTTP.
  */
-import { createHash } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
-  type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
@@ -20,30 +19,77 @@ import {
   paymentStateQuery,
 } from '../../domain';
 import type { paymentWorkflow } from '../../workflows/payment';
-import { pendingReversalEvents } from './reversals';
-import { statusOf, waitForCloseOrStatus } from './wait';
+import { REDELIVER_AFTER_S, statusUrl, unavailable, type Answer } from './answers';
+import { fingerprint, statusOf, waitForCloseOrStatus, type IntakeDeps } from './runs';
+import { pendingReversalEvents } from './void-and-ach-reject';
 
-export interface IntakeContext {
-  client: Client;
-  taskQueue: string;
-  /** How long to wait for IMT's confirmation before answering 202. */
-  confirmWaitMs: number;
-}
-
-export type IntakeAnswer =
+/** What the payment run told the intake, before it becomes IC's answer. */
+type Outcome =
   | { kind: 'posted'; state: PaymentState }
   | { kind: 'accepted'; state?: PaymentState; status: PaymentStatus }
   | { kind: 'rejected-by-imt'; state: PaymentState }
-  | { kind: 'conflict'; existingFingerprint?: string };
+  | { kind: 'conflict' };
 
-/** Stable digest of the fields that define a payment; stored in the workflow memo. */
-export function fingerprint(body: object): string {
-  const canonical = JSON.stringify(
-    Object.keys(body)
-      .sort()
-      .map((k) => [k, (body as Record<string, unknown>)[k]]),
-  );
-  return createHash('sha256').update(canonical).digest('hex');
+/** How admission control (admission.ts) shapes one payment's wait. */
+export interface WaitPlan {
+  /** The backlog is too deep for the wait to succeed: start durably, answer 202 at once. */
+  quick?: boolean;
+  giveUp?: AbortSignal;
+  /** The wait for the outcome, when admission control shortens it (default confirmWaitMs). */
+  windowMs?: number;
+  /**
+   * Told once per wait whether the outcome came quickly (within `quickMs`) or not — as soon
+   * as that is known, so admission control learns while the backlog builds.
+   */
+  onWaited?: (quick: boolean) => void;
+  quickMs?: number;
+}
+
+/** IC's answer for one delivery of a payment. */
+export async function receivePayment(
+  deps: IntakeDeps,
+  payment: PaymentRequest,
+  plan: WaitPlan = {},
+): Promise<Answer> {
+  const txid = payment.transaction_id;
+  let outcome: Outcome;
+  try {
+    outcome = await startAndWait(deps, payment, plan);
+  } catch (err) {
+    if (!(err instanceof IntakeNotDurableError)) throw err;
+    return unavailable(err.message, REDELIVER_AFTER_S);
+  }
+  switch (outcome.kind) {
+    case 'posted':
+      return { kind: 'done', body: outcome.state.posted ?? {} };
+    case 'conflict':
+      return {
+        kind: 'conflict',
+        rejected: 'conflict',
+        body: {
+          error: 'conflict',
+          message: `Transaction ${txid} was already received with different content; the first delivery stands.`,
+          transaction_id: txid,
+        },
+      };
+    case 'rejected-by-imt':
+      return {
+        kind: 'invalid',
+        body: {
+          error: 'rejected_by_imt',
+          message: `IMT rejected the payment as invalid: ${outcome.state.lastError?.message ?? ''}`,
+          reasons: outcome.state.lastError?.reasons,
+          transaction_id: txid,
+          status: outcome.state.status,
+          status_url: statusUrl(txid),
+        },
+      };
+    case 'accepted':
+      return {
+        kind: 'accepted',
+        body: { transaction_id: txid, status: outcome.status, status_url: statusUrl(txid) },
+      };
+  }
 }
 
 /** Stays readable in the UI (not encrypted): identifiers only, never the amount (README, Deploying). */
@@ -58,25 +104,10 @@ export function paymentSummary(p: PaymentRequest): string {
  * result). Only when the window closes first does the ingress ask for the status (one
  * describe), to answer 202 with it.
  *
- * `quick` (admission control, server.ts): the backlog is too deep for the wait to succeed,
- * so the run is only started — durably — and answered 202 at once.
+ * `quick` (admission control): the backlog is too deep for the wait to succeed, so the run
+ * is only started — durably — and answered 202 at once.
  */
-export async function receivePayment(
-  ctx: IntakeContext,
-  payment: PaymentRequest,
-  opts: {
-    quick?: boolean;
-    giveUp?: AbortSignal;
-    /** The wait for the outcome, when admission control shortens it (default confirmWaitMs). */
-    windowMs?: number;
-    /**
-     * Told once per wait whether the outcome came quickly (within `quickMs`) or not — as soon
-     * as that is known, so admission control learns while the backlog builds.
-     */
-    onWaited?: (quick: boolean) => void;
-    quickMs?: number;
-  } = {},
-): Promise<IntakeAnswer> {
+async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: WaitPlan): Promise<Outcome> {
   const workflowId = workflowIds.payment(payment.transaction_id);
   const fp = fingerprint(payment);
   // A void or ACH reject that came first (and is still open): the payment run asks it
@@ -159,7 +190,7 @@ export async function receivePayment(
 }
 
 /** The payment could not be shown to be durably started in time: IC must redeliver (503). */
-export class IntakeNotDurableError extends Error {
+class IntakeNotDurableError extends Error {
   constructor(transactionId: string) {
     super(`payment ${transactionId} was not confirmed as received in time; deliver it again`);
   }
@@ -172,14 +203,14 @@ function isConflict(err: WorkflowUpdateFailedError): boolean {
 
 /** A delivery of a transaction whose run exists: compare, then answer from it. */
 async function repeatOfKnown(
-  ctx: IntakeContext,
+  ctx: IntakeDeps,
   workflowId: string,
   fp: string,
   waitMs: number,
-): Promise<IntakeAnswer> {
+): Promise<Outcome> {
   const handle = ctx.client.workflow.getHandle<typeof paymentWorkflow>(workflowId);
   const existing = (await handle.describe()).memo?.fingerprint;
-  if (existing !== fp) return { kind: 'conflict', existingFingerprint: String(existing) };
+  if (existing !== fp) return { kind: 'conflict' };
   return waitForOutcome({ ...ctx, confirmWaitMs: Math.max(waitMs, 1) }, handle);
 }
 
@@ -187,7 +218,7 @@ async function repeatOfKnown(
  * Waits up to `confirmWaitMs` for the run to close, answering early when it parked in
  * NEEDS_ATTENTION (IMT said 400), which must be answered 400 rather than 202.
  */
-export async function waitForOutcome(ctx: IntakeContext, handle: WorkflowHandle): Promise<IntakeAnswer> {
+async function waitForOutcome(ctx: IntakeDeps, handle: WorkflowHandle): Promise<Outcome> {
   const outcome = await waitForCloseOrStatus<PaymentState>(
     ctx.client,
     handle,
@@ -203,7 +234,7 @@ export async function waitForOutcome(ctx: IntakeContext, handle: WorkflowHandle)
   };
 }
 
-function answerFor(state: PaymentState): IntakeAnswer {
+function answerFor(state: PaymentState): Outcome {
   if (state.status === PaymentStatus.POSTED) return { kind: 'posted', state };
   if (state.status === PaymentStatus.NEEDS_ATTENTION && state.lastError?.type === 'InvalidPost')
     return { kind: 'rejected-by-imt', state };

@@ -1,11 +1,38 @@
 /**
- * How the ingress holds IC's call for a short while: long-poll the run's close event and,
- * meanwhile, check its `PaymentStatus` search attribute with describe (no worker round
- * trip) for a status that will not change soon — then answer at once instead of waiting
- * out the window. Shared by payment and void / ACH-reject intake.
+ * What the intake flows (payment.ts, void-and-ach-reject.ts, adjustment.ts) share about
+ * the runs they start: their dependencies, the fingerprint that tells a repeat from a
+ * conflicting delivery, and how the ingress holds IC's call for a short while — long-poll
+ * the run's close event and, meanwhile, check its `PaymentStatus` search attribute with
+ * describe (no worker round trip) for a status that will not change soon.
  */
+import { createHash } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { ImtClient } from '../../integrations/imt-client';
 import { SA } from '../../domain';
+
+export interface IntakeDeps {
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  /** How long to hold IC's call for the outcome before answering 202. */
+  confirmWaitMs: number;
+  /** How long a void / ACH reject waits for a payment not seen yet. */
+  unknownPaymentWaitMs: number;
+  /** For the invoice detail and PDF pass-through calls. */
+  imt?: ImtClient;
+  /** Base URL of the Temporal UI, for links in the status answer. */
+  temporalUiUrl?: string;
+}
+
+/** Stable digest of the fields that define a delivery; stored in the run's memo. */
+export function fingerprint(body: object): string {
+  const canonical = JSON.stringify(
+    Object.keys(body)
+      .sort()
+      .map((k) => [k, (body as Record<string, unknown>)[k]]),
+  );
+  return createHash('sha256').update(canonical).digest('hex');
+}
 
 export type WaitResult<T> = { closed: T } | { status?: string };
 

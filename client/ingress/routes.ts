@@ -1,0 +1,95 @@
+/**
+ * Which URL reaches which flow (contracts B). Each route validates its input, hands it to
+ * its flow module and sends the flow's answer through answers.ts — the same three steps
+ * for every call.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Admission } from './admission';
+import { receiveAdjustment, parseInvoiceNumber } from './adjustment';
+import { parseBody, sendAnswer, type Answer, type AnswerHooks } from './answers';
+import { invoiceDetail, invoicePdf } from './invoice-detail';
+import { receivePayment } from './payment';
+import type { IntakeDeps } from './runs';
+import { AchRejectSchema, InvoiceAdjustedSchema, PostPaymentSchema, VoidPaymentSchema } from './schemas';
+import { paymentStatus } from './status';
+import { receiveReversalEvent } from './void-and-ach-reject';
+
+export interface RouteHooks extends AnswerHooks {
+  onReceived?(call: string): void;
+}
+
+/** Every path with its one method (server.ts answers 405 for the others). */
+export const ROUTES: Record<string, 'GET' | 'POST'> = {
+  '/api/integration/invoice/post-payment': 'POST',
+  '/api/integration/invoice/void-payment': 'POST',
+  '/api/integration/invoice/ach-reject': 'POST',
+  '/api/integration/payments/:transaction_id': 'GET',
+  '/api/integration/invoice/:invoice_number/detail': 'GET',
+  '/api/integration/invoice/:invoice_number/pdf': 'GET',
+  '/api/integration/invoice/:invoice_number/adjusted': 'POST',
+  '/healthz': 'GET',
+};
+
+type Params = { transaction_id?: string; invoice_number?: string };
+type Flow = (req: FastifyRequest<{ Params: Params }>) => Promise<Answer>;
+
+export function registerRoutes(
+  app: FastifyInstance,
+  deps: IntakeDeps,
+  admission: Admission,
+  hooks: RouteHooks,
+): void {
+  const route = (method: 'GET' | 'POST', url: string, call: string, flow: Flow) =>
+    app.route<{ Params: Params }>({
+      method,
+      url,
+      handler: async (req, reply: FastifyReply) => {
+        if (method === 'POST') hooks.onReceived?.(call);
+        return sendAnswer(reply, call, await flow(req), hooks);
+      },
+    });
+  /** Validates the body with `schema`, then runs `flow` on it. */
+  const withBody =
+    <S extends z.ZodType>(schema: S, call: string, flow: (body: z.infer<S>) => Promise<Answer>) =>
+    async (req: FastifyRequest): Promise<Answer> => {
+      const parsed = parseBody(schema, req.body, call);
+      return 'answer' in parsed ? parsed.answer : flow(parsed.value);
+    };
+
+  route(
+    'POST',
+    '/api/integration/invoice/post-payment',
+    'post-payment',
+    withBody(PostPaymentSchema, 'post-payment', (payment) =>
+      receivePayment(deps, payment, admission.planFor(deps.confirmWaitMs)),
+    ),
+  );
+  route(
+    'POST',
+    '/api/integration/invoice/void-payment',
+    'void-payment',
+    withBody(VoidPaymentSchema, 'void-payment', (event) => receiveReversalEvent(deps, 'void', event)),
+  );
+  route(
+    'POST',
+    '/api/integration/invoice/ach-reject',
+    'ach-reject',
+    withBody(AchRejectSchema, 'ach-reject', (event) => receiveReversalEvent(deps, 'ach_reject', event)),
+  );
+  route('POST', '/api/integration/invoice/:invoice_number/adjusted', 'adjusted', async (req) => {
+    const invoice = parseInvoiceNumber(req.params.invoice_number ?? '');
+    if ('answer' in invoice) return invoice.answer;
+    const body = parseBody(InvoiceAdjustedSchema, req.body ?? {}, 'adjusted');
+    return 'answer' in body ? body.answer : receiveAdjustment(deps, invoice.value, body.value);
+  });
+  route('GET', '/api/integration/payments/:transaction_id', 'payments/:transaction_id', (req) =>
+    paymentStatus(deps, req.params.transaction_id ?? ''),
+  );
+  route('GET', '/api/integration/invoice/:invoice_number/detail', ':invoice_number/detail', (req) =>
+    invoiceDetail(deps.imt, req.params.invoice_number ?? ''),
+  );
+  route('GET', '/api/integration/invoice/:invoice_number/pdf', ':invoice_number/pdf', (req) =>
+    invoicePdf(deps.imt, req.params.invoice_number ?? ''),
+  );
+}
