@@ -1,8 +1,8 @@
 # One image for every role, chosen by its command (docker-compose.yml):
-#   node lib/worker/main.js             worker   (default)
-#   node lib/client/ingress/main.js     ingress
-#   node lib/client/codec-server/main.js  codec server for the Temporal UI
-#   node lib/client/cli/main.js …       operator CLI
+#   node lib/app/main.js worker           worker   (default)
+#   node lib/app/main.js ingress          ingress
+#   node lib/app/main.js codec-server     codec server for the Temporal UI
+#   node lib/app/main.js payments …      operator commands (`--help` lists them all)
 # Compiled JavaScript and a prebuilt workflow bundle; no TypeScript compiler, tsx or dev
 # dependencies at run time; runs as the unprivileged `node` user.
 
@@ -38,4 +38,4 @@ COPY --from=build /app/scripts/temporal-cli.cjs /app/scripts/temporal-server.cjs
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
-CMD ["node", "lib/worker/main.js"]
+CMD ["node", "lib/app/main.js", "worker"]

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:cluster` — payments per second through the real ingress with one and with
- * two worker processes (`worker/main.ts`, encrypted payloads), on the local Temporal cluster
+ * two worker processes (`imt-ic worker`, encrypted payloads), on the local Temporal cluster
  * on PostgreSQL (dev/cluster.ts) next to the dev server (SQLite + WAL). Not a test: it
  * reports figures. Everything shares this machine's cores, so compare side by side.
  *
@@ -41,7 +41,7 @@ interface Run {
 
 function startWorkers(count: number, env: Record<string, string>): Promise<ChildProcess[]> {
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, ['--require', 'tsx/cjs', path.join('worker', 'main.ts')], {
+    spawn(process.execPath, ['--require', 'tsx/cjs', path.join('app', 'main.ts'), 'worker'], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

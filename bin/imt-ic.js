@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Launcher of the operator CLI: runs the TypeScript sources through tsx, so `npx imt-ic`
-// works from a clone without a build step. See client/cli/main.ts.
+// Launcher of the one program, `imt-ic <command>` (app/main.ts): runs the TypeScript sources
+// through tsx, so `npx imt-ic` works from a clone without a build step. The compiled image
+// runs `node lib/app/main.js <command>` instead.
 'use strict';
 require('tsx/cjs');
-const { runCli } = require('../client/cli/main.ts');
+const { runProgram } = require('../app/main.ts');
 
-runCli(process.argv).then(
+runProgram(process.argv).then(
   (code) => {
     process.exitCode = code;
   },

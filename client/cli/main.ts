@@ -1,5 +1,6 @@
 /**
- * `imt-ic` — the operator CLI (`npx imt-ic …`, `npm run cli -- …`).
+ * The operator commands of `imt-ic` (payments, exports, schedules, balances,
+ * reconciliation); app/main.ts adds the service's own processes to the same program.
  *
  * Exit codes: 0 success; 1 the command failed (one-line reason on stderr); 2 the command
  * line is wrong (unknown command or option, missing or invalid argument). The export and
@@ -19,7 +20,14 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-function buildProgram(io: CliIo, provider: ReturnType<typeof createContextProvider>): Command {
+/** Adds commands to the program before it parses (app/main.ts adds the service's processes). */
+export type ProgramExtension = (program: Command) => void;
+
+function buildProgram(
+  io: CliIo,
+  provider: ReturnType<typeof createContextProvider>,
+  extend?: ProgramExtension,
+): Command {
   const program = new Command('imt-ic');
   program
     .description('Operate the IMT ⇄ Invoice Cloud integration: payments, exports and schedules on Temporal.')
@@ -49,14 +57,19 @@ Exit codes: 0 ok, 1 failed, 2 usage error; export/schedule commands also 3 not f
   registerScheduleCommands(program, getContext);
   registerBalanceCommands(program, getContext);
   registerReconcileCommands(program, io, provider);
+  extend?.(program);
   return program;
 }
 
 /** Runs one command line (`argv` as in process.argv) and returns the exit code. */
-export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo = processIo(),
+  extend?: ProgramExtension,
+): Promise<number> {
   // Global options are known only after parsing, hence the late-bound getter.
   const provider = createContextProvider(() => program.opts(), io.env);
-  const program = buildProgram(io, provider);
+  const program = buildProgram(io, provider, extend);
   try {
     await program.parseAsync(argv);
     return EXIT_OK;
@@ -79,10 +92,4 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   } finally {
     await provider.close().catch(() => undefined);
   }
-}
-
-if (require.main === module) {
-  void runCli(process.argv).then((code) => {
-    process.exitCode = code;
-  });
 }

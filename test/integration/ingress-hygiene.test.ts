@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import axios from 'axios';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../common/metrics';
+import { createMetrics } from '../../app/metrics';
 import { startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;

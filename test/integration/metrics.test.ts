@@ -2,7 +2,7 @@
  * Metrics move as payments flow: the ingress's /metrics (prom-client, wired through the
  * ingress hooks and the activities' counters exactly as client/stack.ts wires them) is
  * scraped before and after real traffic, and a stand-alone worker process
- * (`worker/main.ts`) serves the SDK's runtime metrics plus the business counters on
+ * (`imt-ic worker`) serves the SDK's runtime metrics plus the business counters on
  * METRICS_PORT.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createMetrics, sampleValue } from '../../common/metrics';
+import { createMetrics, sampleValue } from '../../app/metrics';
 import { workflowIds, type PaymentState } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
@@ -134,22 +134,26 @@ describe('stand-alone worker (npm run worker)', () => {
     const metricsPort = await freePort();
     const taskQueue = uniqueId('tq-metrics-worker');
     const root = path.resolve(__dirname, '../..');
-    child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'worker/main.ts'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        METRICS_PORT: String(metricsPort),
-        IMT_BASE_URL: h.imt.url,
-        IMT_INTEGRATOR_ID: h.imtIntegratorId,
-        INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
-        DATA_DIR: h.dataDir,
-        LOG_LEVEL: 'info',
-        PAYLOAD_KEYS: testPayloadKeys(),
+    child = spawn(
+      process.execPath,
+      [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'app/main.ts', 'worker'],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: inject('temporalAddress'),
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          METRICS_PORT: String(metricsPort),
+          IMT_BASE_URL: h.imt.url,
+          IMT_INTEGRATOR_ID: h.imtIntegratorId,
+          INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
+          DATA_DIR: h.dataDir,
+          LOG_LEVEL: 'info',
+          PAYLOAD_KEYS: testPayloadKeys(),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     child.stdout?.on('data', (d) => (output += String(d)));
     child.stderr?.on('data', (d) => (output += String(d)));
 

@@ -1,6 +1,6 @@
 /**
  * Scale-out on the PostgreSQL-backed cluster (TEST_TEMPORAL=cluster): two real worker
- * processes (`worker/main.ts`, what `npm run worker` runs) poll one task queue; a burst of
+ * processes (`imt-ic worker`, what `npm run worker` runs) poll one task queue; a burst of
  * payments comes in through the ingress; one worker is SIGKILLed mid-burst. Every payment
  * must still be posted exactly once in the IMT simulator's ledger, and both workers must
  * have done work (their identities appear in the histories).
@@ -26,7 +26,7 @@ interface WorkerProcess {
 }
 
 function startWorkerProcess(h: Harness, dataDir: string): WorkerProcess {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join('worker', 'main.ts')], {
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join('app', 'main.ts'), 'worker'], {
     cwd: path.resolve(__dirname, '..', '..'),
     env: {
       PATH: process.env.PATH,

@@ -75,8 +75,12 @@ describe('docker-compose.yml', () => {
 
   it('sets up the namespace with at least 90 days of retention (dev/namespace.ts, shared with the local cluster)', () => {
     expect(RETENTION_DAYS).toBeGreaterThanOrEqual(90);
-    expect(compose.services['temporal-namespace'].command).toEqual(['node', 'lib/client/setup-namespace.js']);
-    expect(read('client/setup-namespace.ts')).toContain('ensureNamespace(');
+    expect(compose.services['temporal-namespace'].command).toEqual([
+      'node',
+      'lib/app/main.js',
+      'setup-namespace',
+    ]);
+    expect(read('app/setup-namespace.ts')).toContain('ensureNamespace(');
     expect(read('dev/namespace.ts')).toMatch(/export const RETENTION = '2160h'/);
   });
 

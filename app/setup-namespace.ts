@@ -8,7 +8,7 @@
 import { Connection } from '@temporalio/client';
 import { ensureNamespace, ensureSearchAttributes, retentionDays } from '../dev/namespace';
 
-async function main(): Promise<void> {
+export async function runSetupNamespace(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS?.trim();
   const namespace = process.env.TEMPORAL_NAMESPACE?.trim() || 'default';
   if (!address || !/^[\w.-]+:\d{1,5}$/.test(address)) {
@@ -37,8 +37,3 @@ async function main(): Promise<void> {
     await connection.close();
   }
 }
-
-main().catch((err) => {
-  process.stderr.write(`namespace setup failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});

@@ -15,9 +15,9 @@ import { startCluster } from '../dev/cluster';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
 import { createWorker } from '../worker/worker';
-import { buildActivityDeps, resolveEndpoints, type Endpoints } from '../worker/runtime';
-import { buildIngress, type IngressOptions } from './ingress/server';
-import { combineIngressHooks, createMetrics, type ServiceMetrics } from '../common/metrics';
+import { buildActivityDeps, resolveEndpoints, serviceIngressOptions, type Endpoints } from './wiring';
+import { buildIngress, type IngressOptions } from '../client/ingress/server';
+import { createMetrics, type ServiceMetrics } from './metrics';
 import { temporalUiBaseUrl } from '../common/ui';
 import { installWorkerRuntime } from '../worker/telemetry';
 import { dataProtection, payloadKeysOf } from '../common/data-protection';
@@ -178,21 +178,16 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       await nativeConnection.close();
     });
 
-    const ingress = buildIngress({
-      client,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      integratorId: endpoints.ingressIntegratorId,
-      confirmWaitMs: config.ingress.confirmWaitMs,
-      rateLimitPerMinute: config.ingress.rateLimitPerMinute,
-      maxInFlight: config.ingress.maxInFlight,
-      unknownPaymentWaitMs: config.unknownPaymentWaitMs,
-      logger,
-      imt: buildActivityDeps(config, endpoints, logger).imt,
-      temporalUiUrl,
-      hooks: combineIngressHooks(metrics.ingressHooks, opts.ingressHooks),
-      plugins: [metrics.ingressPlugin, ...(opts.ingressPlugins ?? [])],
-    });
+    const ingress = buildIngress(
+      serviceIngressOptions(config, endpoints, {
+        client,
+        logger,
+        metrics,
+        temporalUiUrl,
+        hooks: opts.ingressHooks,
+        plugins: opts.ingressPlugins,
+      }),
+    );
     await ingress.listen({ port: config.ingress.port, host: '0.0.0.0' });
     cleanups.push(() => ingress.close());
     const ingressUrl = `http://127.0.0.1:${config.ingress.port}`;

@@ -1,15 +1,14 @@
 /**
- * `npm run worker` — a worker process on its own (the production shape: run several on
+ * `imt-ic worker` — a worker process on its own (the production shape: run several on
  * different machines against one Temporal cluster). Connects per contracts A; without
  * TEMPORAL_ADDRESS it joins the embedded server started by `npm start` on this machine.
  */
 import { Client } from '@temporalio/client';
-import { ConfigError, loadConfig, secretValues, temporalAddressOf } from '../common/config';
-import { createLogger } from '../common/logger';
-import { createWorker } from './worker';
-import { installWorkerRuntime, sdkActivityMetrics } from './telemetry';
+import { loadConfig, temporalAddressOf } from '../common/config';
+import { createWorker } from '../worker/worker';
+import { installWorkerRuntime, sdkActivityMetrics } from '../worker/telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
-import { buildActivityDeps, endpointSecrets, resolveEndpoints } from './runtime';
+import { buildActivityDeps, resolveEndpoints, serviceLogger } from './wiring';
 import { dataProtection, payloadKeysOf } from '../common/data-protection';
 import {
   connectTemporal,
@@ -17,14 +16,10 @@ import {
   temporalConnectOptions,
 } from '../common/temporal-connection';
 
-async function main(): Promise<void> {
+export async function runWorker(): Promise<void> {
   const config = loadConfig();
   const endpoints = resolveEndpoints(config);
-  const logger = createLogger({
-    level: config.logLevel,
-    secrets: [...endpointSecrets(endpoints), ...secretValues(config)],
-    name: 'worker',
-  });
+  const logger = serviceLogger(config, endpoints, 'worker');
   const address = temporalAddressOf(config);
   // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
   const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });
@@ -68,9 +63,3 @@ async function main(): Promise<void> {
   await clientConnection.close();
   logger.info('worker stopped');
 }
-
-main().catch((err) => {
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-  else process.stderr.write(`Worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});

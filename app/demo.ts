@@ -21,15 +21,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import axios, { type AxiosInstance } from 'axios';
-import { ConfigError, loadConfig } from '../common/config';
+import { loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
-import { sampleValue } from '../common/metrics';
+import { sampleValue } from './metrics';
 import { workflowListUiUrl, workflowUiUrl } from '../common/ui';
 import { ImtClient } from '../integrations/imt-client';
-import { endpointSecrets, resolveEndpoints } from '../worker/runtime';
+import { endpointSecrets, resolveEndpoints } from './wiring';
 import { PaymentStatus, workflowIds, type PaymentRequest, type PaymentState } from '../domain';
-import { listPayments } from './cli/payments';
-import { startExport } from './exports';
+import { listPayments } from '../client/cli/payments';
+import { startExport } from '../client/exports';
 import { startStack, type Stack } from './stack';
 
 const CYCLE = '2022-09-01';
@@ -49,14 +49,8 @@ const clock = () => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s
 const step = (time: string, title: string) => out(`\n${time}  ${title}  (${clock()})`);
 const note = (text: string) => out(`       ${text}`);
 
-async function main(): Promise<void> {
-  const keepRunning = process.argv.includes('--keep-running');
-  if (process.argv.some((a) => a === '--help' || a === '-h')) {
-    out(
-      'Usage: npm run demo [-- --keep-running]\n\nRuns a scripted day on the embedded stack and exits (or keeps running).',
-    );
-    return;
-  }
+export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<void> {
+  const keepRunning = opts.keepRunning === true;
   // The demo never touches real systems: only the embedded parts.
   const config = loadConfig({ ...process.env, IMT_BASE_URL: '', IC_BASE_URL: '', TEMPORAL_ADDRESS: '' });
   const endpoints = resolveEndpoints(config);
@@ -314,12 +308,3 @@ async function payableInvoices(stack: Stack): Promise<DemoInvoice[]> {
   }
   return out;
 }
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-    else process.stderr.write(`Demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);

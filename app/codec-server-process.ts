@@ -6,14 +6,10 @@
  * embedded dev server's UI); PAYLOAD_KEYS as for the service (contracts A).
  */
 import { z } from 'zod';
-import { createLogger } from '../../common/logger';
-import { readSecret } from '../../common/secrets';
-import {
-  AesGcmPayloadCodec,
-  loadOrCreateLocalPayloadKeys,
-  parsePayloadKeys,
-} from '../../common/payload-codec';
-import { buildCodecServer } from './server';
+import { createLogger } from '../common/logger';
+import { readSecret } from '../common/secrets';
+import { AesGcmPayloadCodec, loadOrCreateLocalPayloadKeys, parsePayloadKeys } from '../common/payload-codec';
+import { buildCodecServer } from '../client/codec-server/server';
 
 const EnvSchema = z.object({
   CODEC_SERVER_PORT: z.coerce.number().int().min(1).max(65535).default(8888),
@@ -32,7 +28,7 @@ function fail(problems: string[]): never {
   process.exit(1);
 }
 
-async function main(): Promise<void> {
+export async function runCodecServer(): Promise<void> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([, v]) => v !== undefined && v.trim() !== ''),
   );
@@ -75,8 +71,3 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
 }
-
-main().catch((err) => {
-  process.stderr.write(`Codec server failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});

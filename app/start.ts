@@ -1,21 +1,17 @@
 /**
- * `npm start` — runs the service: worker + ingress, plus the embedded Temporal dev
+ * `imt-ic start` (`npm start`) — runs the service: worker + ingress, plus the embedded Temporal dev
  * server and IMT/IC simulators when no real ones are configured (contracts A).
  */
-import { ConfigError, loadConfig, secretValues } from '../common/config';
+import { loadConfig } from '../common/config';
 import { embeddedSecretsPath } from '../common/embedded';
-import { createLogger } from '../common/logger';
-import { endpointSecrets, resolveEndpoints } from '../worker/runtime';
+import { resolveEndpoints, serviceLogger } from './wiring';
 import { startStack } from './stack';
 
-async function main(): Promise<void> {
+export async function runStart(opts: { cluster?: boolean } = {}): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({
-    level: config.logLevel,
-    secrets: [...endpointSecrets(resolveEndpoints(config)), ...secretValues(config)],
-  });
+  const logger = serviceLogger(config, resolveEndpoints(config));
   // `npm run cluster`: the same service on a local Temporal cluster backed by PostgreSQL.
-  const localTemporal = process.argv.includes('--cluster') ? 'cluster' : 'dev-server';
+  const localTemporal = opts.cluster ? 'cluster' : 'dev-server';
   const stack = await startStack(config, { logger, localTemporal });
 
   const lines = [
@@ -57,12 +53,3 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
-
-main().catch((err) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\nSee .env.example and README.md (Configuration).\n`);
-  } else {
-    process.stderr.write(`Failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  }
-  process.exit(1);
-});

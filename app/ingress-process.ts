@@ -1,0 +1,34 @@
+/**
+ * `imt-ic ingress` — the HTTP ingress on its own (stateless: run several behind a load
+ * balancer). Needs a Temporal cluster (TEMPORAL_ADDRESS, or the embedded default port).
+ */
+import { loadConfig, temporalAddressOf } from '../common/config';
+import { temporalUiBaseUrl } from '../common/ui';
+import { buildIngress } from '../client/ingress/server';
+import { createMetrics } from './metrics';
+import { connectServiceClient, resolveEndpoints, serviceIngressOptions, serviceLogger } from './wiring';
+
+export async function runIngress(): Promise<void> {
+  const config = loadConfig();
+  const endpoints = resolveEndpoints(config);
+  const logger = serviceLogger(config, endpoints, 'ingress');
+  const address = temporalAddressOf(config);
+  const client = await connectServiceClient(config, address);
+  const ingress = buildIngress(
+    serviceIngressOptions(config, endpoints, {
+      client,
+      logger,
+      metrics: createMetrics(),
+      temporalUiUrl: temporalUiBaseUrl(),
+    }),
+  );
+  await ingress.listen({ port: config.ingress.port, host: '0.0.0.0' });
+  logger.info({ port: config.ingress.port, address }, 'ingress listening');
+  const stop = async () => {
+    await ingress.close();
+    await client.connection.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
