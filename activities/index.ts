@@ -4,10 +4,10 @@
  * never travel as workflow or activity arguments, so they never land in history.
  */
 import type { ActivityDeps } from './deps';
-import { createImtActivities } from './imt';
+import { createPaymentActivities } from './payment';
 import { createAlertActivities } from './alerts';
 import { createExportActivities } from './export';
-import { createLifecycleActivities } from './lifecycle';
+import { createVoidAndAchRejectActivities } from './void-and-ach-reject';
 import { createAdjustmentActivities } from './adjustment';
 import { createBalanceActivities } from './balances';
 import { createReconcileActivities } from './reconcile';
@@ -16,10 +16,10 @@ export type { ActivityDeps, ActivityMetrics } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createImtActivities(deps),
+    ...createPaymentActivities(deps),
     ...createAlertActivities(deps),
     ...createExportActivities(deps),
-    ...createLifecycleActivities(deps),
+    ...createVoidAndAchRejectActivities(deps),
     ...createAdjustmentActivities(deps),
     ...createBalanceActivities(deps),
     ...createReconcileActivities(deps),

@@ -33,7 +33,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PaymentRunLookup } from '../activities/lifecycle';
+import type { PaymentRunLookup } from '../activities/void-and-ach-reject';
 import {
   isLateReturn,
   IMT_ATTEMPT_TIMEOUT_MS,

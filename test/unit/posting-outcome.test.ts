@@ -12,7 +12,7 @@ import {
   TimeoutType,
 } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/errors';
-import { postingMismatch } from '../../activities/imt';
+import { postingMismatch } from '../../activities/payment';
 import { ConfigError, loadConfig } from '../../common/config';
 import { HttpCallError, toHttpCallError } from '../../integrations/http';
 import { FaultController } from '../../simulators/faults';

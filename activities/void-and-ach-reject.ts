@@ -1,7 +1,8 @@
 /**
- * Activities that read Temporal itself: a void or ACH reject must know whether its
- * payment was received, is still being posted, or has closed (and how). Workflows
- * cannot describe other workflows, so this small activity does it with the client.
+ * The activities of a void or an ACH reject: reverse a posted payment in IMT (contracts C2,
+ * idempotent per C3), and find the payment's run — whether it was received, is still being
+ * posted, or has closed (and how). Workflows cannot describe other workflows, so that
+ * lookup is an activity with the Temporal client.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,7 +14,11 @@ import {
   type PaymentStatus,
   paymentStateQuery,
 } from '../domain';
+import type { ImtClient, ImtReversal, ReversePaymentRequest } from '../integrations/imt-client';
 import type { ActivityDeps } from './deps';
+import { toActivityFailure } from './errors';
+import { boundedAttempt } from './imt-attempt';
+import { activityLogger } from './log';
 
 /** What `lookupPaymentRun` (pre-issue-9 runs) returns. */
 export type LegacyPaymentRunLookup =
@@ -29,13 +34,36 @@ export type PaymentRunLookup =
   /** Terminated, failed, timed out or cancelled: no outcome to read (a person must look). */
   | { found: true; running: false; abnormal: string };
 
-export function createLifecycleActivities(deps: ActivityDeps) {
+export function createVoidAndAchRejectActivities(deps: ActivityDeps) {
   const client = (): Client => {
     if (!deps.temporalClient)
       throw ApplicationFailure.nonRetryable('worker has no Temporal client configured', 'ConfigError');
     return deps.temporalClient;
   };
+  const imt: ImtClient = deps.imt;
+  const mapping = { authRetryDelayMs: deps.authRetryDelayMs, isPost: true };
   return {
+    /** Reverses a posted payment in IMT (contracts C2, idempotent per C3). */
+    async reversePayment(request: ReversePaymentRequest): Promise<ImtReversal> {
+      const attempt = boundedAttempt();
+      try {
+        const { reversal } = await imt.reversePayment(request, attempt.signal);
+        activityLogger(deps.logger).info(
+          {
+            transactionId: request.transaction_id,
+            reversalType: request.reversal_type,
+            reversalId: reversal.id,
+          },
+          'payment reversed in IMT',
+        );
+        return reversal;
+      } catch (err) {
+        throw toActivityFailure(err, mapping);
+      } finally {
+        attempt.done();
+      }
+    },
+
     /**
      * Where the payment run of a transaction is. A running run is also asked for the
      * payment itself (its `state` query), so the event can check it matches before asking

@@ -1,16 +1,17 @@
 /**
- * Activities that call IMT. Each one is a thin adapter: call the client, map the
- * HTTP outcome through the one shared mapping (errors.ts).
+ * The payment's activity: post one payment to IMT (contracts C3) and check that IMT's
+ * confirmation names what was sent. A thin adapter over the IMT client; every HTTP outcome
+ * goes through the one shared mapping (errors.ts).
  */
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { toCents, FailureType, type PaymentRequest, type PostedPayment } from '../domain';
-import type { ImtClient, ReversePaymentRequest, ImtReversal } from '../integrations/imt-client';
+import type { ImtClient } from '../integrations/imt-client';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
+import { boundedAttempt } from './imt-attempt';
 import { activityLogger } from './log';
 
-export function createImtActivities(deps: ActivityDeps) {
+export function createPaymentActivities(deps: ActivityDeps) {
   const imt: ImtClient = deps.imt;
   const mapping = { authRetryDelayMs: deps.authRetryDelayMs, isPost: true };
 
@@ -54,57 +55,6 @@ export function createImtActivities(deps: ActivityDeps) {
       } finally {
         attempt.done();
       }
-    },
-
-    /** Reverses a posted payment in IMT (contracts C2, idempotent per C3). */
-    async reversePayment(request: ReversePaymentRequest): Promise<ImtReversal> {
-      const attempt = boundedAttempt();
-      try {
-        const { reversal } = await imt.reversePayment(request, attempt.signal);
-        activityLogger(deps.logger).info(
-          {
-            transactionId: request.transaction_id,
-            reversalType: request.reversal_type,
-            reversalId: reversal.id,
-          },
-          'payment reversed in IMT',
-        );
-        return reversal;
-      } catch (err) {
-        throw toActivityFailure(err, mapping);
-      } finally {
-        attempt.done();
-      }
-    },
-  };
-}
-
-/** Heartbeat only once an attempt is slow, so a quick one costs no extra call to Temporal. */
-const HEARTBEAT_AFTER_MS = 3_000;
-/** The HTTP call must give up this long before the activity's start-to-close. */
-const DEADLINE_MARGIN_MS = 3_000;
-
-/**
- * The abort signal of one IMT call: the activity's cancellation, plus a deadline that ends
- * the HTTP call before the activity's start-to-close — so a timeout is always *our*
- * AmbiguousTimeout (classified, outcome unknown), never a lost attempt. Meanwhile a slow
- * call heartbeats, so a worker that dies mid-call is noticed within the heartbeat timeout.
- */
-function boundedAttempt(): { signal: AbortSignal; done(): void } {
-  const ctx = Context.current();
-  const budget = ctx.info.startToCloseTimeoutMs - DEADLINE_MARGIN_MS;
-  const signals = [ctx.cancellationSignal];
-  if (budget > 0) signals.push(AbortSignal.timeout(budget));
-  let beat: NodeJS.Timeout | undefined;
-  const start = setTimeout(() => {
-    ctx.heartbeat();
-    beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_AFTER_MS);
-  }, HEARTBEAT_AFTER_MS);
-  return {
-    signal: AbortSignal.any(signals),
-    done: () => {
-      clearTimeout(start);
-      if (beat) clearInterval(beat);
     },
   };
 }
