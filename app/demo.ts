@@ -78,11 +78,7 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
         'TEMPORAL_UI_PORT, INGRESS_PORT, IMT_SIMULATOR_PORT, IC_SIMULATOR_PORT and METRICS_PORT.',
     );
   }
-  const { client } = stack;
-  const ns = config.temporal.namespace;
-  const taskQueue = config.temporal.taskQueue;
   const ui = stack.temporalUiUrl;
-  const link = (workflowId: string) => workflowUiUrl(ui, ns, workflowId) ?? workflowId;
   const imtSim = stack.imtSimulator!;
 
   out(`  Temporal UI:   ${ui ?? '(none)'}`);
@@ -97,7 +93,87 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
     timeout: 30_000,
   });
 
-  // ---------------------------------------------------------------- 06:00 export
+  const day = newDay(stack, ingress, await payableInvoices(stack));
+  await exportScene(day);
+  const morning = await morningScene(day);
+  const { flaky, postedIds } = await imtTroubleScene(day, morning, config.ingress.confirmWaitMs);
+  await parkedScene(day, config.alertWebhookUrl !== undefined);
+  await voidScene(day, morning, postedIds);
+  await achRejectScene(day, flaky, postedIds);
+  await endOfDay(day);
+  if (!keepRunning) {
+    out(
+      `\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s. Run \`npm run demo -- --keep-running\` to explore the UI afterwards.`,
+    );
+    await stack.stop();
+    return;
+  }
+  out('\nThe stack keeps running; try the commands above. Stop with Ctrl-C.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  out('Stopping…');
+  await stack.stop();
+}
+
+/** What every scene of the day uses: the stack, the ingress as IC calls it, and a supply of invoices to pay. */
+interface Day {
+  stack: Stack;
+  imtSim: NonNullable<Stack['imtSimulator']>;
+  ui?: string;
+  ns: string;
+  taskQueue: string;
+  link(workflowId: string): string;
+  ingress: AxiosInstance;
+  pay(method: PaymentRequest['payment_method']): PaymentRequest;
+  send(payments: PaymentRequest[]): Promise<Sent[]>;
+}
+
+type Sent = { p: PaymentRequest; res: { status: number; data: unknown } };
+
+function newDay(stack: Stack, ingress: AxiosInstance, invoices: DemoInvoice[]): Day {
+  let next = 0;
+  const takeInvoice = (): DemoInvoice => {
+    if (next >= invoices.length) throw new Error('the demo ran out of invoices to pay');
+    return invoices[next++];
+  };
+  const ui = stack.temporalUiUrl;
+  const ns = stack.config.temporal.namespace;
+  return {
+    stack,
+    imtSim: stack.imtSimulator!,
+    ui,
+    ns,
+    taskQueue: stack.config.temporal.taskQueue,
+    link: (workflowId) => workflowUiUrl(ui, ns, workflowId) ?? workflowId,
+    ingress,
+    pay: (method) => {
+      const inv = takeInvoice();
+      return {
+        customer: inv.customer,
+        invoice_number: inv.invoice_number,
+        transaction_id: randomUUID(),
+        amount: inv.amount_due,
+        payment_method: method,
+        message: '',
+        source: 'invoice_cloud',
+      };
+    },
+    send: async (payments) =>
+      Promise.all(payments.map(async (p) => ({ p, res: await ingress.post(POST_PAYMENT, p) }))),
+  };
+}
+
+function tally(answers: { res: { status: number } }[]): string {
+  const counts = new Map<number, number>();
+  for (const a of answers) counts.set(a.res.status, (counts.get(a.res.status) ?? 0) + 1);
+  return [...counts.entries()].map(([status, n]) => `${n}× ${status}`).join(', ');
+}
+
+async function exportScene(day: Day): Promise<void> {
+  const { stack, link, taskQueue } = day;
+  const client = stack.client;
   step('06:00', `Billing cycle ${CYCLE}: export IMT's invoices to Invoice Cloud`);
   try {
     const exported = await startExport(client, taskQueue, { cycle: CYCLE, wait: true, requestedBy: 'demo' });
@@ -118,39 +194,24 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
       `export did not complete: ${err instanceof Error ? err.message.split('\n')[0] : String(err)} (continuing)`,
     );
   }
+}
 
-  const invoices = await payableInvoices(stack);
-  let next = 0;
-  const takeInvoice = (): DemoInvoice => {
-    if (next >= invoices.length) throw new Error('the demo ran out of invoices to pay');
-    return invoices[next++];
-  };
-  const pay = (method: PaymentRequest['payment_method']): PaymentRequest => {
-    const inv = takeInvoice();
-    return {
-      customer: inv.customer,
-      invoice_number: inv.invoice_number,
-      transaction_id: randomUUID(),
-      amount: inv.amount_due,
-      payment_method: method,
-      message: '',
-      source: 'invoice_cloud',
-    };
-  };
-  const send = async (payments: PaymentRequest[]) =>
-    Promise.all(payments.map(async (p) => ({ p, res: await ingress.post(POST_PAYMENT, p) })));
-  const tally = (answers: { res: { status: number } }[]) => {
-    const counts = new Map<number, number>();
-    for (const a of answers) counts.set(a.res.status, (counts.get(a.res.status) ?? 0) + 1);
-    return [...counts.entries()].map(([status, n]) => `${n}× ${status}`).join(', ');
-  };
-
-  // ---------------------------------------------------------------- 09:00 burst
+async function morningScene(day: Day): Promise<Sent[]> {
+  const { pay, send } = day;
   step('09:00', 'Morning payments arrive from IC’s Data Pump');
   const morning = await send(Array.from({ length: 8 }, (_, i) => pay(i % 3 === 0 ? 'credit' : 'echeck')));
   note(`8 payments → ingress answered ${tally(morning)} (201 = IMT confirmed within the 5 s window).`);
 
-  // ---------------------------------------------------------------- 11:00 IMT trouble
+  return morning;
+}
+
+async function imtTroubleScene(
+  day: Day,
+  morning: Sent[],
+  confirmWaitMs: number,
+): Promise<{ flaky: Sent[]; postedIds: Set<string> }> {
+  const { imtSim, pay, send } = day;
+  const client = day.stack.client;
   step('11:00', 'IMT gets flaky: half of the postings answer 503');
   imtSim.faults.set({ errorRate: 0.5, errorStatus: 503, routes: [POST_PAYMENT] });
   const flaky = await send(Array.from({ length: 6 }, () => pay('echeck')));
@@ -158,7 +219,6 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
 
   step('11:10', 'IMT goes down for maintenance (503 + Retry-After)');
   imtSim.faults.set({ errorRate: 0, maintenance: true, routes: [POST_PAYMENT] });
-  const confirmWaitMs = config.ingress.confirmWaitMs;
   note(
     `sending 4 payments; the ingress waits up to ${confirmWaitMs / 1000} s for IMT, then answers 202 (accepted, durable)…`,
   );
@@ -189,7 +249,11 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
     `${postedIds.size} of ${all.length} payments POSTED; IMT's ledger holds ${postings.length} postings for them (${distinct} distinct: each exactly once).`,
   );
 
-  // ---------------------------------------------------------------- 13:00 parked
+  return { flaky, postedIds };
+}
+
+async function parkedScene(day: Day, alerting: boolean): Promise<void> {
+  const { imtSim, pay, ingress, link } = day;
   step('13:00', 'IMT refuses a payment (its invoice was closed in IMT)');
   const refused = pay('echeck');
   imtSim.rejectPostsFor(refused.invoice_number, { invoice_number: ['Invoice is closed.'] });
@@ -198,14 +262,16 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
   note(`ingress answered ${refusedRes.status}: ${refusedBody.message ?? ''}`);
   note(`the run waits in ${refusedBody.status ?? '?'} for a person; nothing is lost or retried blindly.`);
   note(
-    config.alertWebhookUrl
+    alerting
       ? 'an alert goes to ALERT_WEBHOOK_URL (one per parked payment).'
       : 'set ALERT_WEBHOOK_URL to receive one Slack-compatible alert per parked payment.',
   );
   note(`→ ${link(workflowIds.payment(refused.transaction_id))}`);
   note(`try: npx imt-ic payments show ${refused.transaction_id}`);
+}
 
-  // ---------------------------------------------------------------- 14:00 void
+async function voidScene(day: Day, morning: Sent[], postedIds: Set<string>): Promise<void> {
+  const { ingress, link } = day;
   const card = morning.find((a) => a.p.payment_method === 'credit' && postedIds.has(a.p.transaction_id))?.p;
   step('14:00', 'A payer voids a card payment in IC');
   if (card) {
@@ -218,8 +284,10 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
     });
     describeReversal(res.status, res.data, workflowIds.void(card.transaction_id), link);
   } else note('no posted card payment to void (skipped).');
+}
 
-  // ---------------------------------------------------------------- 15:00 ACH reject
+async function achRejectScene(day: Day, flaky: Sent[], postedIds: Set<string>): Promise<void> {
+  const { ingress, link } = day;
   const check = flaky.find((a) => postedIds.has(a.p.transaction_id))?.p;
   step('15:00', 'The bank returns an eCheck payment (NACHA R01, insufficient funds)');
   if (check) {
@@ -234,8 +302,11 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
     });
     describeReversal(res.status, res.data, workflowIds.achReject(check.transaction_id), link);
   } else note('no posted eCheck payment to return (skipped).');
+}
 
-  // ---------------------------------------------------------------- summary
+async function endOfDay(day: Day): Promise<void> {
+  const { stack, imtSim, ui, ns, taskQueue } = day;
+  const client = stack.client;
   step('17:00', 'End of day');
   const rows = await listPayments(
     { client, namespace: ns, taskQueue, temporalUiUrl: ui },
@@ -263,21 +334,6 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
   out(
     `  metrics:              ${stack.ingressUrl}/metrics${stack.sdkMetricsUrl ? ` and ${stack.sdkMetricsUrl}` : ''}`,
   );
-
-  if (!keepRunning) {
-    out(
-      `\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s. Run \`npm run demo -- --keep-running\` to explore the UI afterwards.`,
-    );
-    await stack.stop();
-    return;
-  }
-  out('\nThe stack keeps running; try the commands above. Stop with Ctrl-C.');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  out('Stopping…');
-  await stack.stop();
 }
 
 function describeReversal(status: number, data: unknown, workflowId: string, link: (id: string) => string) {
