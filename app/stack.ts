@@ -84,71 +84,9 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
   const metrics = createMetrics();
 
   try {
-    let env: TestWorkflowEnvironment | undefined;
-    let temporalAddress = config.temporal.address;
-    let temporalUiUrl: string | undefined;
-    if (!temporalAddress && opts.localTemporal === 'cluster') {
-      const started = Date.now();
-      const cluster = await startCluster({
-        dataDir: config.dataDir,
-        port: config.temporal.embeddedPort,
-        namespace: config.temporal.namespace,
-        log: (line) => logger.info(line),
-      });
-      cleanups.push(() => cluster.stop());
-      temporalAddress = cluster.address;
-      // The local cluster runs no UI; TEMPORAL_UI_URL may name one pointed at it.
-      temporalUiUrl = temporalUiBaseUrl({
-        TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL,
-        TEMPORAL_ADDRESS: temporalAddress,
-      });
-      logger.info(
-        { timings: cluster.timings, seconds: (Date.now() - started) / 1000, dir: cluster.dir },
-        'local Temporal cluster on PostgreSQL is up',
-      );
-    }
-    if (!temporalAddress) {
-      env = await startDevServer({
-        dbFilename: opts.inMemoryTemporal ? undefined : path.join(config.dataDir, 'temporal.sqlite'),
-        port: config.temporal.embeddedPort,
-        uiPort: config.temporal.uiPort,
-        namespace: config.temporal.namespace,
-        log: (line) => logger.info(line),
-      });
-      const started = env;
-      cleanups.push(() => started.teardown());
-      temporalAddress = temporalAddressOf(config);
-      temporalUiUrl = `http://127.0.0.1:${config.temporal.uiPort}`;
-    }
-    // A real cluster's UI, when TEMPORAL_UI_URL says where it is.
-    temporalUiUrl ??= temporalUiBaseUrl();
-
+    const { temporalAddress, temporalUiUrl } = await startLocalTemporal(config, opts, cleanups);
     const endpoints = resolveEndpoints(config);
-    let imtSimulator: ImtSimulator | undefined;
-    let icSimulator: IcSimulator | undefined;
-    if (endpoints.imt.simulated) {
-      imtSimulator = await startImtSimulator({
-        port: config.imt.simulatorPort,
-        integratorId: endpoints.imt.integratorId,
-        billerTimeZone: config.biller.timeZone,
-        cycles: opts.simulatorCycles ?? [
-          { seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 },
-        ],
-      });
-      const sim = imtSimulator;
-      cleanups.push(() => sim.close());
-    }
-    if (endpoints.ic.simulated) {
-      icSimulator = await startIcSimulator({
-        port: config.ic.simulatorPort,
-        billerGuid: endpoints.ic.billerGuid,
-        webServiceKey: endpoints.ic.webServiceKey,
-        dateFormat: config.bif.dateFormat,
-      });
-      const sim = icSimulator;
-      cleanups.push(() => sim.close());
-    }
-
+    const { imtSimulator, icSimulator } = await startSimulators(config, endpoints, opts, cleanups);
     const connectOptions = temporalConnectOptions(temporalAddress, {
       remote: Boolean(config.temporal.address),
     });
@@ -211,4 +149,89 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     await stop();
     throw err;
   }
+}
+
+type Cleanups = (() => Promise<void>)[];
+
+/**
+ * The Temporal to use: the configured one, else a local cluster on PostgreSQL
+ * (`imt-ic start --cluster`), else the CLI's dev server on a SQLite file in DATA_DIR.
+ */
+async function startLocalTemporal(
+  config: AppConfig,
+  opts: StackOptions,
+  cleanups: Cleanups,
+): Promise<{ temporalAddress: string; temporalUiUrl?: string }> {
+  const { logger } = opts;
+  let env: TestWorkflowEnvironment | undefined;
+  let temporalAddress = config.temporal.address;
+  let temporalUiUrl: string | undefined;
+  if (!temporalAddress && opts.localTemporal === 'cluster') {
+    const started = Date.now();
+    const cluster = await startCluster({
+      dataDir: config.dataDir,
+      port: config.temporal.embeddedPort,
+      namespace: config.temporal.namespace,
+      log: (line) => logger.info(line),
+    });
+    cleanups.push(() => cluster.stop());
+    temporalAddress = cluster.address;
+    // The local cluster runs no UI; TEMPORAL_UI_URL may name one pointed at it.
+    temporalUiUrl = temporalUiBaseUrl({
+      TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL,
+      TEMPORAL_ADDRESS: temporalAddress,
+    });
+    logger.info(
+      { timings: cluster.timings, seconds: (Date.now() - started) / 1000, dir: cluster.dir },
+      'local Temporal cluster on PostgreSQL is up',
+    );
+  }
+  if (!temporalAddress) {
+    env = await startDevServer({
+      dbFilename: opts.inMemoryTemporal ? undefined : path.join(config.dataDir, 'temporal.sqlite'),
+      port: config.temporal.embeddedPort,
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      log: (line) => logger.info(line),
+    });
+    const started = env;
+    cleanups.push(() => started.teardown());
+    temporalAddress = temporalAddressOf(config);
+    temporalUiUrl = `http://127.0.0.1:${config.temporal.uiPort}`;
+  }
+  // A real cluster's UI, when TEMPORAL_UI_URL says where it is.
+  temporalUiUrl ??= temporalUiBaseUrl();
+  return { temporalAddress, temporalUiUrl };
+}
+
+/** The IMT and IC simulators, each only when no real system is configured (contracts A). */
+async function startSimulators(
+  config: AppConfig,
+  endpoints: Endpoints,
+  opts: StackOptions,
+  cleanups: Cleanups,
+): Promise<{ imtSimulator?: ImtSimulator; icSimulator?: IcSimulator }> {
+  let imtSimulator: ImtSimulator | undefined;
+  let icSimulator: IcSimulator | undefined;
+  if (endpoints.imt.simulated) {
+    imtSimulator = await startImtSimulator({
+      port: config.imt.simulatorPort,
+      integratorId: endpoints.imt.integratorId,
+      billerTimeZone: config.biller.timeZone,
+      cycles: opts.simulatorCycles ?? [{ seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 }],
+    });
+    const sim = imtSimulator;
+    cleanups.push(() => sim.close());
+  }
+  if (endpoints.ic.simulated) {
+    icSimulator = await startIcSimulator({
+      port: config.ic.simulatorPort,
+      billerGuid: endpoints.ic.billerGuid,
+      webServiceKey: endpoints.ic.webServiceKey,
+      dateFormat: config.bif.dateFormat,
+    });
+    const sim = icSimulator;
+    cleanups.push(() => sim.close());
+  }
+  return { imtSimulator, icSimulator };
 }
