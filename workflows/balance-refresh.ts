@@ -43,6 +43,10 @@ const patient = proxyActivities<Activities>({ ...LONG, retry: RETRY });
 
 export const DEFAULT_REFRESH_RATE_PER_SECOND = 10;
 
+/**
+ * Why one long function: the refresh's progress query and its steps (compare → refresh →
+ * verify) share one closure (Temporal's workflow style).
+ */
 export async function balanceRefreshWorkflow(input: BalanceRefreshInput): Promise<BalanceRefreshResult> {
   const { cycle } = input;
   const ratePerSecond = input.ratePerSecond ?? DEFAULT_REFRESH_RATE_PER_SECOND;

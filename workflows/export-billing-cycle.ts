@@ -99,6 +99,10 @@ const { uploadInvoiceFile: uploadUntilCredentialsFixed } = proxyActivities<Activ
 
 const MAX_EVENTS_KEPT = 50;
 
+/**
+ * Why one long function: the export's state, progress query, approval signals and its
+ * steps (extract → approve → upload → verify) share one closure (Temporal's workflow style).
+ */
 export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Promise<ExportResult> {
   const pageSize = input.pageSize ?? EXPORT_DEFAULT_PAGE_SIZE;
   if (!isBillingCycle(input.cycle)) {

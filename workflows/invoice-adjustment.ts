@@ -79,6 +79,10 @@ const IDLE_MS = 60_000;
 /** Past this many events the run continues as new between rounds, so history stays bounded. */
 const MAX_HISTORY_EVENTS = 2_000;
 
+/**
+ * Why one long function: the invoice's burst of changes, its handlers and the rounds
+ * (collect → sync → verify) share one closure (Temporal's workflow style).
+ */
 export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<InvoiceAdjustmentState> {
   // Runs started before verification existed keep their command sequence (replay safety).
   if (!patched('adjustment-collect-verify-alert')) return unverifiedAdjustment(invoiceNumber);

@@ -68,6 +68,7 @@ export const RETRY_MAX_MS = 5 * 60 * 1000;
 const MAX_ATTEMPTS_PER_RUN = 300;
 const MAX_EVENTS_KEPT = 50;
 
+/** Why long: a frozen copy of the code runs before issue 9 replay against; it must not change. */
 export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<PaymentOutcome> {
   const { payment } = input;
   const state: PaymentState = {

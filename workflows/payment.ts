@@ -82,6 +82,11 @@ const MAX_EVENTS_KEPT = 50;
 /** How long an early event gets to answer `paymentArrived` before the posting goes ahead. */
 const EARLY_EVENT_VERDICT_WAIT = '1 minute';
 
+/**
+ * Why one long function: the run's state, its signal / query / update handlers and the
+ * posting loop share one closure (Temporal's workflow style); each step of the loop is a
+ * named helper below, and splitting the closure would only pass the state around.
+ */
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentOutcome> {
   if (!patched(UNCERTAIN_POSTING_PATCH)) return paymentWorkflowV1(input);
   const { payment } = input;

@@ -124,6 +124,7 @@ function operatorControls(record: (event: string, detail?: string) => void) {
   };
 }
 
+/** Why long: a frozen copy of the code runs before issue 9 replay against; it must not change. */
 export async function reversalEventWorkflowV1(input: ReversalEventInput): Promise<ReversalEventState> {
   const { kind, event } = input;
   const txid = event.transaction_id;

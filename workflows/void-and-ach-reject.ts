@@ -145,6 +145,11 @@ function operatorControls(record: (event: string, detail?: string) => void) {
   };
 }
 
+/**
+ * Why one long function: the event's state, its handlers and its waits (for the payment,
+ * its outcome, a person) share one closure (Temporal's workflow style); the reversal itself
+ * is `reversalWorkflow`, and the steps are named helpers.
+ */
 export async function reversalEventWorkflow(input: ReversalEventInput): Promise<ReversalEventState> {
   if (!patched(UNCERTAIN_POSTING_PATCH)) return reversalEventWorkflowV1(input);
   const { kind, event } = input;
