@@ -107,15 +107,16 @@ function renderDay(summary: ReconcileSummary): string {
     .join('\n');
 }
 
-export function registerReconcileCommands(program: Command, io: CliIo, provider: ContextProvider): void {
-  const timeZoneOf = (flag: string | undefined): string => {
-    const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
-    const value = flag ?? blank(io.env.BILLER_TIME_ZONE) ?? DEFAULT_TIME_ZONE;
-    const r = TimeZoneSchema.safeParse(value);
-    if (!r.success) throw new UsageError(`--time-zone / BILLER_TIME_ZONE: ${r.error.issues[0].message}`);
-    return r.data;
-  };
+/** --time-zone, else BILLER_TIME_ZONE, else the service's default. */
+function timeZoneOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+  const value = flag ?? blank(env.BILLER_TIME_ZONE) ?? DEFAULT_TIME_ZONE;
+  const r = TimeZoneSchema.safeParse(value);
+  if (!r.success) throw new UsageError(`--time-zone / BILLER_TIME_ZONE: ${r.error.issues[0].message}`);
+  return r.data;
+}
 
+export function registerReconcileCommands(program: Command, io: CliIo, provider: ContextProvider): void {
   const reconcile = program
     .command('reconcile')
     .description('compare what IC delivered with what IMT holds, per transaction, for biller days')
@@ -138,58 +139,63 @@ Examples:
   imt-ic reconcile show 2022-10-03
   imt-ic reconcile schedule create --hour 4`,
     )
-    .action(
-      commandAction(async (raw: Record<string, unknown>) => {
-        const opts = parseArgs(
-          z
-            .object({
-              date: ReconcileDateSchema.optional(),
-              from: ReconcileDateSchema.optional(),
-              to: ReconcileDateSchema.optional(),
-              timeZone: z.string().optional(),
-              pageSize: z.coerce.number().int().min(1).max(1000).optional(),
-              json: z.boolean().optional(),
-            })
-            .refine((o) => (o.date !== undefined) !== (o.from !== undefined || o.to !== undefined), {
-              message: 'give either --date D or --from D1 --to D2',
-              path: ['date'],
-            })
-            .refine((o) => (o.from === undefined) === (o.to === undefined), {
-              message: '--from and --to go together',
-              path: ['from'],
-            })
-            .refine((o) => o.from === undefined || o.to === undefined || o.from <= o.to, {
-              message: '--from must not be after --to',
-              path: ['from'],
-            }),
-          raw,
-        );
-        const dates = opts.date ? [opts.date] : datesBetween(opts.from!, opts.to!);
-        if (dates.length > MAX_RECONCILE_RANGE_DAYS)
-          throw new UsageError(`--from/--to: at most ${MAX_RECONCILE_RANGE_DAYS} days at a time`);
-        const timeZone = timeZoneOf(opts.timeZone);
-        const ctx = await provider.get();
-        const summaries: ReconcileSummary[] = [];
-        for (const date of dates) {
-          const summary = await runReconciliation(
-            { client: ctx.client, taskQueue: ctx.taskQueue, timeZone },
-            date,
-            {
-              pageSize: opts.pageSize,
-            },
-          );
-          summaries.push(summary);
-          if (!opts.json) io.out(`${renderDay(summary)}\n`);
-        }
-        if (opts.json) io.out(json(summaries.length === 1 ? summaries[0] : summaries));
-        const differing = summaries.filter((s) => s.differences > 0);
-        if (differing.length)
-          throw new CliError(
-            `IC and IMT differ: ${differing.map((s) => `${s.date} (${s.differences})`).join(', ')}`,
-          );
-      }),
-    );
+    .action(commandAction(async (raw: Record<string, unknown>) => runDays(io, provider, raw)));
+  registerShow(reconcile, io, provider);
+  registerSchedule(reconcile, io, provider);
+}
 
+/** `reconcile --date D` or `--from D1 --to D2`: a fresh comparison of each day, waited for. */
+async function runDays(io: CliIo, provider: ContextProvider, raw: Record<string, unknown>): Promise<void> {
+  const opts = parseArgs(
+    z
+      .object({
+        date: ReconcileDateSchema.optional(),
+        from: ReconcileDateSchema.optional(),
+        to: ReconcileDateSchema.optional(),
+        timeZone: z.string().optional(),
+        pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+        json: z.boolean().optional(),
+      })
+      .refine((o) => (o.date !== undefined) !== (o.from !== undefined || o.to !== undefined), {
+        message: 'give either --date D or --from D1 --to D2',
+        path: ['date'],
+      })
+      .refine((o) => (o.from === undefined) === (o.to === undefined), {
+        message: '--from and --to go together',
+        path: ['from'],
+      })
+      .refine((o) => o.from === undefined || o.to === undefined || o.from <= o.to, {
+        message: '--from must not be after --to',
+        path: ['from'],
+      }),
+    raw,
+  );
+  const dates = opts.date ? [opts.date] : datesBetween(opts.from!, opts.to!);
+  if (dates.length > MAX_RECONCILE_RANGE_DAYS)
+    throw new UsageError(`--from/--to: at most ${MAX_RECONCILE_RANGE_DAYS} days at a time`);
+  const timeZone = timeZoneOf(opts.timeZone, io.env);
+  const ctx = await provider.get();
+  const summaries: ReconcileSummary[] = [];
+  for (const date of dates) {
+    const summary = await runReconciliation(
+      { client: ctx.client, taskQueue: ctx.taskQueue, timeZone },
+      date,
+      {
+        pageSize: opts.pageSize,
+      },
+    );
+    summaries.push(summary);
+    if (!opts.json) io.out(`${renderDay(summary)}\n`);
+  }
+  if (opts.json) io.out(json(summaries.length === 1 ? summaries[0] : summaries));
+  const differing = summaries.filter((s) => s.differences > 0);
+  if (differing.length)
+    throw new CliError(
+      `IC and IMT differ: ${differing.map((s) => `${s.date} (${s.differences})`).join(', ')}`,
+    );
+}
+
+function registerShow(reconcile: Command, io: CliIo, provider: ContextProvider): void {
   reconcile
     .command('show <date>')
     .description('the latest finished reconciliation of a day, with its differences')
@@ -209,7 +215,9 @@ Examples:
           throw new CliError(`IC and IMT differ for ${date}: ${summary.differences} difference(s)`);
       }),
     );
+}
 
+function registerSchedule(reconcile: Command, io: CliIo, provider: ContextProvider): void {
   const schedule = reconcile
     .command('schedule')
     .description('the Temporal Schedule that reconciles the previous day, every day');
@@ -234,7 +242,7 @@ Examples:
         const ctx = await provider.get();
         const out = await createOrUpdateReconcileSchedule(ctx.client, {
           taskQueue: ctx.taskQueue,
-          timeZone: timeZoneOf(o.timeZone),
+          timeZone: timeZoneOf(o.timeZone, io.env),
           hour: o.hour,
           minute: o.minute,
           paused: o.paused ?? false,
