@@ -244,6 +244,7 @@ function registerDecisions(exportCmd: Command, getContext: GetContext): void {
       }),
     );
 
+  // Alike in shape to approve on purpose: each is a commander declaration with its own options and call.
   exportCmd
     .command('reject')
     .description(

@@ -264,6 +264,7 @@ function registerSchedule(reconcile: Command, io: CliIo, provider: ContextProvid
         io.out(json(view));
       }),
     );
+  // Alike in shape to describe on purpose: two short commander declarations, each with its own call.
   schedule
     .command('delete')
     .description('delete the schedule (past reconciliations stay)')

@@ -32,7 +32,11 @@ export interface ImtInvoiceDetail {
   customer: string;
 }
 
-/** The body of `post-payment`, as validated. */
+/**
+ * The body of `post-payment`, as validated. The simulator stands for IMT, so it keeps its own
+ * copy of this shape rather than the service's PaymentRequest: a change on one side must not
+ * silently change the other.
+ */
 export interface PostPaymentRequest {
   customer: string;
   invoice_number: string;

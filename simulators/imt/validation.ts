@@ -141,7 +141,8 @@ export function validatePostPayment(body: JsonObject): Parsed<PostPaymentRequest
 }
 
 export function validateReversePayment(body: JsonObject): Parsed<ReversePaymentRequest> {
-  const parsed = checkFields(
+  // reversal_type first: IMT reports its reasons before the others'.
+  return checkFields(
     {
       reversal_type: drfChoice<ReversalType>(REVERSAL_TYPES),
       customer: drfString({ allowBlank: false }),
@@ -154,21 +155,6 @@ export function validateReversePayment(body: JsonObject): Parsed<ReversePaymentR
     },
     body,
   );
-  if ('reasons' in parsed) return parsed;
-  const v = parsed.value;
-  // The stored request is compared as JSON with a repeated one: keep one key order for all.
-  return {
-    value: {
-      customer: v.customer,
-      invoice_number: v.invoice_number,
-      transaction_id: v.transaction_id,
-      reversal_type: v.reversal_type,
-      return_code: v.return_code,
-      amount: v.amount,
-      message: v.message,
-      source: v.source,
-    },
-  };
 }
 
 export function notADictionary(body: unknown): FieldReasons {
