@@ -45,6 +45,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   temporalUiPort: 8233,
   ingressPort: 3000,
   dataDir: './.data',
+  billerTimeZone: 'America/Chicago',
 });
 
 const EnvSchema = z.object({
@@ -103,7 +104,7 @@ const EnvSchema = z.object({
   BILLER_TIME_ZONE: z
     .string()
     .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Chicago')
-    .default('America/Chicago'),
+    .default(CONFIG_DEFAULTS.billerTimeZone),
   /** A prebuilt workflow bundle (the container image ships one); unset → bundle from source at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });

@@ -8,11 +8,12 @@
  *
  * Like `diff`: exit 0 when the sides agree, 1 when they differ (one row per difference,
  * naming the transaction_id); 2 usage error; 3 (show) no finished reconciliation of that day.
- * The day is read in the biller's time zone: BILLER_TIME_ZONE (default America/Chicago) or --time-zone.
+ * The day is read in the biller's time zone: --time-zone, else BILLER_TIME_ZONE (common/config.ts's default).
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { CONFIG_DEFAULTS } from '../../common/config';
 import {
   MAX_RECONCILE_RANGE_DAYS,
   ReconcileDateSchema,
@@ -36,8 +37,6 @@ import {
   type ContextProvider,
 } from './context';
 import { json, renderFields, renderTable, type CliIo } from './format';
-
-const DEFAULT_TIME_ZONE = 'America/Chicago';
 
 const money = (cents: number | null): string => {
   if (cents === null) return '';
@@ -110,7 +109,7 @@ function renderDay(summary: ReconcileSummary): string {
 /** --time-zone, else BILLER_TIME_ZONE, else the service's default. */
 function timeZoneOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
-  const value = flag ?? blank(env.BILLER_TIME_ZONE) ?? DEFAULT_TIME_ZONE;
+  const value = flag ?? blank(env.BILLER_TIME_ZONE) ?? CONFIG_DEFAULTS.billerTimeZone;
   const r = TimeZoneSchema.safeParse(value);
   if (!r.success) throw new UsageError(`--time-zone / BILLER_TIME_ZONE: ${r.error.issues[0].message}`);
   return r.data;
@@ -123,7 +122,10 @@ export function registerReconcileCommands(program: Command, io: CliIo, provider:
     .option('--date <YYYY-MM-DD>', 'the day to reconcile')
     .option('--from <YYYY-MM-DD>', 'first day of a range (with --to)')
     .option('--to <YYYY-MM-DD>', 'last day of a range, inclusive')
-    .option('--time-zone <zone>', 'the biller’s time zone (default $BILLER_TIME_ZONE or America/Chicago)')
+    .option(
+      '--time-zone <zone>',
+      `the biller’s time zone (default $BILLER_TIME_ZONE or ${CONFIG_DEFAULTS.billerTimeZone})`,
+    )
     .option('--page-size <n>', 'IMT listing page size, 1–1000')
     .option('--json', 'print the summaries as JSON')
     .addHelpText(
@@ -226,7 +228,10 @@ function registerSchedule(reconcile: Command, io: CliIo, provider: ContextProvid
     .description('create (or update) the daily schedule, in the biller’s time zone')
     .option('--hour <h>', 'hour of the day (0–23)', '4')
     .option('--minute <m>', 'minute (0–59)', '0')
-    .option('--time-zone <zone>', 'the biller’s time zone (default $BILLER_TIME_ZONE or America/Chicago)')
+    .option(
+      '--time-zone <zone>',
+      `the biller’s time zone (default $BILLER_TIME_ZONE or ${CONFIG_DEFAULTS.billerTimeZone})`,
+    )
     .option('--paused', 'create it paused')
     .action(
       commandAction(async (raw: Record<string, unknown>) => {
