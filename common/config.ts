@@ -35,19 +35,31 @@ const bool = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1' || v === 'yes'));
 
+/** The defaults other entry points (the operator CLI) take from here rather than restate. */
+export const CONFIG_DEFAULTS = Object.freeze({
+  temporalNamespace: 'default',
+  temporalTaskQueue: 'imt-ic',
+  /** The embedded dev server's gRPC and UI ports (without TEMPORAL_ADDRESS). */
+  temporalPort: 7233,
+  temporalUiPort: 8233,
+  ingressPort: 3000,
+  dataDir: './.data',
+  billerTimeZone: 'America/Chicago',
+});
+
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
     .optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('imt-ic'),
-  TEMPORAL_UI_PORT: port(8233),
-  TEMPORAL_PORT: port(7233),
+  TEMPORAL_NAMESPACE: z.string().min(1).default(CONFIG_DEFAULTS.temporalNamespace),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(CONFIG_DEFAULTS.temporalTaskQueue),
+  TEMPORAL_UI_PORT: port(CONFIG_DEFAULTS.temporalUiPort),
+  TEMPORAL_PORT: port(CONFIG_DEFAULTS.temporalPort),
   IMT_BASE_URL: httpUrl.optional(),
   IC_BASE_URL: httpUrl.optional(),
   IC_BILLER_GUID: z.string().min(1).optional(),
-  INGRESS_PORT: port(3000),
+  INGRESS_PORT: port(CONFIG_DEFAULTS.ingressPort),
   /** Requests per minute per client address at the ingress (0 = no limit). */
   INGRESS_RATE_LIMIT_PER_MINUTE: z.coerce
     .number({ message: 'must be a number of requests per minute' })
@@ -64,7 +76,7 @@ const EnvSchema = z.object({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .default(200),
-  DATA_DIR: z.string().min(1).default('./.data'),
+  DATA_DIR: z.string().min(1).default(CONFIG_DEFAULTS.dataDir),
   ALERT_WEBHOOK_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** How long the ingress waits for IMT's confirmation before answering 202 (contracts B: 5 s). */
@@ -91,7 +103,7 @@ const EnvSchema = z.object({
   BILLER_TIME_ZONE: z
     .string()
     .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Chicago')
-    .default('America/Chicago'),
+    .default(CONFIG_DEFAULTS.billerTimeZone),
   /** A prebuilt workflow bundle (the container image ships one); unset → bundle from source at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
@@ -239,7 +251,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /** The Temporal frontend to use: the configured one, else the embedded dev server's port. */
 export function temporalAddressOf(config: AppConfig): string {
-  return config.temporal.address ?? `127.0.0.1:${config.temporal.embeddedPort}`;
+  return config.temporal.address ?? embeddedTemporalAddress(config.temporal.embeddedPort);
+}
+
+/** Where the embedded dev server listens: loopback, TEMPORAL_PORT. */
+export function embeddedTemporalAddress(port: number | string): string {
+  return `127.0.0.1:${port}`;
 }
 
 /** Every secret value in the config, for log/error scrubbing. */

@@ -2,10 +2,9 @@
  * `imt-ic balances refresh --cycle C`: compares IMT's and IC's balance of every invoice of a
  * cycle, sends those that differ to IC in one file, verifies them and prints what changed.
  * Exit 0 when IC agrees with IMT at the end, 1 when some invoices still differ or the run
- * failed, 4 when a refresh of the cycle is already running.
+ * failed, 2 a bad --cycle or --rate, 4 when a refresh of the cycle is already running.
  */
 import type { Command } from 'commander';
-import { z } from 'zod';
 import {
   RefreshAlreadyRunningError,
   RefreshOptionsSchema,
@@ -14,16 +13,17 @@ import {
   startBalanceRefresh,
 } from '../balances';
 import { BalanceRefreshStatus, type BalanceRefreshResult } from '../../domain';
-import { EXIT, type GetCliContext } from './export-commands';
+import {
+  CliError,
+  RefusedError,
+  UsageError,
+  commandAction,
+  type CommandContext,
+  type GetContext,
+} from './context';
+import { commandIo } from './format';
 
 const PROGRESS_EVERY_MS = 2000;
-
-function writers(cmd: Command): { out: (s: string) => void } {
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  const config = root.configureOutput();
-  return { out: (s) => (config.writeOut ? config.writeOut(s) : process.stdout.write(s)) };
-}
 
 export function formatRefreshResult(r: BalanceRefreshResult): string {
   const c = r.comparison;
@@ -48,7 +48,7 @@ export function formatRefreshResult(r: BalanceRefreshResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function registerBalanceCommands(program: Command, getContext: GetCliContext): void {
+export function registerBalanceCommands(program: Command, getContext: GetContext): void {
   const balances = program.command('balances').description("Compare and refresh IC's invoice balances");
   balances
     .command('refresh')
@@ -56,57 +56,49 @@ export function registerBalanceCommands(program: Command, getContext: GetCliCont
     .requiredOption('--cycle <YYYY-MM-01>', 'billing cycle')
     .option('--rate <n>', 'calls per second to each of IMT and IC (default 10)')
     .option('--no-wait', 'start it and return')
-    .action(async (opts: { cycle: string; rate?: string; wait: boolean }, cmd: Command) => {
-      const { out } = writers(cmd);
-      try {
+    .action(
+      commandAction(async (opts: { cycle: string; rate?: string; wait: boolean }, cmd: Command) => {
         const parsed = RefreshOptionsSchema.safeParse({ cycle: opts.cycle, ratePerSecond: opts.rate });
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           const flag = issue?.path[0] === 'ratePerSecond' ? '--rate' : '--cycle';
-          cmd.error(`error: ${flag} ${issue?.message ?? 'is invalid'}`, {
-            exitCode: EXIT.usage,
-            code: 'balances.usage',
-          });
+          throw new UsageError(`${flag} ${issue?.message ?? 'is invalid'}`);
         }
         const ctx = await getContext();
+        const { out } = commandIo(cmd);
         const handle = await startBalanceRefresh(ctx.client, ctx.taskQueue, {
           ...parsed.data,
           requestedBy: 'cli',
+        }).catch((err: unknown) => {
+          throw err instanceof RefreshAlreadyRunningError ? new RefusedError(err.message) : err;
         });
         out(`started ${handle.workflowId}\n`);
         if (!opts.wait) return;
-        const done = balanceRefreshResult(ctx.client, parsed.data.cycle);
-        let finished = false;
-        void done.finally(() => (finished = true)).catch(() => undefined);
-        while (!finished) {
-          await Promise.race([
-            done.catch(() => undefined),
-            new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS)),
-          ]);
-          if (finished) break;
-          const p = await balanceRefreshProgress(ctx.client, parsed.data.cycle).catch(() => undefined);
-          if (p)
-            out(
-              `  ${p.status}${p.compared !== undefined ? ` ${p.compared}/${p.total ?? '?'} compared, ${p.differing ?? 0} differ` : ''}\n`,
-            );
-        }
-        const result = await done;
+        const result = await waitForRefresh(ctx, parsed.data.cycle, out);
         out(formatRefreshResult(result));
         if (result.status !== BalanceRefreshStatus.DONE)
-          cmd.error('error: some invoices still differ in IC (alerted)', {
-            exitCode: EXIT.failed,
-            code: 'balances.differ',
-          });
-      } catch (err) {
-        if (err instanceof Error && err.name === 'CommanderError') throw err;
-        const exitCode = err instanceof RefreshAlreadyRunningError ? EXIT.refused : EXIT.failed;
-        const message =
-          err instanceof z.ZodError
-            ? err.message
-            : err instanceof Error
-              ? err.message.split('\n')[0]
-              : String(err);
-        cmd.error(`error: ${message}`, { exitCode, code: 'balances.failed' });
-      }
-    });
+          throw new CliError('some invoices still differ in IC (alerted)');
+      }),
+    );
+}
+
+/** The refresh's result, with a progress line every PROGRESS_EVERY_MS while it runs. */
+async function waitForRefresh(
+  ctx: CommandContext,
+  cycle: string,
+  out: (text: string) => void,
+): Promise<BalanceRefreshResult> {
+  const done = balanceRefreshResult(ctx.client, cycle);
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  while (!finished) {
+    await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_EVERY_MS))]);
+    if (finished) break;
+    const p = await balanceRefreshProgress(ctx.client, cycle).catch(() => undefined);
+    if (p)
+      out(
+        `  ${p.status}${p.compared !== undefined ? ` ${p.compared}/${p.total ?? '?'} compared, ${p.differing ?? 0} differ` : ''}\n`,
+      );
+  }
+  return done;
 }

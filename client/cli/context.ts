@@ -1,8 +1,10 @@
 /**
  * Where the CLI connects and with which identity, from the same configuration the
- * service uses (contracts A): TEMPORAL_ADDRESS (else the embedded dev server on
- * 127.0.0.1:TEMPORAL_PORT, default 7233), TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
+ * service uses (contracts A, with common/config.ts's defaults): TEMPORAL_ADDRESS (else the
+ * embedded dev server on TEMPORAL_PORT), TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
  * TEMPORAL_UI_URL, INGRESS_PORT, DATA_DIR; each overridable by a global option.
+ *
+ * Also the one set of exit codes and failures every command ends with.
  *
  * The CLI validates only what it uses (not the whole service config), so an operator's
  * shell does not need IMT or IC credentials to list payments. The connection is opened
@@ -11,27 +13,80 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { CommanderError, type Command } from 'commander';
 import { z } from 'zod';
+import { CONFIG_DEFAULTS, embeddedTemporalAddress } from '../../common/config';
 import { embeddedSecretsPath, loadOrCreateEmbeddedSecrets } from '../../common/embedded';
 import { readSecret } from '../../common/secrets';
 import { temporalUiBaseUrl } from '../../common/ui';
 import { dataProtection } from '../../common/data-protection';
 import { connectTemporal, temporalConnectOptions } from '../../common/temporal-connection';
 import { loadOrCreateLocalPayloadKeys, parsePayloadKeys, type PayloadKey } from '../../common/payload-codec';
+import { commandIo } from './format';
+
+/** The exit codes of every command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4 } as const;
 
 /** A failure the operator can act on: printed as one line, exit code 1. */
 export class CliError extends Error {
   override readonly name: string = 'CliError';
-  readonly exitCode: number = 1;
+  readonly exitCode: number = EXIT.failed;
 }
 
 /** The command line itself is wrong: exit code 2. */
 export class UsageError extends CliError {
   override readonly name = 'UsageError';
-  override readonly exitCode = 2;
+  override readonly exitCode = EXIT.usage;
 }
 
-/** What the export / schedule commands receive (client/cli/export-commands.ts). */
+/** No such export, schedule or reconciliation: exit code 3. */
+export class NotFoundError extends CliError {
+  override readonly name = 'NotFoundError';
+  override readonly exitCode = EXIT.notFound;
+}
+
+/** Refused in the current state (already exported, already running, exists…): exit code 4. */
+export class RefusedError extends CliError {
+  override readonly name = 'RefusedError';
+  override readonly exitCode = EXIT.refused;
+}
+
+/** The one line printed for a failure, and its exit code. Unexpected errors (gRPC…) give their first line. */
+export function describeFailure(err: unknown): { message: string; exitCode: number } {
+  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return { message, exitCode: EXIT.failed };
+}
+
+/**
+ * Every command's action runs inside this: a failure is printed as one `imt-ic: …` line on
+ * the command's error output and ends the command with its exit code, as a CommanderError
+ * that `runCli` (or a test's own program with `exitOverride`) receives like commander's own.
+ */
+export function commandAction<A extends unknown[]>(
+  run: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      if (err instanceof CommanderError) throw err;
+      const { message, exitCode } = describeFailure(err);
+      const cmd = args[args.length - 1] as Command;
+      commandIo(cmd).err(`imt-ic: ${message}\n`);
+      throw new CommanderError(exitCode, 'imt-ic.failed', message);
+    }
+  };
+}
+
+/** zod over a command's arguments or options; a problem is a usage error naming the option. */
+export function parseArgs<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new UsageError(describeIssues(result.error));
+  return result.data;
+}
+
+/** What every command reaches Temporal with. */
 export interface CommandContext {
   client: Client;
   taskQueue: string;
@@ -79,7 +134,12 @@ export function resolvePayloadKeys(s: CliSettings, env: NodeJS.ProcessEnv): Payl
   return loadOrCreateLocalPayloadKeys(s.dataDir);
 }
 
-const hostPort = z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+const hostPort = z
+  .string()
+  .regex(
+    /^[\w.-]+:\d{1,5}$/,
+    `must be host:port, e.g. ${embeddedTemporalAddress(CONFIG_DEFAULTS.temporalPort)}`,
+  );
 const name = (what: string) =>
   z
     .string()
@@ -88,7 +148,10 @@ const name = (what: string) =>
     .regex(/^[\w.@:-]+$/, `${what} may contain only letters, digits and . _ - : @`);
 const httpUrl = z
   .string()
-  .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL, e.g. http://127.0.0.1:8233')
+  .regex(
+    /^https?:\/\/[^\s/]+(\/\S*)?$/,
+    `must be an http(s) URL, e.g. http://${embeddedTemporalAddress(CONFIG_DEFAULTS.temporalUiPort)}`,
+  )
   .transform((u) => u.replace(/\/+$/, ''));
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -116,12 +179,15 @@ export function describeIssues(error: z.ZodError, labels: Record<string, string>
 export function resolveSettings(opts: GlobalOptions, env: NodeJS.ProcessEnv): CliSettings {
   const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
   const parsed = SettingsSchema.safeParse({
-    address: opts.address ?? blank(env.TEMPORAL_ADDRESS) ?? `127.0.0.1:${blank(env.TEMPORAL_PORT) ?? 7233}`,
-    namespace: opts.namespace ?? blank(env.TEMPORAL_NAMESPACE) ?? 'default',
-    taskQueue: opts.taskQueue ?? blank(env.TEMPORAL_TASK_QUEUE) ?? 'imt-ic',
+    address:
+      opts.address ??
+      blank(env.TEMPORAL_ADDRESS) ??
+      embeddedTemporalAddress(blank(env.TEMPORAL_PORT) ?? CONFIG_DEFAULTS.temporalPort),
+    namespace: opts.namespace ?? blank(env.TEMPORAL_NAMESPACE) ?? CONFIG_DEFAULTS.temporalNamespace,
+    taskQueue: opts.taskQueue ?? blank(env.TEMPORAL_TASK_QUEUE) ?? CONFIG_DEFAULTS.temporalTaskQueue,
     temporalUiUrl: opts.uiUrl ?? temporalUiBaseUrl(env),
-    dataDir: blank(env.DATA_DIR) ?? './.data',
-    ingressPort: blank(env.INGRESS_PORT) ?? 3000,
+    dataDir: blank(env.DATA_DIR) ?? CONFIG_DEFAULTS.dataDir,
+    ingressPort: blank(env.INGRESS_PORT) ?? CONFIG_DEFAULTS.ingressPort,
   });
   if (!parsed.success) {
     throw new UsageError(

@@ -3,6 +3,7 @@
  * progress bar. Plain text (no colours) so that output pasted into a ticket or a chat
  * reads the same as on screen; `--json` is there for anything a script consumes.
  */
+import type { Command } from 'commander';
 
 /** Where the CLI writes; tests pass buffers, the launcher passes the process streams. */
 export interface CliIo {
@@ -19,6 +20,22 @@ export function processIo(): CliIo {
     err: (text) => void process.stderr.write(text),
     isTTY: Boolean(process.stderr.isTTY),
     env: process.env,
+  };
+}
+
+/**
+ * The output of the program a command belongs to: the writers configured on it (runCli points
+ * them at its CliIo; a test's own program at its buffers). For commands registered without a CliIo.
+ */
+export function commandIo(cmd: Command, env: NodeJS.ProcessEnv = process.env): CliIo {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const config = root.configureOutput();
+  return {
+    out: (text) => (config.writeOut ? config.writeOut(text) : void process.stdout.write(text)),
+    err: (text) => (config.writeErr ? config.writeErr(text) : void process.stderr.write(text)),
+    isTTY: Boolean(process.stderr.isTTY),
+    env,
   };
 }
 
@@ -133,5 +150,27 @@ export class ProgressBar {
     if (!force && now - this.lastDraw < 50 && this.current < this.total) return;
     this.lastDraw = now;
     this.io.err(`\r\x1b[2K${this.render()}`);
+  }
+}
+
+/**
+ * One line of progress on stderr that the caller composes (e.g. an export's pages and
+ * invoices): redrawn in place on an interactive stderr; on a pipe or in CI, printed as a new
+ * line only when it changed, so a log shows each step once.
+ */
+export class StatusLine {
+  private last = '';
+
+  constructor(private readonly io: CliIo) {}
+
+  show(line: string): void {
+    if (this.io.isTTY) this.io.err(`\r\x1b[2K${line}`);
+    else if (line !== this.last) this.io.err(`${line}\n`);
+    this.last = line;
+  }
+
+  /** Clears the line on a terminal (nothing to clear elsewhere). */
+  clear(): void {
+    if (this.io.isTTY && this.last) this.io.err('\r\x1b[2K');
   }
 }

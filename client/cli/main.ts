@@ -2,23 +2,21 @@
  * The operator commands of `imt-ic` (payments, exports, schedules, balances,
  * reconciliation); app/main.ts adds the service's own processes to the same program.
  *
- * Exit codes: 0 success; 1 the command failed (one-line reason on stderr); 2 the command
- * line is wrong (unknown command or option, missing or invalid argument). The export and
- * schedule commands (client/cli/export-commands.ts) add 3 (not found) and 4 (refused).
+ * Exit codes (EXIT in client/cli/context.ts): 0 success; 1 the command failed (one-line
+ * reason on stderr); 2 the command line is wrong (unknown command or option, missing or
+ * invalid argument); 3 not found; 4 refused in the current state.
  * Credentials are read from the environment / the embedded credentials file and only
  * ever put in request headers: no output path prints them.
  */
 import { Command, CommanderError } from 'commander';
-import { CliError, createContextProvider, type GetContext } from './context';
+import { CONFIG_DEFAULTS, embeddedTemporalAddress } from '../../common/config';
+import { EXIT, createContextProvider, describeFailure, type GetContext } from './context';
 import { processIo, type CliIo } from './format';
 import { registerPaymentCommands } from './payments';
-import { registerExportCommands, registerScheduleCommands } from './export-commands';
+import { registerExportCommands } from './export-commands';
+import { registerScheduleCommands } from './schedule-commands';
 import { registerBalanceCommands } from './balance-commands';
 import { registerReconcileCommands } from './reconcile-commands';
-
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
 
 /** Adds commands to the program before it parses (app/main.ts adds the service's processes). */
 export type ProgramExtension = (program: Command) => void;
@@ -31,12 +29,21 @@ function buildProgram(
   const program = new Command('imt-ic');
   program
     .description('Operate the IMT ⇄ Invoice Cloud integration: payments, exports and schedules on Temporal.')
-    .option('--address <host:port>', 'Temporal frontend (default $TEMPORAL_ADDRESS or 127.0.0.1:7233)')
-    .option('--namespace <namespace>', 'Temporal namespace (default $TEMPORAL_NAMESPACE or default)')
-    .option('--task-queue <name>', "the service's task queue (default $TEMPORAL_TASK_QUEUE or imt-ic)")
+    .option(
+      '--address <host:port>',
+      `Temporal frontend (default $TEMPORAL_ADDRESS or ${embeddedTemporalAddress(CONFIG_DEFAULTS.temporalPort)})`,
+    )
+    .option(
+      '--namespace <namespace>',
+      `Temporal namespace (default $TEMPORAL_NAMESPACE or ${CONFIG_DEFAULTS.temporalNamespace})`,
+    )
+    .option(
+      '--task-queue <name>',
+      `the service's task queue (default $TEMPORAL_TASK_QUEUE or ${CONFIG_DEFAULTS.temporalTaskQueue})`,
+    )
     .option(
       '--ui-url <url>',
-      'Temporal UI base URL for links (default $TEMPORAL_UI_URL or http://127.0.0.1:8233)',
+      `Temporal UI base URL for links (default $TEMPORAL_UI_URL or http://${embeddedTemporalAddress(CONFIG_DEFAULTS.temporalUiPort)})`,
     )
     .showHelpAfterError('(add --help for usage)')
     // Commander would call process.exit itself; we map its outcomes to our exit codes instead.
@@ -48,7 +55,7 @@ function buildProgram(
 Configuration comes from the same environment as the service (TEMPORAL_ADDRESS,
 TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TEMPORAL_UI_URL, INGRESS_PORT,
 INGRESS_INTEGRATOR_ID, DATA_DIR).
-Exit codes: 0 ok, 1 failed, 2 usage error; export/schedule commands also 3 not found, 4 refused.`,
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 not found, 4 refused in the current state.`,
     );
 
   registerPaymentCommands(program, io, provider);
@@ -72,23 +79,19 @@ export async function runCli(
   const program = buildProgram(io, provider, extend);
   try {
     await program.parseAsync(argv);
-    return EXIT_OK;
+    return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Already printed by commander. --help / --version end this way too, with exit code 0.
-      if (err.exitCode === 0) return EXIT_OK;
+      // Already printed. --help / --version end this way too, with exit code 0.
+      if (err.exitCode === 0) return EXIT.ok;
       // commander's own parse errors (`commander.unknownOption`, …) are usage errors; commands
-      // that end through `cmd.error(…, { exitCode })` (the export commands) keep their code.
-      return err.code.startsWith('commander.') ? EXIT_USAGE : err.exitCode;
+      // end through `commandAction` (client/cli/context.ts) and keep their code.
+      return err.code.startsWith('commander.') ? EXIT.usage : err.exitCode;
     }
-    if (err instanceof CliError) {
-      io.err(`imt-ic: ${err.message}\n`);
-      return err.exitCode;
-    }
-    // Unexpected (e.g. a gRPC error): one line, no stack trace.
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    // Outside any command's action: the same one line, no stack trace.
+    const { message, exitCode } = describeFailure(err);
     io.err(`imt-ic: ${message}\n`);
-    return EXIT_FAILURE;
+    return exitCode;
   } finally {
     await provider.close().catch(() => undefined);
   }

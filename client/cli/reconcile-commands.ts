@@ -8,11 +8,12 @@
  *
  * Like `diff`: exit 0 when the sides agree, 1 when they differ (one row per difference,
  * naming the transaction_id); 2 usage error; 3 (show) no finished reconciliation of that day.
- * The day is read in the biller's time zone: BILLER_TIME_ZONE (default America/Chicago) or --time-zone.
+ * The day is read in the biller's time zone: --time-zone, else BILLER_TIME_ZONE (common/config.ts's default).
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { CONFIG_DEFAULTS } from '../../common/config';
 import {
   MAX_RECONCILE_RANGE_DAYS,
   ReconcileDateSchema,
@@ -27,21 +28,15 @@ import {
   sortRows,
 } from '../reconcile';
 import type { ReconcileRow, ReconcileSummary } from '../../domain';
-import { CliError, UsageError, describeIssues, type ContextProvider } from './context';
+import {
+  CliError,
+  NotFoundError,
+  UsageError,
+  commandAction,
+  parseArgs,
+  type ContextProvider,
+} from './context';
 import { json, renderFields, renderTable, type CliIo } from './format';
-
-class NotFound extends CliError {
-  override readonly name = 'NotFound';
-  override readonly exitCode = 3;
-}
-
-const DEFAULT_TIME_ZONE = 'America/Chicago';
-
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(describeIssues(r.error));
-  return r.data;
-}
 
 const money = (cents: number | null): string => {
   if (cents === null) return '';
@@ -111,22 +106,26 @@ function renderDay(summary: ReconcileSummary): string {
     .join('\n');
 }
 
-export function registerReconcileCommands(program: Command, io: CliIo, provider: ContextProvider): void {
-  const timeZoneOf = (flag: string | undefined): string => {
-    const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
-    const value = flag ?? blank(io.env.BILLER_TIME_ZONE) ?? DEFAULT_TIME_ZONE;
-    const r = TimeZoneSchema.safeParse(value);
-    if (!r.success) throw new UsageError(`--time-zone / BILLER_TIME_ZONE: ${r.error.issues[0].message}`);
-    return r.data;
-  };
+/** --time-zone, else BILLER_TIME_ZONE, else the service's default. */
+function timeZoneOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
+  const value = flag ?? blank(env.BILLER_TIME_ZONE) ?? CONFIG_DEFAULTS.billerTimeZone;
+  const r = TimeZoneSchema.safeParse(value);
+  if (!r.success) throw new UsageError(`--time-zone / BILLER_TIME_ZONE: ${r.error.issues[0].message}`);
+  return r.data;
+}
 
+export function registerReconcileCommands(program: Command, io: CliIo, provider: ContextProvider): void {
   const reconcile = program
     .command('reconcile')
     .description('compare what IC delivered with what IMT holds, per transaction, for biller days')
     .option('--date <YYYY-MM-DD>', 'the day to reconcile')
     .option('--from <YYYY-MM-DD>', 'first day of a range (with --to)')
     .option('--to <YYYY-MM-DD>', 'last day of a range, inclusive')
-    .option('--time-zone <zone>', 'the biller’s time zone (default $BILLER_TIME_ZONE or America/Chicago)')
+    .option(
+      '--time-zone <zone>',
+      `the biller’s time zone (default $BILLER_TIME_ZONE or ${CONFIG_DEFAULTS.billerTimeZone})`,
+    )
     .option('--page-size <n>', 'IMT listing page size, 1–1000')
     .option('--json', 'print the summaries as JSON')
     .addHelpText(
@@ -142,74 +141,85 @@ Examples:
   imt-ic reconcile show 2022-10-03
   imt-ic reconcile schedule create --hour 4`,
     )
-    .action(async (raw: Record<string, unknown>) => {
-      const opts = parse(
-        z
-          .object({
-            date: ReconcileDateSchema.optional(),
-            from: ReconcileDateSchema.optional(),
-            to: ReconcileDateSchema.optional(),
-            timeZone: z.string().optional(),
-            pageSize: z.coerce.number().int().min(1).max(1000).optional(),
-            json: z.boolean().optional(),
-          })
-          .refine((o) => (o.date !== undefined) !== (o.from !== undefined || o.to !== undefined), {
-            message: 'give either --date D or --from D1 --to D2',
-            path: ['date'],
-          })
-          .refine((o) => (o.from === undefined) === (o.to === undefined), {
-            message: '--from and --to go together',
-            path: ['from'],
-          })
-          .refine((o) => o.from === undefined || o.to === undefined || o.from <= o.to, {
-            message: '--from must not be after --to',
-            path: ['from'],
-          }),
-        raw,
-      );
-      const dates = opts.date ? [opts.date] : datesBetween(opts.from!, opts.to!);
-      if (dates.length > MAX_RECONCILE_RANGE_DAYS)
-        throw new UsageError(`--from/--to: at most ${MAX_RECONCILE_RANGE_DAYS} days at a time`);
-      const timeZone = timeZoneOf(opts.timeZone);
-      const ctx = await provider.get();
-      const summaries: ReconcileSummary[] = [];
-      for (const date of dates) {
-        const summary = await runReconciliation(
-          { client: ctx.client, taskQueue: ctx.taskQueue, timeZone },
-          date,
-          {
-            pageSize: opts.pageSize,
-          },
-        );
-        summaries.push(summary);
-        if (!opts.json) io.out(`${renderDay(summary)}\n`);
-      }
-      if (opts.json) io.out(json(summaries.length === 1 ? summaries[0] : summaries));
-      const differing = summaries.filter((s) => s.differences > 0);
-      if (differing.length)
-        throw new CliError(
-          `IC and IMT differ: ${differing.map((s) => `${s.date} (${s.differences})`).join(', ')}`,
-        );
-    });
+    .action(commandAction(async (raw: Record<string, unknown>) => runDays(io, provider, raw)));
+  registerShow(reconcile, io, provider);
+  registerSchedule(reconcile, io, provider);
+}
 
+/** `reconcile --date D` or `--from D1 --to D2`: a fresh comparison of each day, waited for. */
+async function runDays(io: CliIo, provider: ContextProvider, raw: Record<string, unknown>): Promise<void> {
+  const opts = parseArgs(
+    z
+      .object({
+        date: ReconcileDateSchema.optional(),
+        from: ReconcileDateSchema.optional(),
+        to: ReconcileDateSchema.optional(),
+        timeZone: z.string().optional(),
+        pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+        json: z.boolean().optional(),
+      })
+      .refine((o) => (o.date !== undefined) !== (o.from !== undefined || o.to !== undefined), {
+        message: 'give either --date D or --from D1 --to D2',
+        path: ['date'],
+      })
+      .refine((o) => (o.from === undefined) === (o.to === undefined), {
+        message: '--from and --to go together',
+        path: ['from'],
+      })
+      .refine((o) => o.from === undefined || o.to === undefined || o.from <= o.to, {
+        message: '--from must not be after --to',
+        path: ['from'],
+      }),
+    raw,
+  );
+  const dates = opts.date ? [opts.date] : datesBetween(opts.from!, opts.to!);
+  if (dates.length > MAX_RECONCILE_RANGE_DAYS)
+    throw new UsageError(`--from/--to: at most ${MAX_RECONCILE_RANGE_DAYS} days at a time`);
+  const timeZone = timeZoneOf(opts.timeZone, io.env);
+  const ctx = await provider.get();
+  const summaries: ReconcileSummary[] = [];
+  for (const date of dates) {
+    const summary = await runReconciliation(
+      { client: ctx.client, taskQueue: ctx.taskQueue, timeZone },
+      date,
+      {
+        pageSize: opts.pageSize,
+      },
+    );
+    summaries.push(summary);
+    if (!opts.json) io.out(`${renderDay(summary)}\n`);
+  }
+  if (opts.json) io.out(json(summaries.length === 1 ? summaries[0] : summaries));
+  const differing = summaries.filter((s) => s.differences > 0);
+  if (differing.length)
+    throw new CliError(
+      `IC and IMT differ: ${differing.map((s) => `${s.date} (${s.differences})`).join(', ')}`,
+    );
+}
+
+function registerShow(reconcile: Command, io: CliIo, provider: ContextProvider): void {
   reconcile
     .command('show <date>')
     .description('the latest finished reconciliation of a day, with its differences')
     .option('--json', 'print the summary and rows as JSON')
-    .action(async (rawDate: string, raw: { json?: boolean }) => {
-      const date = parse(ReconcileDateSchema, rawDate);
-      const ctx = await provider.get();
-      const summary = await latestReconciliation(ctx.client, ctx.taskQueue, date);
-      if (!summary)
-        throw new NotFound(
-          `no finished reconciliation of ${date} on task queue ${ctx.taskQueue}: run "imt-ic reconcile --date ${date}"`,
-        );
-      if (raw.json) io.out(json({ ...summary, rows: rowsOf(summary).rows }));
-      else io.out(`${renderDay(summary)}\n`);
-      if (summary.differences > 0)
-        throw new CliError(`IC and IMT differ for ${date}: ${summary.differences} difference(s)`);
-    });
+    .action(
+      commandAction(async (rawDate: string, raw: { json?: boolean }) => {
+        const date = parseArgs(ReconcileDateSchema, rawDate);
+        const ctx = await provider.get();
+        const summary = await latestReconciliation(ctx.client, ctx.taskQueue, date);
+        if (!summary)
+          throw new NotFoundError(
+            `no finished reconciliation of ${date} on task queue ${ctx.taskQueue}: run "imt-ic reconcile --date ${date}"`,
+          );
+        if (raw.json) io.out(json({ ...summary, rows: rowsOf(summary).rows }));
+        else io.out(`${renderDay(summary)}\n`);
+        if (summary.differences > 0)
+          throw new CliError(`IC and IMT differ for ${date}: ${summary.differences} difference(s)`);
+      }),
+    );
+}
 
+function registerSchedule(reconcile: Command, io: CliIo, provider: ContextProvider): void {
   const schedule = reconcile
     .command('schedule')
     .description('the Temporal Schedule that reconciles the previous day, every day');
@@ -218,44 +228,57 @@ Examples:
     .description('create (or update) the daily schedule, in the biller’s time zone')
     .option('--hour <h>', 'hour of the day (0–23)', '4')
     .option('--minute <m>', 'minute (0–59)', '0')
-    .option('--time-zone <zone>', 'the biller’s time zone (default $BILLER_TIME_ZONE or America/Chicago)')
+    .option(
+      '--time-zone <zone>',
+      `the biller’s time zone (default $BILLER_TIME_ZONE or ${CONFIG_DEFAULTS.billerTimeZone})`,
+    )
     .option('--paused', 'create it paused')
-    .action(async (raw: Record<string, unknown>) => {
-      const o = parse(
-        z.object({
-          hour: z.coerce.number().int().min(0).max(23),
-          minute: z.coerce.number().int().min(0).max(59),
-          timeZone: z.string().optional(),
-          paused: z.boolean().optional(),
-        }),
-        raw,
-      );
-      const ctx = await provider.get();
-      const out = await createOrUpdateReconcileSchedule(ctx.client, {
-        taskQueue: ctx.taskQueue,
-        timeZone: timeZoneOf(o.timeZone),
-        hour: o.hour,
-        minute: o.minute,
-        paused: o.paused ?? false,
-      });
-      io.out(`${out.created ? 'created' : 'updated'} schedule ${out.scheduleId}\n`);
-    });
+    .action(
+      commandAction(async (raw: Record<string, unknown>) => {
+        const o = parseArgs(
+          z.object({
+            hour: z.coerce.number().int().min(0).max(23),
+            minute: z.coerce.number().int().min(0).max(59),
+            timeZone: z.string().optional(),
+            paused: z.boolean().optional(),
+          }),
+          raw,
+        );
+        const ctx = await provider.get();
+        const out = await createOrUpdateReconcileSchedule(ctx.client, {
+          taskQueue: ctx.taskQueue,
+          timeZone: timeZoneOf(o.timeZone, io.env),
+          hour: o.hour,
+          minute: o.minute,
+          paused: o.paused ?? false,
+        });
+        io.out(`${out.created ? 'created' : 'updated'} schedule ${out.scheduleId}\n`);
+      }),
+    );
   schedule
     .command('describe')
     .description('show the schedule, its next firings and recent runs')
-    .action(async () => {
-      const ctx = await provider.get();
-      const view = await describeReconcileSchedule(ctx.client);
-      if (!view)
-        throw new NotFound('no reconciliation schedule: create it with "imt-ic reconcile schedule create"');
-      io.out(json(view));
-    });
+    .action(
+      commandAction(async () => {
+        const ctx = await provider.get();
+        const view = await describeReconcileSchedule(ctx.client);
+        if (!view)
+          throw new NotFoundError(
+            'no reconciliation schedule: create it with "imt-ic reconcile schedule create"',
+          );
+        io.out(json(view));
+      }),
+    );
+  // Alike in shape to describe on purpose: two short commander declarations, each with its own call.
   schedule
     .command('delete')
     .description('delete the schedule (past reconciliations stay)')
-    .action(async () => {
-      const ctx = await provider.get();
-      if (!(await deleteReconcileSchedule(ctx.client))) throw new NotFound('no reconciliation schedule');
-      io.out('deleted\n');
-    });
+    .action(
+      commandAction(async () => {
+        const ctx = await provider.get();
+        if (!(await deleteReconcileSchedule(ctx.client)))
+          throw new NotFoundError('no reconciliation schedule');
+        io.out('deleted\n');
+      }),
+    );
 }

@@ -221,6 +221,7 @@ const LAST_NAMES = [
 ];
 
 /** Names that break naive CSV/pipe handling or ASCII assumptions. */
+// Kept apart from AWKWARD_ADDRESSES on purpose: both are data lists that only look alike in shape.
 const AWKWARD_NAMES = [
   'Zoë Ñúñez',
   'Müller, Jürgen',

@@ -12,45 +12,23 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isTimeZone, dateOfInstant, formatInZone, isCalendarDate } from '../../domain';
-import type { PaymentMethod, PostedPayment, Reversal, ReversalType } from './server';
+import { DEFAULT_PAGE_SIZE, INVALID_PAGE, lastPageOf, MAX_PAGE_SIZE, pageAnswer } from './paging';
+import {
+  PAYMENT_METHODS,
+  REVERSAL_TYPES,
+  type PaymentBook,
+  type PaymentMethod,
+  type PaymentRecord,
+  type PostedPayment,
+  type Reversal,
+  type ReversalType,
+} from './types';
 
 const API_PATH = '/api/integration/payments';
 const SIM_PATH = '/_sim/payments';
-const DEFAULT_PAGE_SIZE = 100;
-const MAX_PAGE_SIZE = 1000;
 export const DEFAULT_BILLER_TIME_ZONE = 'America/Chicago';
 /** Ids of payments and reversals entered "by a person", apart from the API's own sequences. */
 const DIRECT_ID_BASE = 800_000_000;
-
-// ---------------------------------------------------------------------------
-// The records this module reads and changes: ImtState's maps (server.ts), by shape.
-
-type PaymentRequestFields = Omit<PostedPayment, 'id' | 'posted_at'>;
-
-interface StoredPayment {
-  payment: PostedPayment;
-  request: PaymentRequestFields;
-  pastDueCents: number;
-}
-
-interface StoredReversal {
-  reversal: Reversal;
-  request: {
-    customer: string;
-    invoice_number: string;
-    transaction_id: string;
-    reversal_type: ReversalType;
-    return_code: string | null;
-    amount: string;
-    message: string;
-    source: string;
-  };
-}
-
-export interface PaymentBook {
-  readonly payments: Map<string, StoredPayment>;
-  readonly reversalsByTransaction: Map<string, StoredReversal>;
-}
 
 // ---------------------------------------------------------------------------
 // C4 shapes
@@ -123,7 +101,7 @@ export const DirectPaymentSchema = z
     customer: z.string().min(1),
     invoice_number: z.string().min(1),
     amount: amountText,
-    payment_method: z.enum(['cash', 'credit', 'check', 'echeck', 'other']).default('echeck'),
+    payment_method: z.enum(PAYMENT_METHODS).default('echeck'),
     source: z.string().min(1).default('invoice_cloud'),
     message: z.string().default(''),
     /** Default: now. */
@@ -135,7 +113,7 @@ export type DirectPaymentInput = z.input<typeof DirectPaymentSchema>;
 export const DirectReversalSchema = z
   .object({
     transaction_id: z.string().min(1),
-    reversal_type: z.enum(['void', 'ach_reject']).default('void'),
+    reversal_type: z.enum(REVERSAL_TYPES).default('void'),
     return_code: z.string().nullable().default(null),
     /** Default: the payment's amount. */
     amount: amountText.optional(),
@@ -191,29 +169,185 @@ export function registerPaymentListing(
   book: PaymentBook,
   opts: { billerTimeZone?: string } = {},
 ): ImtPaymentsAdmin {
-  let timeZone = opts.billerTimeZone ?? DEFAULT_BILLER_TIME_ZONE;
-  if (!isTimeZone(timeZone)) throw new TypeError(`billerTimeZone: unknown time zone ${timeZone}`);
-  // The biller-zone day of each payment, computed once per payment object and zone.
-  let postedDay = new WeakMap<PostedPayment, string>();
-  let nextDirectId = DIRECT_ID_BASE;
-  const requests: PaymentListRequest[] = [];
+  const listing = new PaymentListing(book, opts.billerTimeZone ?? DEFAULT_BILLER_TIME_ZONE);
+  app.get(API_PATH, async (request, reply) => {
+    const parsed = ListQuerySchema.safeParse(request.query ?? {});
+    if (!parsed.success) {
+      if (parsed.error.issues.some((i) => i.path[0] === 'page')) return reply.code(404).send(INVALID_PAGE);
+      const reasons: Record<string, string[]> = {};
+      for (const issue of parsed.error.issues) (reasons[String(issue.path[0])] ??= []).push(issue.message);
+      return reply.code(400).send(reasons);
+    }
+    const q = parsed.data;
+    listing.requests.push({ ...q });
+    const { count, results } = listing.page(q);
+    if (q.page > lastPageOf(count, q.page_size)) return reply.code(404).send(INVALID_PAGE);
+    const { source, posted_from, posted_to } = q;
+    return pageAnswer(request, API_PATH, { source, posted_from, posted_to }, { ...q, count, results });
+  });
+  return listing;
+}
 
-  const dayOf = (p: PostedPayment): string => {
-    let day = postedDay.get(p);
+type DayRange = { source: string; posted_from: string; posted_to: string };
+
+/** C4's view of the book, in the biller's zone, and the out-of-band hooks that change the book. */
+class PaymentListing implements ImtPaymentsAdmin {
+  readonly requests: PaymentListRequest[] = [];
+  // The biller-zone day of each payment, computed once per payment object and zone.
+  private postedDay = new WeakMap<PostedPayment, string>();
+  private nextDirectId = DIRECT_ID_BASE;
+
+  constructor(
+    private readonly book: PaymentBook,
+    private timeZone: string,
+  ) {
+    if (!isTimeZone(timeZone)) throw new TypeError(`billerTimeZone: unknown time zone ${timeZone}`);
+  }
+
+  /** One page, in the order IMT recorded the payments (stable while nothing changes). */
+  page(q: PaymentListRequest): { count: number; results: ListedPayment[] } {
+    const from = (q.page - 1) * q.page_size;
+    const results: ListedPayment[] = [];
+    let count = 0;
+    for (const record of this.book.payments.values()) {
+      if (!this.matches(record.payment, q)) continue;
+      if (count >= from && results.length < q.page_size) results.push(this.toListed(record));
+      count++;
+    }
+    return { count, results };
+  }
+
+  postDirectly(input: DirectPaymentInput): PostedPayment {
+    const d = parse(DirectPaymentSchema, input, 'postDirectly');
+    if (this.book.payments.has(d.transaction_id))
+      throw new TypeError(`IMT already has a payment with transaction_id ${d.transaction_id}`);
+    const request = {
+      customer: d.customer,
+      invoice_number: d.invoice_number,
+      transaction_id: d.transaction_id,
+      amount: d.amount,
+      payment_method: d.payment_method,
+      message: d.message,
+      source: d.source,
+    };
+    const payment: PostedPayment = {
+      id: this.nextDirectId++,
+      ...request,
+      posted_at: d.posted_at ?? new Date().toISOString(),
+    };
+    this.book.payments.set(d.transaction_id, { payment, request, pastDueCents: 0 });
+    return { ...payment };
+  }
+
+  reverseDirectly(input: DirectReversalInput): Reversal {
+    const d = parse(DirectReversalSchema, input, 'reverseDirectly');
+    const { payment } = this.existing(d.transaction_id);
+    if (this.book.reversalsByTransaction.has(d.transaction_id))
+      throw new TypeError(`payment ${d.transaction_id} is already reversed in IMT`);
+    const amount = d.amount ?? payment.amount;
+    const reversal: Reversal = {
+      id: this.nextDirectId++,
+      transaction_id: d.transaction_id,
+      reversal_type: d.reversal_type,
+      return_code: d.return_code,
+      amount,
+      reversed_at: d.reversed_at ?? new Date().toISOString(),
+      payment_id: payment.id,
+    };
+    this.book.reversalsByTransaction.set(d.transaction_id, {
+      reversal,
+      request: {
+        customer: payment.customer,
+        invoice_number: payment.invoice_number,
+        transaction_id: d.transaction_id,
+        reversal_type: d.reversal_type,
+        return_code: d.return_code,
+        amount,
+        message: 'entered directly in IMT',
+        source: payment.source,
+      },
+    });
+    return { ...reversal };
+  }
+
+  alter(transactionId: string, change: PaymentAlteration): PostedPayment {
+    const c = parse(PaymentAlterationSchema, change, 'alter');
+    const record = this.existing(transactionId);
+    // A new object, so the cached posted day of the old one no longer applies.
+    record.payment = {
+      ...record.payment,
+      ...(c.amount !== undefined ? { amount: c.amount } : {}),
+      ...(c.invoice_number !== undefined ? { invoice_number: c.invoice_number } : {}),
+      ...(c.customer !== undefined ? { customer: c.customer } : {}),
+      ...(c.posted_at !== undefined ? { posted_at: c.posted_at } : {}),
+    };
+    return { ...record.payment };
+  }
+
+  remove(transactionId: string): void {
+    this.existing(transactionId);
+    this.book.payments.delete(transactionId);
+    this.book.reversalsByTransaction.delete(transactionId);
+  }
+
+  removeReversal(transactionId: string): void {
+    this.existing(transactionId);
+    if (!this.book.reversalsByTransaction.delete(transactionId))
+      throw new TypeError(`payment ${transactionId} has no reversal in IMT`);
+  }
+
+  list({
+    postedFrom,
+    postedTo,
+    source = 'invoice_cloud',
+  }: {
+    postedFrom: string;
+    postedTo: string;
+    source?: string;
+  }): ListedPayment[] {
+    const q = { source, posted_from: postedFrom, posted_to: postedTo };
+    return [...this.book.payments.values()]
+      .filter((r) => this.matches(r.payment, q))
+      .map((r) => this.toListed(r));
+  }
+
+  listRequests(): PaymentListRequest[] {
+    return this.requests.map((r) => ({ ...r }));
+  }
+
+  billerTimeZone(): string {
+    return this.timeZone;
+  }
+
+  setBillerTimeZone(zone: string): void {
+    if (!isTimeZone(zone)) throw new TypeError(`setBillerTimeZone: unknown time zone ${zone}`);
+    this.timeZone = zone;
+    this.postedDay = new WeakMap();
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.nextDirectId = DIRECT_ID_BASE;
+  }
+
+  private dayOf(p: PostedPayment): string {
+    let day = this.postedDay.get(p);
     if (day === undefined) {
-      day = dateOfInstant(new Date(p.posted_at), timeZone);
-      postedDay.set(p, day);
+      day = dateOfInstant(new Date(p.posted_at), this.timeZone);
+      this.postedDay.set(p, day);
     }
     return day;
-  };
-  const matches = (p: PostedPayment, q: { source: string; posted_from: string; posted_to: string }) => {
+  }
+
+  private matches(p: PostedPayment, q: DayRange): boolean {
     if (p.source !== q.source) return false;
-    const day = dayOf(p);
+    const day = this.dayOf(p);
     return day >= q.posted_from && day <= q.posted_to;
-  };
-  const toListed = (record: StoredPayment): ListedPayment => {
+  }
+
+  private toListed(record: PaymentRecord): ListedPayment {
     const p = record.payment;
-    const r = book.reversalsByTransaction.get(p.transaction_id)?.reversal;
+    const r = this.book.reversalsByTransaction.get(p.transaction_id)?.reversal;
     return {
       id: p.id,
       transaction_id: p.transaction_id,
@@ -221,7 +355,7 @@ export function registerPaymentListing(
       invoice_number: p.invoice_number,
       amount: p.amount,
       payment_method: p.payment_method,
-      posted_at: formatInZone(new Date(p.posted_at), timeZone),
+      posted_at: formatInZone(new Date(p.posted_at), this.timeZone),
       reversals: r
         ? [
             {
@@ -229,153 +363,18 @@ export function registerPaymentListing(
               reversal_type: r.reversal_type,
               return_code: r.return_code,
               amount: r.amount,
-              reversed_at: formatInZone(new Date(r.reversed_at), timeZone),
+              reversed_at: formatInZone(new Date(r.reversed_at), this.timeZone),
             },
           ]
         : [],
     };
-  };
-  /** One page, in the order IMT recorded the payments (stable while nothing changes). */
-  const page = (q: PaymentListRequest): { count: number; results: ListedPayment[] } => {
-    const from = (q.page - 1) * q.page_size;
-    const results: ListedPayment[] = [];
-    let count = 0;
-    for (const record of book.payments.values()) {
-      if (!matches(record.payment, q)) continue;
-      if (count >= from && results.length < q.page_size) results.push(toListed(record));
-      count++;
-    }
-    return { count, results };
-  };
-  const existing = (transactionId: string): StoredPayment => {
-    const record = book.payments.get(transactionId);
+  }
+
+  private existing(transactionId: string): PaymentRecord {
+    const record = this.book.payments.get(transactionId);
     if (!record) throw new TypeError(`IMT has no payment with transaction_id ${transactionId}`);
     return record;
-  };
-
-  app.get(API_PATH, async (request, reply) => {
-    const parsed = ListQuerySchema.safeParse(request.query ?? {});
-    if (!parsed.success) {
-      if (parsed.error.issues.some((i) => i.path[0] === 'page'))
-        return reply.code(404).send({ detail: 'Invalid page.' });
-      const reasons: Record<string, string[]> = {};
-      for (const issue of parsed.error.issues) (reasons[String(issue.path[0])] ??= []).push(issue.message);
-      return reply.code(400).send(reasons);
-    }
-    const q = parsed.data;
-    requests.push({ ...q });
-    const { count, results } = page(q);
-    const lastPage = Math.max(1, Math.ceil(count / q.page_size));
-    if (q.page > lastPage) return reply.code(404).send({ detail: 'Invalid page.' });
-    const pageUrl = (n: number): string =>
-      `${request.protocol}://${request.host}${API_PATH}?` +
-      new URLSearchParams({
-        source: q.source,
-        posted_from: q.posted_from,
-        posted_to: q.posted_to,
-        page: String(n),
-        page_size: String(q.page_size),
-      });
-    return {
-      count,
-      next: q.page < lastPage ? pageUrl(q.page + 1) : null,
-      previous: q.page > 1 ? pageUrl(q.page - 1) : null,
-      results,
-    };
-  });
-
-  const admin: ImtPaymentsAdmin = {
-    postDirectly(input) {
-      const d = parse(DirectPaymentSchema, input, 'postDirectly');
-      if (book.payments.has(d.transaction_id))
-        throw new TypeError(`IMT already has a payment with transaction_id ${d.transaction_id}`);
-      const request: PaymentRequestFields = {
-        customer: d.customer,
-        invoice_number: d.invoice_number,
-        transaction_id: d.transaction_id,
-        amount: d.amount,
-        payment_method: d.payment_method,
-        message: d.message,
-        source: d.source,
-      };
-      const payment: PostedPayment = {
-        id: nextDirectId++,
-        ...request,
-        posted_at: d.posted_at ?? new Date().toISOString(),
-      };
-      book.payments.set(d.transaction_id, { payment, request, pastDueCents: 0 });
-      return { ...payment };
-    },
-    reverseDirectly(input) {
-      const d = parse(DirectReversalSchema, input, 'reverseDirectly');
-      const { payment } = existing(d.transaction_id);
-      if (book.reversalsByTransaction.has(d.transaction_id))
-        throw new TypeError(`payment ${d.transaction_id} is already reversed in IMT`);
-      const amount = d.amount ?? payment.amount;
-      const reversal: Reversal = {
-        id: nextDirectId++,
-        transaction_id: d.transaction_id,
-        reversal_type: d.reversal_type,
-        return_code: d.return_code,
-        amount,
-        reversed_at: d.reversed_at ?? new Date().toISOString(),
-        payment_id: payment.id,
-      };
-      book.reversalsByTransaction.set(d.transaction_id, {
-        reversal,
-        request: {
-          customer: payment.customer,
-          invoice_number: payment.invoice_number,
-          transaction_id: d.transaction_id,
-          reversal_type: d.reversal_type,
-          return_code: d.return_code,
-          amount,
-          message: 'entered directly in IMT',
-          source: payment.source,
-        },
-      });
-      return { ...reversal };
-    },
-    alter(transactionId, change) {
-      const c = parse(PaymentAlterationSchema, change, 'alter');
-      const record = existing(transactionId);
-      // A new object, so the cached posted day of the old one no longer applies.
-      record.payment = {
-        ...record.payment,
-        ...(c.amount !== undefined ? { amount: c.amount } : {}),
-        ...(c.invoice_number !== undefined ? { invoice_number: c.invoice_number } : {}),
-        ...(c.customer !== undefined ? { customer: c.customer } : {}),
-        ...(c.posted_at !== undefined ? { posted_at: c.posted_at } : {}),
-      };
-      return { ...record.payment };
-    },
-    remove(transactionId) {
-      existing(transactionId);
-      book.payments.delete(transactionId);
-      book.reversalsByTransaction.delete(transactionId);
-    },
-    removeReversal(transactionId) {
-      existing(transactionId);
-      if (!book.reversalsByTransaction.delete(transactionId))
-        throw new TypeError(`payment ${transactionId} has no reversal in IMT`);
-    },
-    list({ postedFrom, postedTo, source = 'invoice_cloud' }) {
-      const q = { source, posted_from: postedFrom, posted_to: postedTo };
-      return [...book.payments.values()].filter((r) => matches(r.payment, q)).map(toListed);
-    },
-    listRequests: () => requests.map((r) => ({ ...r })),
-    billerTimeZone: () => timeZone,
-    reset: () => {
-      requests.length = 0;
-      nextDirectId = DIRECT_ID_BASE;
-    },
-    setBillerTimeZone(zone) {
-      if (!isTimeZone(zone)) throw new TypeError(`setBillerTimeZone: unknown time zone ${zone}`);
-      timeZone = zone;
-      postedDay = new WeakMap();
-    },
-  };
-  return admin;
+  }
 }
 
 /** `/_sim/payments/...`: the same hooks over HTTP (for the demo and outside tests). */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerScheduleCommands } from '../../client/cli/export-commands';
+import { registerScheduleCommands } from '../../client/cli/schedule-commands';
 import {
   createOrUpdateExportSchedule,
   deleteExportSchedule,
