@@ -19,7 +19,12 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildInvoiceFile } from '../integrations/bif';
 import type { ImtListedInvoice } from '../integrations/imt-types';
-import type { BalanceComparison, BalanceDifference, BalanceRefreshCursor, BalanceVerification } from '../domain';
+import type {
+  BalanceComparison,
+  BalanceDifference,
+  BalanceRefreshCursor,
+  BalanceVerification,
+} from '../domain';
 import { DEFAULT_IC_BALANCE_CHECK, sameAmount } from './adjustment';
 import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';

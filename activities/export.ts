@@ -27,7 +27,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { buildInvoiceFile, invoiceFileName } from '../integrations/bif';
 import { ImtInvoicePageSchema, type ImtInvoicePage, type ImtListedInvoice } from '../integrations/imt-types';
-import { isBillingCycle, EXPORT_MAX_PAGE_SIZE, ExportFailureType, type ExportFileRef, type ExtractCursor, type ExtractInvoicesInput, type UploadInvoiceFileInput, type UploadOutcome } from '../domain';
+import {
+  isBillingCycle,
+  EXPORT_MAX_PAGE_SIZE,
+  ExportFailureType,
+  type ExportFileRef,
+  type ExtractCursor,
+  type ExtractInvoicesInput,
+  type UploadInvoiceFileInput,
+  type UploadOutcome,
+} from '../domain';
 import { icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
 

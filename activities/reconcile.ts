@@ -23,7 +23,23 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { stringify } from 'csv-stringify';
-import { toCents, dateOfInstant, dayBounds, PaymentStatus, SA, workflowIds, type PaymentState, DIFFERENCE_KINDS, ReconcileFailureType, ReconcileKind, type ReconcileDayInput, type ReconcileProgress, type ReconcileRow, type ReconcileSummary, type ReconcileTotals } from '../domain';
+import {
+  toCents,
+  dateOfInstant,
+  dayBounds,
+  PaymentStatus,
+  SA,
+  workflowIds,
+  type PaymentState,
+  DIFFERENCE_KINDS,
+  ReconcileFailureType,
+  ReconcileKind,
+  type ReconcileDayInput,
+  type ReconcileProgress,
+  type ReconcileRow,
+  type ReconcileSummary,
+  type ReconcileTotals,
+} from '../domain';
 import type { ImtListedPayment } from '../integrations/imt-payment-types';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
