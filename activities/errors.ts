@@ -56,6 +56,26 @@ export interface FailureMappingOptions {
 /** Upper bound for an honoured Retry-After, so a bogus header cannot park a payment for days. */
 const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 
+/**
+ * The one constructor of a classified failure. Whether a type can ever succeed by repeating
+ * is decided by one list (domain/failures.ts); the flag set here from it is what workflows
+ * and Temporal's retries read.
+ */
+function classified(
+  type: FailureType,
+  message: string,
+  details: object,
+  nextRetryDelayMs?: number,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    nonRetryable: NON_RETRYABLE_FAILURES.includes(type),
+    message,
+    details: [{ ...details, nextRetryDelayMs }],
+    nextRetryDelay: nextRetryDelayMs,
+  });
+}
+
 export function toActivityFailure(err: unknown, opts: FailureMappingOptions): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   if (!(err instanceof HttpCallError)) {
@@ -76,16 +96,8 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
       (err.kind === 'network' && err.requestSent !== false) ||
       (err.kind === 'status' && (status0 >= 500 || status0 === 408)),
   };
-  // Whether a type can ever succeed by repeating is decided by one list (domain/failures.ts);
-  // the flag set here from it is what workflows and Temporal's retries read.
   const make = (type: FailureType, message: string, nextRetryDelayMs?: number) =>
-    ApplicationFailure.create({
-      type,
-      nonRetryable: NON_RETRYABLE_FAILURES.includes(type),
-      message,
-      details: [{ ...details, nextRetryDelayMs }],
-      nextRetryDelay: nextRetryDelayMs,
-    });
+    classified(type, message, details, nextRetryDelayMs);
 
   switch (err.kind) {
     case 'timeout':
@@ -162,16 +174,8 @@ export function icRefusalFailure(
     // IC answered (HTTP 200, Success=false): a definite answer, nothing ambiguous.
     outcomeUnknown: false,
   };
-  // Whether a type can ever succeed by repeating is decided by one list (domain/failures.ts);
-  // the flag set here from it is what workflows and Temporal's retries read.
   const make = (type: FailureType, message: string, nextRetryDelayMs?: number) =>
-    ApplicationFailure.create({
-      type,
-      nonRetryable: NON_RETRYABLE_FAILURES.includes(type),
-      message,
-      details: [{ ...details, nextRetryDelayMs }],
-      nextRetryDelay: nextRetryDelayMs,
-    });
+    classified(type, message, details, nextRetryDelayMs);
   switch (classifyIcRefusal(method, errorMessage)) {
     case 'auth':
       return make(

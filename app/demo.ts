@@ -271,37 +271,45 @@ async function parkedScene(day: Day, alerting: boolean): Promise<void> {
 }
 
 async function voidScene(day: Day, morning: Sent[], postedIds: Set<string>): Promise<void> {
-  const { ingress, link } = day;
   const card = morning.find((a) => a.p.payment_method === 'credit' && postedIds.has(a.p.transaction_id))?.p;
   step('14:00', 'A payer voids a card payment in IC');
-  if (card) {
-    const res = await ingress.post('/api/integration/invoice/void-payment', {
-      customer: card.customer,
-      invoice_number: card.invoice_number,
-      transaction_id: card.transaction_id,
-      amount: card.amount,
-      message: 'voided by payer',
-    });
-    describeReversal(res.status, res.data, workflowIds.void(card.transaction_id), link);
-  } else note('no posted card payment to void (skipped).');
+  if (card) await sendReversal(day, 'void', card, { message: 'voided by payer' });
+  else note('no posted card payment to void (skipped).');
 }
 
 async function achRejectScene(day: Day, flaky: Sent[], postedIds: Set<string>): Promise<void> {
-  const { ingress, link } = day;
   const check = flaky.find((a) => postedIds.has(a.p.transaction_id))?.p;
   step('15:00', 'The bank returns an eCheck payment (NACHA R01, insufficient funds)');
-  if (check) {
-    const res = await ingress.post('/api/integration/invoice/ach-reject', {
-      customer: check.customer,
-      invoice_number: check.invoice_number,
-      transaction_id: check.transaction_id,
-      amount: check.amount,
+  if (check)
+    await sendReversal(day, 'ach_reject', check, {
       return_code: 'R01',
       returned_at: new Date().toISOString().slice(0, 10),
       message: 'insufficient funds',
     });
-    describeReversal(res.status, res.data, workflowIds.achReject(check.transaction_id), link);
-  } else note('no posted eCheck payment to return (skipped).');
+  else note('no posted eCheck payment to return (skipped).');
+}
+
+/** A void or an ACH reject of `payment`, sent as IC sends it, and what the ingress answered. */
+async function sendReversal(
+  day: Day,
+  kind: 'void' | 'ach_reject',
+  payment: PaymentRequest,
+  extra: Record<string, string>,
+): Promise<void> {
+  const url =
+    kind === 'void' ? '/api/integration/invoice/void-payment' : '/api/integration/invoice/ach-reject';
+  const res = await day.ingress.post(url, {
+    customer: payment.customer,
+    invoice_number: payment.invoice_number,
+    transaction_id: payment.transaction_id,
+    amount: payment.amount,
+    ...extra,
+  });
+  const id =
+    kind === 'void'
+      ? workflowIds.void(payment.transaction_id)
+      : workflowIds.achReject(payment.transaction_id);
+  describeReversal(res.status, res.data, id, day.link);
 }
 
 async function endOfDay(day: Day): Promise<void> {

@@ -50,26 +50,30 @@ function addServiceCommands(program: Command): void {
     .option('--cluster', 'run a local Temporal cluster on PostgreSQL instead of the dev server')
     .addHelpText('after', env)
     .action((opts: { cluster?: boolean }) => processAction('Start', () => runStart(opts))());
-  program
-    .command('worker')
-    .description('run a worker process (several may poll one task queue)')
-    .addHelpText('after', env)
-    .action(processAction('Worker', runWorker));
-  program
-    .command('ingress')
-    .description("run the HTTP ingress IC's Data Pump calls (stateless; run several behind a load balancer)")
-    .addHelpText('after', env)
-    .action(processAction('Ingress', runIngress));
-  program
-    .command('codec-server')
-    .description('run the codec server that lets the Temporal UI show encrypted payloads')
-    .addHelpText('after', env)
-    .action(processAction('Codec server', runCodecServer));
-  program
-    .command('setup-namespace')
-    .description('create the namespace and register the search attributes on a Temporal cluster')
-    .addHelpText('after', env)
-    .action(processAction('Namespace setup', runSetupNamespace));
+  const processes: [name: string, description: string, what: string, run: () => Promise<void>][] = [
+    ['worker', 'run a worker process (several may poll one task queue)', 'Worker', runWorker],
+    [
+      'ingress',
+      "run the HTTP ingress IC's Data Pump calls (stateless; run several behind a load balancer)",
+      'Ingress',
+      runIngress,
+    ],
+    [
+      'codec-server',
+      'run the codec server that lets the Temporal UI show encrypted payloads',
+      'Codec server',
+      runCodecServer,
+    ],
+    [
+      'setup-namespace',
+      'create the namespace and register the search attributes on a Temporal cluster',
+      'Namespace setup',
+      runSetupNamespace,
+    ],
+  ];
+  for (const [name, description, what, run] of processes) {
+    program.command(name).description(description).addHelpText('after', env).action(processAction(what, run));
+  }
   program
     .command('demo')
     .description('a scripted day on the embedded stack (every flow, with Temporal UI links), then exit')

@@ -8,12 +8,7 @@
  * (`reconcile-<date>-manual-<timestamp>`), so the scheduled run stays one per date.
  */
 import fs from 'node:fs';
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  type Client,
-} from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import {
@@ -29,6 +24,7 @@ import {
   type ScheduledReconcileInput,
 } from '../domain';
 import type { reconcileWorkflow, scheduledReconcileWorkflow } from '../workflows/reconcile';
+import { writeSchedule } from './schedule';
 
 export const DEFAULT_RECONCILE_CALENDAR = { hour: 4, minute: 0 } as const;
 export const RECONCILE_CATCHUP_WINDOW_MS = 3 * 24 * 3600 * 1000;
@@ -200,27 +196,13 @@ export async function createOrUpdateReconcileSchedule(
     taskQueue: o.taskQueue,
     args: [input] as Parameters<typeof scheduledReconcileWorkflow>,
   };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: RECONCILE_CATCHUP_WINDOW_MS };
-  try {
-    await client.schedule.create({
-      scheduleId: o.scheduleId,
-      spec,
-      action,
-      policies,
-      state: { paused: o.paused },
-    });
-    return { scheduleId: o.scheduleId, created: true };
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  await client.schedule.getHandle(o.scheduleId).update((previous) => ({
-    ...previous,
+  return writeSchedule(client, {
+    scheduleId: o.scheduleId,
     spec,
     action,
-    policies: { ...previous.policies, ...policies },
-    state: { ...previous.state, paused: o.paused },
-  }));
-  return { scheduleId: o.scheduleId, created: false };
+    catchupWindow: RECONCILE_CATCHUP_WINDOW_MS,
+    paused: o.paused,
+  });
 }
 
 export async function describeReconcileSchedule(client: Client, scheduleId = RECONCILE_SCHEDULE_ID) {

@@ -112,40 +112,66 @@ export async function createOrUpdateExportSchedule(
     taskQueue: o.taskQueue,
     args: [input] as Parameters<typeof scheduledExportWorkflow>,
   };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: o.catchupWindow };
   const note = o.note ?? (o.paused ? 'created paused' : undefined);
+  return writeSchedule(
+    client,
+    { scheduleId: o.scheduleId, spec, action, catchupWindow: o.catchupWindow, paused: o.paused, note },
+    mode,
+  );
+}
 
+type ScheduleCreation = Parameters<Client['schedule']['create']>[0];
+
+/**
+ * The one create-or-update of this service's Schedules (the export here, the daily
+ * reconciliation in client/reconcile.ts): overlap SKIP; on update the spec and action are
+ * replaced, the policies merged, and the paused state and note follow `paused` / `note`.
+ */
+export async function writeSchedule(
+  client: Client,
+  s: {
+    scheduleId: string;
+    spec: ScheduleCreation['spec'];
+    action: ScheduleCreation['action'];
+    catchupWindow: NonNullable<ScheduleCreation['policies']>['catchupWindow'];
+    paused: boolean;
+    note?: string;
+  },
+  mode: ScheduleWriteMode = 'upsert',
+): Promise<{ scheduleId: string; created: boolean }> {
+  const { scheduleId, spec, action, paused, note } = s;
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindow };
   if (mode !== 'update') {
     try {
       await client.schedule.create({
-        scheduleId: o.scheduleId,
+        scheduleId,
         spec,
         action,
         policies,
-        state: { paused: o.paused, ...(note ? { note } : {}) },
+        state: { paused, ...(note ? { note } : {}) },
       });
-      return { scheduleId: o.scheduleId, created: true };
+      return { scheduleId, created: true };
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       if (mode === 'create') {
         throw new ExportError(
           'ALREADY_EXISTS',
-          `schedule ${o.scheduleId} already exists: change it with "schedule update"`,
+          `schedule ${scheduleId} already exists: change it with "schedule update"`,
           { cause: err },
         );
       }
     }
   }
-  await withSchedule(client, o.scheduleId, (handle) =>
+  await withSchedule(client, scheduleId, (handle) =>
     handle.update((previous) => ({
       ...previous,
       spec,
       action,
       policies: { ...previous.policies, ...policies },
-      state: { ...previous.state, paused: o.paused, ...(note ? { note } : {}) },
+      state: { ...previous.state, paused, ...(note ? { note } : {}) },
     })),
   );
-  return { scheduleId: o.scheduleId, created: false };
+  return { scheduleId, created: false };
 }
 
 export interface ExportScheduleView {
