@@ -11,7 +11,7 @@ import type { InvoiceCloudClient } from '../integrations/ic-client';
 
 export interface ActivityMetrics {
   paymentsPosted: { inc(): void };
-  /** IMT refused a posting for good: the payment parks in NEEDS_ATTENTION (common/metrics.ts). */
+  /** IMT refused a posting for good: the payment parks in NEEDS_ATTENTION (app/metrics.ts). */
   paymentsParked?: { inc(): void };
   /** One failed posting attempt, by failure type. */
   paymentAttemptFailures?: { inc(type: string): void };

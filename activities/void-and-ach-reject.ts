@@ -86,7 +86,7 @@ export function createVoidAndAchRejectActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Runs started before issue 9 (workflows/reversal-v1.ts) still call this one. */
+    /** Runs started before issue 9 (workflows/void-and-ach-reject-v1.ts) still call this one. */
     async lookupPaymentRun(transactionId: string): Promise<LegacyPaymentRunLookup> {
       const handle = client().workflow.getHandle(workflowIds.payment(transactionId));
       try {

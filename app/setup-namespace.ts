@@ -1,7 +1,7 @@
 /**
  * One-shot job (docker-compose `temporal-namespace`, or by hand against any cluster): creates
  * the namespace with 90 days of retention and registers the search attributes of
- * workflows/messages.ts — the same code the local cluster and the dev server use
+ * domain/ids.ts — the same code the local cluster and the dev server use
  * (dev/namespace.ts), so the list exists once. Waits for the frontend to come up.
  * Uses TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE only; payloads are not involved.
  */

@@ -38,7 +38,7 @@ export interface Stack {
   temporalUiUrl?: string;
   imtSimulator?: ImtSimulator;
   icSimulator?: IcSimulator;
-  /** prom-client registry served on the ingress at /metrics (common/metrics.ts). */
+  /** prom-client registry served on the ingress at /metrics (app/metrics.ts). */
   metrics: ServiceMetrics;
   /** The SDK's Prometheus endpoint (worker runtime metrics), when serving. */
   sdkMetricsUrl?: string;

@@ -83,7 +83,7 @@ const EnvSchema = z.object({
   PAYMENT_CONFIRM_WAIT_MS: positiveMs(5000),
   /** How long a void/ACH reject for an unknown payment waits for that payment (issue 4: 24 h). */
   UNKNOWN_PAYMENT_WAIT_MS: positiveMs(24 * 60 * 60 * 1000),
-  /** Bounded so that it always ends before the posting activity's start-to-close (workflows/messages.ts). */
+  /** Bounded so that it always ends before the posting activity's start-to-close (domain/payment.ts). */
   IMT_TIMEOUT_MS: z.coerce
     .number({ message: 'must be a number of milliseconds' })
     .int('must be a whole number of milliseconds')

@@ -1,7 +1,7 @@
 /**
  * Namespace setup shared by the embedded dev server and the local PostgreSQL cluster: the
  * namespace with 90 days of retention and the project's search attributes
- * (workflows/messages.ts is the one list).
+ * (domain/ids.ts is the one list).
  *
  * Why 90 days: an ACH return can arrive 60 days after its payment, and a redelivered payment
  * is deduplicated by its workflow ID only while the closed run is retained.
@@ -51,7 +51,7 @@ export async function ensureNamespace(connection: Connection, namespace: string)
   }
 }
 
-/** Registers every search attribute of workflows/messages.ts that the namespace lacks. */
+/** Registers every search attribute of domain/ids.ts that the namespace lacks. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set([

@@ -1,6 +1,6 @@
 /**
  * A payment from IC's Data Pump posted into IMT: what IC sends, the run's statuses and
- * state, and the inputs of its signals (the definitions are in workflows/messages.ts).
+ * state, and the inputs of its signals (the definitions are in domain/messages.ts).
  */
 import type { AttemptError } from './failures';
 

@@ -16,7 +16,7 @@
  * - Identifiers are not sanitised: an `invoice_number` or customer id containing `|`, a
  *   line break or a control character rejects the invoice, because IC echoes these
  *   values back on every payment and IMT would not recognise an altered one.
- * - Amounts use the project's money rules (`common/money.ts`): a decimal string with at
+ * - Amounts use the project's money rules (`domain/money.ts`): a decimal string with at
  *   most two decimals, no sign, symbol or thousands separator; written in `0.00` form.
  *   Nothing is rounded: `1.005` is rejected, not turned into `1.01` or `1.00`. A negative
  *   `amount_due` (a credit) is rejected: the biller requires payment in full and IC has
@@ -39,7 +39,7 @@
  * generator step per row. Callers that have invoices a page at a time pass `pages`; each
  * batch is stringified with csv-stringify's sync API (the same options, the same bytes as
  * its stream API) and hashed and written as one buffer. Amounts are integer cents in plain
- * numbers (`common/money.ts`); only the file total is a BigInt, topped up rarely.
+ * numbers (`domain/money.ts`); only the file total is a BigInt, topped up rarely.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';

@@ -87,7 +87,7 @@ export function installWorkerRuntime(opts: WorkerRuntimeOptions): WorkerRuntimeR
  * The activities' business counters (payments posted / parked, failed attempts) on the
  * SDK's metric meter, so that a stand-alone worker (`npm run worker`) exports them on
  * its SDK Prometheus endpoint next to the SDK's own metrics. (In the all-in-one process
- * they go to prom-client instead and show on the ingress's /metrics: common/metrics.ts.)
+ * they go to prom-client instead and show on the ingress's /metrics: app/metrics.ts.)
  */
 export function sdkActivityMetrics(): Required<ActivityMetrics> {
   const meter = Runtime.instance().metricMeter;

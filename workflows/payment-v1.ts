@@ -4,7 +4,8 @@
  * history) keep replaying this exact code; see workflows/payment.ts and docs/decisions.md
  * "Deploying over running workflows". One change only, behind its own patch: a void that
  * stops a run whose earlier attempt may have reached IMT finishes the posting first.
- * Delete this file (and deprecate the patch) once no such run is open.
+ * Delete this file (and deprecate the patch) once no such run is open. Its lines repeat
+ * workflows/payment.ts on purpose: a frozen copy must not share code that may change.
  */
 /**
  * One workflow per IC payment transaction (ID `payment-<transaction_id>`): posts the

@@ -1,7 +1,8 @@
 /**
  * FROZEN: voids and ACH rejects as they were before issue 9 (polling for the payment run).
  * Runs without the `uncertain-posting-v2` patch marker replay this code; see
- * workflows/reversal.ts. Delete once no such run is open.
+ * workflows/void-and-ach-reject.ts. Delete once no such run is open. Its lines repeat that
+ * file on purpose: a frozen copy must not share code that may change.
  */
 /**
  * Voids and ACH rejects (design §4; docs/decisions.md "Voids and ACH rejects").

@@ -9,7 +9,7 @@ import type { CommandContext } from './context';
 import { ID_RULE, type ListOptions } from './payment-args';
 
 export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflow';
-/** The one reversal of a transaction (workflows/reversal.ts, ID `reversal-<transaction_id>`). */
+/** The one reversal of a transaction (workflows/void-and-ach-reject.ts, ID `reversal-<transaction_id>`). */
 export const REVERSAL_WORKFLOW_TYPE = 'reversalWorkflow';
 
 export interface PaymentRow {

@@ -1,6 +1,6 @@
 /**
  * Metrics move as payments flow: the ingress's /metrics (prom-client, wired through the
- * ingress hooks and the activities' counters exactly as client/stack.ts wires them) is
+ * ingress hooks and the activities' counters exactly as app/stack.ts wires them) is
  * scraped before and after real traffic, and a stand-alone worker process
  * (`imt-ic worker`) serves the SDK's runtime metrics plus the business counters on
  * METRICS_PORT.

@@ -1,7 +1,7 @@
 /**
  * The namespace every Temporal server of the project gets (dev server and, with
  * TEST_TEMPORAL=cluster, the PostgreSQL cluster): 90 days of retention — an ACH return may
- * come 60 days after its payment — and the search attributes of workflows/messages.ts.
+ * come 60 days after its payment — and the search attributes of domain/ids.ts.
  */
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
