@@ -12,12 +12,14 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY domain ./domain
 COPY workflows ./workflows
 COPY activities ./activities
 COPY integrations ./integrations
 COPY common ./common
 COPY worker ./worker
 COPY client ./client
+COPY app ./app
 COPY simulators ./simulators
 COPY dev ./dev
 COPY scripts ./scripts
