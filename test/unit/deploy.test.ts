@@ -109,6 +109,12 @@ describe('Dockerfile and .dockerignore', () => {
     for (const from of dockerfile.match(/^FROM \S+/gm) ?? []) expect(from).toMatch(/:\d+\.\d+\.\d+/);
   });
 
+  it('copies every folder the build compiles, and runs the one program', () => {
+    const build = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+    for (const dir of build.include) expect(dockerfile).toContain(`COPY ${dir} ./${dir}`);
+    expect(runtime).toContain('CMD ["node", "lib/app/main.js", "worker"]');
+  });
+
   it('tsx and typescript are dev dependencies, so `npm prune --omit=dev` removes them', () => {
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
     expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
