@@ -25,7 +25,7 @@ import type {
   BalanceRefreshCursor,
   BalanceVerification,
 } from '../domain';
-import { DEFAULT_IC_BALANCE_CHECK, sameAmount } from './adjustment';
+import { DEFAULT_IC_BALANCE_CHECK, sameAmount } from './ic-balance';
 import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
 
