@@ -11,46 +11,96 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildInvoiceFile } from '../integrations/bif';
 import type { ImtListedInvoice } from '../integrations/imt-types';
+import type { InvoiceCloudClient } from '../integrations/ic-client';
 import { FailureType, type BalanceCheckResult, type BalanceSyncResult } from '../domain';
-import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
+import { icRefusalFailure, toActivityFailure, type FailureMappingOptions } from './errors';
 import type { ActivityDeps } from './deps';
+import { DEFAULT_IC_BALANCE_CHECK, noIc, sameAmount, viewIcInvoice } from './ic-balance';
 
 export type { BalanceSyncResult } from '../domain';
 
-/** IC loads files asynchronously: how often and how many times the balance is checked. */
-export const DEFAULT_IC_BALANCE_CHECK = { intervalMs: 30_000, attempts: 10 };
-
-/** `"12.5"`, `"12.50"` and `"12.500"` are one amount; anything unparsable never matches. */
-function cents(amount: string | null | undefined): number | null {
-  const m = /^\s*(-?)(\d+)(?:\.(\d{1,3}))?\s*$/.exec(amount ?? '');
-  if (!m) return null;
-  const frac = (m[3] ?? '').padEnd(3, '0');
-  const milli = Number(m[2]) * 1000 + Number(frac);
-  return (m[1] === '-' ? -milli : milli) / 10;
-}
-
-export function sameAmount(a: string | null | undefined, b: string | null | undefined): boolean {
-  const x = cents(a);
-  return x !== null && x === cents(b);
-}
-
 const PAGE_SIZE = 1000;
+
+async function findListed(
+  deps: ActivityDeps,
+  invoiceMonth: string,
+  invoiceNumber: string,
+): Promise<ImtListedInvoice | undefined> {
+  for (let page = 1; ; page += 1) {
+    Context.current().heartbeat({ page });
+    const res = await deps.imt.listInvoices({ invoiceMonth, page, pageSize: PAGE_SIZE });
+    const hit = res.results.find((inv) => inv.invoice_number === invoiceNumber);
+    if (hit) return hit;
+    if (!res.next) return undefined;
+  }
+}
+
+/** The invoice's row for IC: as IMT lists it in its month, with the live balance of the detail call. */
+async function currentRow(deps: ActivityDeps, invoiceNumber: string, mapping: FailureMappingOptions) {
+  let listed: ImtListedInvoice | undefined;
+  let detail;
+  try {
+    detail = await deps.imt.getInvoiceDetail(invoiceNumber, Context.current().cancellationSignal);
+    const month = typeof detail.invoice_month === 'string' ? detail.invoice_month : undefined;
+    listed = month ? await findListed(deps, month, invoiceNumber) : undefined;
+  } catch (err) {
+    throw toActivityFailure(err, mapping);
+  }
+  if (!listed)
+    throw ApplicationFailure.create({
+      type: FailureType.NotFound,
+      nonRetryable: true,
+      message: `invoice ${invoiceNumber} is not in IMT's listing of its month; cannot build its row for IC`,
+    });
+  const balance = { balanceDue: detail.amount_due, pastDue: detail.past_due ?? '0.00' };
+  const row: ImtListedInvoice = { ...listed, amount_due: balance.balanceDue, past_due: balance.pastDue };
+  return { row, ...balance };
+}
+
+/** Writes the one-row invoice file under DATA_DIR; an invoice IC cannot take fails for good. */
+async function writeOneRowFile(deps: ActivityDeps, invoiceNumber: string, row: ImtListedInvoice) {
+  const dir = path.join(deps.dataDir, 'adjustments');
+  await fs.mkdir(dir, { recursive: true });
+  const filePath = path.join(dir, `${invoiceNumber}-${Date.now()}.txt`);
+  async function* one() {
+    yield row;
+  }
+  const built = await buildInvoiceFile({ invoices: one(), filePath, dateFormat: deps.bifDateFormat });
+  if (built.invoiceCount !== 1) {
+    throw ApplicationFailure.create({
+      type: 'InvalidInvoice',
+      nonRetryable: true,
+      message: `invoice ${invoiceNumber} cannot be written for IC: ${built.rejectedSample[0]?.reasons.join('; ') ?? 'unknown'}`,
+    });
+  }
+  return { filePath, rejectedPath: built.rejectedPath };
+}
+
+/** Uploads the file under `fileName`, then removes it (and its rejects file) either way. */
+async function uploadOnce(
+  ic: InvoiceCloudClient,
+  file: { filePath: string; rejectedPath: string; fileName: string },
+  subject: string,
+  mapping: FailureMappingOptions,
+): Promise<void> {
+  let result;
+  try {
+    result = await ic.uploadInvoiceFile({
+      fileName: file.fileName,
+      filePath: file.filePath,
+      signal: Context.current().cancellationSignal,
+    });
+  } catch (err) {
+    throw toActivityFailure(err, mapping);
+  } finally {
+    await fs.rm(file.filePath, { force: true });
+    await fs.rm(file.rejectedPath, { force: true });
+  }
+  if (!result.success) throw icRefusalFailure('UploadInvoiceFile', result.errorMessage, mapping, subject);
+}
 
 export function createAdjustmentActivities(deps: ActivityDeps) {
   const mapping = { authRetryDelayMs: deps.authRetryDelayMs, isPost: false };
-
-  async function findListed(
-    invoiceMonth: string,
-    invoiceNumber: string,
-  ): Promise<ImtListedInvoice | undefined> {
-    for (let page = 1; ; page += 1) {
-      Context.current().heartbeat({ page });
-      const res = await deps.imt.listInvoices({ invoiceMonth, page, pageSize: PAGE_SIZE });
-      const hit = res.results.find((inv) => inv.invoice_number === invoiceNumber);
-      if (hit) return hit;
-      if (!res.next) return undefined;
-    }
-  }
 
   return {
     /**
@@ -59,70 +109,18 @@ export function createAdjustmentActivities(deps: ActivityDeps) {
      * earlier value is still loaded (a content-only name would be taken for a repeat).
      */
     async syncInvoiceBalance(invoiceNumber: string, roundKey: string): Promise<BalanceSyncResult> {
-      if (!deps.ic)
-        throw ApplicationFailure.create({
-          type: 'ConfigurationError',
-          nonRetryable: true,
-          message: 'this worker has no Invoice Cloud client configured',
-        });
-      let listed: ImtListedInvoice | undefined;
-      let detail;
-      try {
-        detail = await deps.imt.getInvoiceDetail(invoiceNumber, Context.current().cancellationSignal);
-        const month = typeof detail.invoice_month === 'string' ? detail.invoice_month : undefined;
-        listed = month ? await findListed(month, invoiceNumber) : undefined;
-      } catch (err) {
-        throw toActivityFailure(err, mapping);
-      }
-      if (!listed)
-        throw ApplicationFailure.create({
-          type: FailureType.NotFound,
-          nonRetryable: true,
-          message: `invoice ${invoiceNumber} is not in IMT's listing of its month; cannot build its row for IC`,
-        });
-      const row: ImtListedInvoice = {
-        ...listed,
-        amount_due: detail.amount_due,
-        past_due: detail.past_due ?? '0.00',
-      };
-
-      const dir = path.join(deps.dataDir, 'adjustments');
-      await fs.mkdir(dir, { recursive: true });
-      const filePath = path.join(dir, `${invoiceNumber}-${Date.now()}.txt`);
-      async function* one() {
-        yield row;
-      }
-      const built = await buildInvoiceFile({ invoices: one(), filePath, dateFormat: deps.bifDateFormat });
-      if (built.invoiceCount !== 1) {
-        throw ApplicationFailure.create({
-          type: 'InvalidInvoice',
-          nonRetryable: true,
-          message: `invoice ${invoiceNumber} cannot be written for IC: ${built.rejectedSample[0]?.reasons.join('; ') ?? 'unknown'}`,
-        });
-      }
+      const ic = deps.ic ?? noIc();
+      const { row, balanceDue, pastDue } = await currentRow(deps, invoiceNumber, mapping);
+      const file = await writeOneRowFile(deps, invoiceNumber, row);
       const fileName = `adjustment_${invoiceNumber}_${roundKey.replace(/[^A-Za-z0-9-]/g, '')}.txt`;
-      let result;
-      try {
-        result = await deps.ic.uploadInvoiceFile({
-          fileName,
-          filePath,
-          signal: Context.current().cancellationSignal,
-        });
-      } catch (err) {
-        throw toActivityFailure(err, mapping);
-      } finally {
-        await fs.rm(filePath, { force: true });
-        await fs.rm(built.rejectedPath, { force: true });
-      }
-      if (!result.success)
-        throw icRefusalFailure(
-          'UploadInvoiceFile',
-          result.errorMessage,
-          mapping,
-          `the balance update for ${invoiceNumber} (${fileName})`,
-        );
-      deps.logger.info({ invoiceNumber, balanceDue: detail.amount_due }, 'invoice balance sent to IC');
-      return { invoiceNumber, balanceDue: detail.amount_due, pastDue: detail.past_due ?? '0.00', fileName };
+      await uploadOnce(
+        ic,
+        { ...file, fileName },
+        `the balance update for ${invoiceNumber} (${fileName})`,
+        mapping,
+      );
+      deps.logger.info({ invoiceNumber, balanceDue }, 'invoice balance sent to IC');
+      return { invoiceNumber, balanceDue, pastDue, fileName };
     },
 
     /**
@@ -133,35 +131,13 @@ export function createAdjustmentActivities(deps: ActivityDeps) {
      * workflow decides. IC refusing the call is classified by the shared mapping.
      */
     async checkIcBalance(expected: BalanceSyncResult): Promise<BalanceCheckResult> {
-      const ic = deps.ic;
-      if (!ic)
-        throw ApplicationFailure.create({
-          type: 'ConfigurationError',
-          nonRetryable: true,
-          message: 'this worker has no Invoice Cloud client configured',
-        });
+      const ic = deps.ic ?? noIc();
       const { intervalMs, attempts } = deps.icBalanceCheck ?? DEFAULT_IC_BALANCE_CHECK;
       const ctx = Context.current();
       for (let checks = 1; ; checks += 1) {
         ctx.heartbeat({ checks });
-        let view;
-        try {
-          view = await ic.viewInvoiceByInvoiceNumber(expected.invoiceNumber, ctx.cancellationSignal);
-        } catch (err) {
-          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-          throw toActivityFailure(err, mapping);
-        }
         // "Not found" means IC has not loaded the invoice yet: ask again like a stale balance.
-        if (
-          !view.success &&
-          classifyIcRefusal('ViewInvoiceByInvoiceNumber', view.errorMessage) !== 'not-found'
-        )
-          throw icRefusalFailure(
-            'ViewInvoiceByInvoiceNumber',
-            view.errorMessage,
-            mapping,
-            expected.invoiceNumber,
-          );
+        const view = await viewIcInvoice(ic, expected.invoiceNumber, ctx.cancellationSignal, mapping);
         const result: BalanceCheckResult = {
           verified:
             view.success &&

@@ -8,16 +8,16 @@
  * activity's heartbeat (`BalanceRefreshCursor`). Comparing is read-only, so a retry after a
  * crash simply compares again.
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildInvoiceFile } from '../integrations/bif';
+import type { InvoiceCloudClient, ViewInvoiceResult } from '../integrations/ic-client';
 import type { ImtListedInvoice } from '../integrations/imt-types';
 import type {
   BalanceComparison,
@@ -25,13 +25,14 @@ import type {
   BalanceRefreshCursor,
   BalanceVerification,
 } from '../domain';
-import { DEFAULT_IC_BALANCE_CHECK, sameAmount } from './adjustment';
-import { classifyIcRefusal, icRefusalFailure, toActivityFailure } from './errors';
+import { toActivityFailure, type FailureMappingOptions } from './errors';
 import type { ActivityDeps } from './deps';
+import { DEFAULT_IC_BALANCE_CHECK, noIc, sameAmount, viewIcInvoice } from './ic-balance';
 
 const PAGE_SIZE = 250;
 const SAMPLE = 20;
-export const DEFAULT_REFRESH_RATE = 10;
+
+type Balance = BalanceDifference['imt'];
 
 /** At most `perSecond` starts per second; waits (cancellably) when called faster. */
 function pacer(perSecond: number, signal: AbortSignal): () => Promise<void> {
@@ -46,127 +47,176 @@ function pacer(perSecond: number, signal: AbortSignal): () => Promise<void> {
   };
 }
 
-function noIc(): never {
-  throw ApplicationFailure.create({
-    type: 'ConfigurationError',
-    nonRetryable: true,
-    message: 'this worker has no Invoice Cloud client configured',
-  });
+/** The balance IC shows (a blank past-due amount is zero), or null when IC does not know the invoice. */
+function shownBy(view: ViewInvoiceResult): Balance | null {
+  return view.success ? { balanceDue: view.balanceDue, pastDue: view.pastDue || '0.00' } : null;
+}
+
+function sameBalance(shown: Balance | null, imt: Balance): boolean {
+  return (
+    shown !== null && sameAmount(shown.balanceDue, imt.balanceDue) && sameAmount(shown.pastDue, imt.pastDue)
+  );
+}
+
+function checkRate(ratePerSecond: number): void {
+  if (!(ratePerSecond > 0 && ratePerSecond <= 1000))
+    throw ApplicationFailure.create({
+      type: 'InvalidRefreshInput',
+      nonRetryable: true,
+      message: `ratePerSecond must be between 0 and 1000, got ${ratePerSecond}`,
+    });
+}
+
+/** The run key as it may appear in a path or an IC file name. */
+const runKeyPart = (runKey: string) => runKey.replace(/[^A-Za-z0-9-]/g, '');
+
+/**
+ * One paced pass over a cycle's invoices: IMT's live balance (detail call) against what IC
+ * shows. Each difference is written to `differences` (JSON lines) and counted in `cursor`,
+ * the activity's heartbeat.
+ */
+class CycleComparison {
+  readonly cursor: BalanceRefreshCursor = { phase: 'comparing', compared: 0, total: null, differing: 0 };
+  readonly sample: BalanceDifference[] = [];
+  notInIc = 0;
+  private readonly ctx = Context.current();
+  private readonly signal = this.ctx.cancellationSignal;
+  private readonly imtPace: () => Promise<void>;
+  private readonly icPace: () => Promise<void>;
+
+  constructor(
+    private readonly deps: ActivityDeps,
+    private readonly ic: InvoiceCloudClient,
+    private readonly cycle: string,
+    ratePerSecond: number,
+    private readonly differences: WriteStream,
+    private readonly mapping: FailureMappingOptions,
+  ) {
+    this.imtPace = pacer(ratePerSecond, this.signal);
+    this.icPace = pacer(ratePerSecond, this.signal);
+  }
+
+  /** The rows to send: the listed invoice with IMT's live balance, for each that differs. */
+  async *differing(): AsyncGenerator<ImtListedInvoice> {
+    for (let page = 1; ; page += 1) {
+      const res = await this.callImt(() =>
+        this.deps.imt.listInvoices({ invoiceMonth: this.cycle, page, pageSize: PAGE_SIZE }, this.signal),
+      );
+      this.cursor.total = res.count;
+      for (const listed of res.results) {
+        const number = listed.invoice_number ?? '';
+        if (!number) continue;
+        const row = await this.compareOne(listed, number);
+        if (row) yield row;
+        this.ctx.heartbeat(this.cursor);
+      }
+      if (!res.next) return;
+    }
+  }
+
+  private async callImt<T>(send: () => Promise<T>): Promise<T> {
+    await this.imtPace();
+    try {
+      return await send();
+    } catch (err) {
+      if (this.signal.aborted) throw this.signal.reason;
+      throw toActivityFailure(err, this.mapping);
+    }
+  }
+
+  /** The invoice's row with IMT's live balance when IC shows another one; else undefined. */
+  private async compareOne(listed: ImtListedInvoice, number: string): Promise<ImtListedInvoice | undefined> {
+    const detail = await this.callImt(() => this.deps.imt.getInvoiceDetail(number, this.signal));
+    await this.icPace();
+    const shown = shownBy(await viewIcInvoice(this.ic, number, this.signal, this.mapping));
+    const imt = { balanceDue: detail.amount_due ?? '0.00', pastDue: detail.past_due ?? '0.00' };
+    this.cursor.compared += 1;
+    if (sameBalance(shown, imt)) return undefined;
+    this.cursor.differing += 1;
+    if (shown === null) this.notInIc += 1;
+    const difference: BalanceDifference = { invoice_number: number, imt, ic: shown };
+    if (this.sample.length < SAMPLE) this.sample.push(difference);
+    if (!this.differences.write(`${JSON.stringify(difference)}\n`)) await once(this.differences, 'drain');
+    return { ...listed, amount_due: imt.balanceDue, past_due: imt.pastDue };
+  }
+}
+
+/** The update file as the workflow needs it to upload (and IC to deduplicate a retry). */
+async function updateFileOf(filePath: string, fileName: string, invoiceCount: number) {
+  const bytes = await fs.readFile(filePath);
+  return {
+    filePath,
+    fileName,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+    invoiceCount,
+  };
+}
+
+async function readDifferences(differencesPath: string): Promise<BalanceDifference[]> {
+  const open: BalanceDifference[] = [];
+  const lines = createInterface({ input: createReadStream(differencesPath), crlfDelay: Infinity });
+  for await (const line of lines) if (line.trim()) open.push(JSON.parse(line) as BalanceDifference);
+  return open;
+}
+
+interface CompareInput {
+  cycle: string;
+  runKey: string;
+  ratePerSecond: number;
+}
+
+/** Compares the cycle; the differing invoices become one update file (absent when none differ). */
+async function compareCycle(
+  deps: ActivityDeps,
+  input: CompareInput,
+  mapping: FailureMappingOptions,
+): Promise<BalanceComparison> {
+  const ic = deps.ic ?? noIc();
+  checkRate(input.ratePerSecond);
+  const dir = path.join(deps.dataDir, 'balances', input.cycle, runKeyPart(input.runKey));
+  await fs.mkdir(dir, { recursive: true });
+  const differencesPath = path.join(dir, 'differences.jsonl');
+  const differences = createWriteStream(differencesPath);
+  const run = new CycleComparison(deps, ic, input.cycle, input.ratePerSecond, differences, mapping);
+  const filePath = path.join(dir, `refresh_${input.cycle}.txt`);
+  let built;
+  try {
+    built = await buildInvoiceFile({
+      invoices: run.differing(),
+      filePath,
+      dateFormat: deps.bifDateFormat,
+    });
+  } finally {
+    differences.end();
+    await once(differences, 'close');
+  }
+  const comparison: BalanceComparison = {
+    cycle: input.cycle,
+    compared: run.cursor.compared,
+    differing: run.cursor.differing,
+    notInIc: run.notInIc,
+    unsendable: built.rejectedCount,
+    differencesPath,
+    sample: run.sample,
+  };
+  // Its name is stable per run (retries of the upload are deduplicated by IC), unique per run.
+  if (built.invoiceCount > 0)
+    comparison.file = await updateFileOf(
+      filePath,
+      `refresh_${input.cycle}_${runKeyPart(input.runKey)}.txt`,
+      built.invoiceCount,
+    );
+  deps.logger.info({ ...comparison, sample: undefined }, 'cycle balances compared');
+  return comparison;
 }
 
 export function createBalanceActivities(deps: ActivityDeps) {
   const mapping = { authRetryDelayMs: deps.authRetryDelayMs, isPost: false };
 
   return {
-    async compareCycleBalances(input: {
-      cycle: string;
-      runKey: string;
-      ratePerSecond: number;
-    }): Promise<BalanceComparison> {
-      const ic = deps.ic ?? noIc();
-      if (!(input.ratePerSecond > 0 && input.ratePerSecond <= 1000))
-        throw ApplicationFailure.create({
-          type: 'InvalidRefreshInput',
-          nonRetryable: true,
-          message: `ratePerSecond must be between 0 and 1000, got ${input.ratePerSecond}`,
-        });
-      const ctx = Context.current();
-      const signal = ctx.cancellationSignal;
-      const imtPace = pacer(input.ratePerSecond, signal);
-      const icPace = pacer(input.ratePerSecond, signal);
-      const dir = path.join(
-        deps.dataDir,
-        'balances',
-        input.cycle,
-        input.runKey.replace(/[^A-Za-z0-9-]/g, ''),
-      );
-      await fs.mkdir(dir, { recursive: true });
-      const differencesPath = path.join(dir, 'differences.jsonl');
-      const differences = createWriteStream(differencesPath);
-      const cursor: BalanceRefreshCursor = { phase: 'comparing', compared: 0, total: null, differing: 0 };
-      const sample: BalanceDifference[] = [];
-      let notInIc = 0;
-
-      const call = async <T>(pace: () => Promise<void>, send: () => Promise<T>): Promise<T> => {
-        await pace();
-        try {
-          return await send();
-        } catch (err) {
-          if (signal.aborted) throw signal.reason;
-          throw toActivityFailure(err, mapping);
-        }
-      };
-
-      /** The rows to send: the listed invoice with IMT's live balance, for each that differs. */
-      async function* differing(): AsyncGenerator<ImtListedInvoice> {
-        for (let page = 1; ; page += 1) {
-          const res = await call(imtPace, () =>
-            deps.imt.listInvoices({ invoiceMonth: input.cycle, page, pageSize: PAGE_SIZE }, signal),
-          );
-          cursor.total = res.count;
-          for (const listed of res.results) {
-            const number = listed.invoice_number ?? '';
-            if (!number) continue;
-            const detail = await call(imtPace, () => deps.imt.getInvoiceDetail(number, signal));
-            const view = await call(icPace, () => ic.viewInvoiceByInvoiceNumber(number, signal));
-            if (
-              !view.success &&
-              classifyIcRefusal('ViewInvoiceByInvoiceNumber', view.errorMessage) !== 'not-found'
-            )
-              throw icRefusalFailure('ViewInvoiceByInvoiceNumber', view.errorMessage, mapping, number);
-            const imt = { balanceDue: detail.amount_due ?? '0.00', pastDue: detail.past_due ?? '0.00' };
-            const shown = view.success
-              ? { balanceDue: view.balanceDue, pastDue: view.pastDue || '0.00' }
-              : null;
-            cursor.compared += 1;
-            const same =
-              shown !== null &&
-              sameAmount(shown.balanceDue, imt.balanceDue) &&
-              sameAmount(shown.pastDue, imt.pastDue);
-            if (!same) {
-              cursor.differing += 1;
-              if (shown === null) notInIc += 1;
-              const difference: BalanceDifference = { invoice_number: number, imt, ic: shown };
-              if (sample.length < SAMPLE) sample.push(difference);
-              if (!differences.write(`${JSON.stringify(difference)}\n`)) await once(differences, 'drain');
-              yield { ...listed, amount_due: imt.balanceDue, past_due: imt.pastDue };
-            }
-            ctx.heartbeat(cursor);
-          }
-          if (!res.next) return;
-        }
-      }
-
-      const filePath = path.join(dir, `refresh_${input.cycle}.txt`);
-      let built;
-      try {
-        built = await buildInvoiceFile({ invoices: differing(), filePath, dateFormat: deps.bifDateFormat });
-      } finally {
-        differences.end();
-        await once(differences, 'close');
-      }
-      const comparison: BalanceComparison = {
-        cycle: input.cycle,
-        compared: cursor.compared,
-        differing: cursor.differing,
-        notInIc,
-        unsendable: built.rejectedCount,
-        differencesPath,
-        sample,
-      };
-      if (built.invoiceCount > 0) {
-        const bytes = await fs.readFile(filePath);
-        comparison.file = {
-          filePath,
-          // Stable per run (retries of the upload are deduplicated by IC), unique per run.
-          fileName: `refresh_${input.cycle}_${input.runKey.replace(/[^A-Za-z0-9-]/g, '')}.txt`,
-          sha256: createHash('sha256').update(bytes).digest('hex'),
-          bytes: bytes.length,
-          invoiceCount: built.invoiceCount,
-        };
-      }
-      deps.logger.info({ ...comparison, sample: undefined }, 'cycle balances compared');
-      return comparison;
+    async compareCycleBalances(input: CompareInput): Promise<BalanceComparison> {
+      return compareCycle(deps, input, mapping);
     },
 
     /**
@@ -183,39 +233,14 @@ export function createBalanceActivities(deps: ActivityDeps) {
       const signal = ctx.cancellationSignal;
       const icPace = pacer(input.ratePerSecond, signal);
       const { intervalMs, attempts } = deps.icBalanceCheck ?? DEFAULT_IC_BALANCE_CHECK;
-      let open: BalanceDifference[] = [];
-      const lines = createInterface({ input: createReadStream(input.differencesPath), crlfDelay: Infinity });
-      for await (const line of lines) if (line.trim()) open.push(JSON.parse(line) as BalanceDifference);
+      let open = await readDifferences(input.differencesPath);
       const total = open.length;
       for (let round = 1; open.length > 0; round += 1) {
         const still: BalanceDifference[] = [];
         for (const d of open) {
           await icPace();
-          let view;
-          try {
-            view = await ic.viewInvoiceByInvoiceNumber(d.invoice_number, signal);
-          } catch (err) {
-            if (signal.aborted) throw signal.reason;
-            throw toActivityFailure(err, mapping);
-          }
-          if (
-            !view.success &&
-            classifyIcRefusal('ViewInvoiceByInvoiceNumber', view.errorMessage) !== 'not-found'
-          )
-            throw icRefusalFailure(
-              'ViewInvoiceByInvoiceNumber',
-              view.errorMessage,
-              mapping,
-              d.invoice_number,
-            );
-          const shown = view.success
-            ? { balanceDue: view.balanceDue, pastDue: view.pastDue || '0.00' }
-            : null;
-          const same =
-            shown !== null &&
-            sameAmount(shown.balanceDue, d.imt.balanceDue) &&
-            sameAmount(shown.pastDue, d.imt.pastDue);
-          if (!same) still.push({ ...d, ic: shown });
+          const shown = shownBy(await viewIcInvoice(ic, d.invoice_number, signal, mapping));
+          if (!sameBalance(shown, d.imt)) still.push({ ...d, ic: shown });
         }
         ctx.heartbeat({ round, open: still.length });
         open = still;

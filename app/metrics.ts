@@ -52,15 +52,8 @@ export interface MetricsOptions {
   prefix?: string;
 }
 
-/**
- * Creates a fresh registry and the instruments on it. One per process in production;
- * tests may create several (each has its own registry, so nothing is shared globally).
- */
-export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
-  const prefix = opts.prefix ?? 'imt_ic_';
-  const registry = new Registry();
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
-
+/** The instruments, registered on `registry` under `prefix`. */
+function createInstruments(registry: Registry, prefix: string) {
   const received = new Counter({
     name: `${prefix}ingress_received_total`,
     help: 'Authenticated calls that reached an ingress handler, by call.',
@@ -114,31 +107,47 @@ export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
     labelNames: ['type'] as const,
     registers: [registry],
   });
+  return { received, accepted, rejected, answered, latency, inFlight, posted, parked, attemptFailures };
+}
 
-  const ingressHooks: Required<IngressHooks> = {
+type Instruments = ReturnType<typeof createInstruments>;
+
+function ingressHooksOf(m: Instruments): Required<IngressHooks> {
+  return {
     onReceived(call) {
-      received.inc({ call: callName(call) });
+      m.received.inc({ call: callName(call) });
     },
     onRejected(call, reason) {
-      rejected.inc({ call: callName(call), reason });
+      m.rejected.inc({ call: callName(call), reason });
     },
     onInFlight(count) {
-      inFlight.set(count);
+      m.inFlight.set(count);
     },
     onAnswered(rawCall, status, seconds) {
       const call = callName(rawCall);
       if (UNMEASURED_CALLS.has(call)) return;
       const code = String(status);
-      answered.inc({ call, status: code });
-      latency.observe({ call, status: code }, seconds);
-      if (INTAKE_CALLS.has(call) && status >= 200 && status < 300) accepted.inc({ call, status: code });
+      m.answered.inc({ call, status: code });
+      m.latency.observe({ call, status: code }, seconds);
+      if (INTAKE_CALLS.has(call) && status >= 200 && status < 300) m.accepted.inc({ call, status: code });
     },
   };
+}
+
+/**
+ * Creates a fresh registry and the instruments on it. One per process in production;
+ * tests may create several (each has its own registry, so nothing is shared globally).
+ */
+export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
+  const prefix = opts.prefix ?? 'imt_ic_';
+  const registry = new Registry();
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+  const m = createInstruments(registry, prefix);
 
   const activity: Required<ActivityMetrics> = {
-    paymentsPosted: { inc: () => posted.inc() },
-    paymentsParked: { inc: () => parked.inc() },
-    paymentAttemptFailures: { inc: (type: string) => attemptFailures.inc({ type }) },
+    paymentsPosted: { inc: () => m.posted.inc() },
+    paymentsParked: { inc: () => m.parked.inc() },
+    paymentAttemptFailures: { inc: (type: string) => m.attemptFailures.inc({ type }) },
   };
 
   const ingressPlugin = (app: FastifyInstance) => {
@@ -148,7 +157,13 @@ export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
     });
   };
 
-  return { registry, ingressHooks, ingressPlugin, activity, scrape: () => registry.metrics() };
+  return {
+    registry,
+    ingressHooks: ingressHooksOf(m),
+    ingressPlugin,
+    activity,
+    scrape: () => registry.metrics(),
+  };
 }
 
 /**

@@ -106,7 +106,7 @@ const TOTAL_KEYS: Record<string, keyof ReconcileTotals> = {
   TOTAL_NET: 'netCents',
 };
 
-/** Reads a report written by the `reconcileDay` activity (columns: activities/reconcile.ts). */
+/** Reads a report written by the `reconcileDay` activity (columns: activities/reconcile-report.ts). */
 export function readReconcileReport(reportPath: string): ReconcileReport {
   const records = parseCsv(fs.readFileSync(reportPath), { columns: true, skip_empty_lines: true }) as Record<
     string,

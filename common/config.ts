@@ -160,17 +160,18 @@ function withoutBlanks(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
-  const env = withoutBlanks(rawEnv);
-  const problems: string[] = [];
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      // Never echo the received value: it might be a secret pasted into the wrong variable.
-      problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    }
-  }
+type Env = z.output<typeof EnvSchema>;
 
+interface Secrets {
+  imtIntegratorId?: string;
+  icKey?: string;
+  ingressId?: string;
+  payloadKeysText?: string;
+  payloadKeys?: PayloadKey[];
+}
+
+/** Each secret from its variable or `<NAME>_FILE`; what cannot be read goes to `problems`. */
+function readSecrets(env: Record<string, string>, problems: string[]): Secrets {
   const secret = (name: string) => {
     const r = readSecret(env, name);
     if (r.error) problems.push(r.error);
@@ -186,28 +187,46 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     if (r.error) problems.push(`PAYLOAD_KEYS: ${r.error}`);
     payloadKeys = r.keys;
   }
+  return { imtIntegratorId, icKey, ingressId, payloadKeysText, payloadKeys };
+}
 
-  if (parsed.success) {
-    const e = parsed.data;
-    if (e.IMT_BASE_URL && !imtIntegratorId)
-      problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
-    if (e.IC_BASE_URL && !e.IC_BILLER_GUID)
-      problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
-    if (e.IC_BASE_URL && !icKey)
-      problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
-    if (e.TEMPORAL_ADDRESS && !payloadKeysText)
-      problems.push(
-        'PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is required when TEMPORAL_ADDRESS is set: comma-separated <keyId>:<base64 of 32 bytes>, the first encrypts (make a key with `openssl rand -base64 32`)',
-      );
-    const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;
-    if (!embedded && !ingressId)
-      problems.push(
-        'INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL or IC_BASE_URL is set',
-      );
+/** Variables that another one makes required (a real IMT needs its integrator ID, …). */
+function requiredTogether(e: Env, s: Secrets): string[] {
+  const problems: string[] = [];
+  if (e.IMT_BASE_URL && !s.imtIntegratorId)
+    problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
+  if (e.IC_BASE_URL && !e.IC_BILLER_GUID) problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
+  if (e.IC_BASE_URL && !s.icKey)
+    problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
+  if (e.TEMPORAL_ADDRESS && !s.payloadKeysText)
+    problems.push(
+      'PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is required when TEMPORAL_ADDRESS is set: comma-separated <keyId>:<base64 of 32 bytes>, the first encrypts (make a key with `openssl rand -base64 32`)',
+    );
+  const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;
+  if (!embedded && !s.ingressId)
+    problems.push(
+      'INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL or IC_BASE_URL is set',
+    );
+  return problems;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+  const env = withoutBlanks(rawEnv);
+  const problems: string[] = [];
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Never echo the received value: it might be a secret pasted into the wrong variable.
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
   }
+  const secrets = readSecrets(env, problems);
+  if (parsed.success) problems.push(...requiredTogether(parsed.data, secrets));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return appConfigOf(parsed.data, secrets);
+}
 
-  const e = parsed.data;
+function appConfigOf(e: Env, s: Secrets): AppConfig {
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -218,19 +237,19 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     imt: {
       baseUrl: e.IMT_BASE_URL,
-      integratorId: imtIntegratorId,
+      integratorId: s.imtIntegratorId,
       timeoutMs: e.IMT_TIMEOUT_MS,
       simulatorPort: e.IMT_SIMULATOR_PORT,
     },
     ic: {
       baseUrl: e.IC_BASE_URL,
       billerGuid: e.IC_BILLER_GUID,
-      webServiceKey: icKey,
+      webServiceKey: s.icKey,
       simulatorPort: e.IC_SIMULATOR_PORT,
     },
     ingress: {
       port: e.INGRESS_PORT,
-      integratorId: ingressId,
+      integratorId: s.ingressId,
       confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS,
       rateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE,
       maxInFlight: e.INGRESS_MAX_IN_FLIGHT,
@@ -245,7 +264,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     biller: { timeZone: e.BILLER_TIME_ZONE },
     embedded: !e.IMT_BASE_URL && !e.IC_BASE_URL,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
-    payloadKeys,
+    payloadKeys: s.payloadKeys,
   };
 }
 

@@ -84,8 +84,10 @@ function postgresBin(): string {
   return bin;
 }
 
+type PgIdentity = { uid: number; gid: number };
+
 /** PostgreSQL refuses to run as root: run it as the `postgres` user (or `nobody`) then. */
-function postgresIdentity(): { uid: number; gid: number } | undefined {
+function postgresIdentity(): PgIdentity | undefined {
   if (process.getuid?.() !== 0) return undefined;
   for (const user of ['postgres', 'nobody']) {
     const uid = spawnSync('id', ['-u', user], { encoding: 'utf8' });
@@ -158,6 +160,169 @@ function stopChild(
   });
 }
 
+/** PostgreSQL's files under <dataDir>/temporal-cluster, reachable by the user it runs as. */
+function clusterDirs(dataDir: string, identity: PgIdentity | undefined) {
+  const dir = path.resolve(dataDir, 'temporal-cluster');
+  const pgData = path.join(dir, 'postgres');
+  const socketDir = path.join(dir, 'pg-socket');
+  fs.mkdirSync(socketDir, { recursive: true });
+  if (identity) {
+    fs.chownSync(dir, identity.uid, identity.gid);
+    fs.chownSync(socketDir, identity.uid, identity.gid);
+    const probe = spawnSync('test', ['-w', dir], identity);
+    if (probe.status !== 0) {
+      throw new Error(
+        `PostgreSQL runs as uid ${identity.uid} (not root) and cannot reach ${dir}: choose a DATA_DIR outside root-only directories such as /root`,
+      );
+    }
+  }
+  return { dir, pgData, socketDir };
+}
+
+/** The database password: generated once, kept 0600 next to the data directory. */
+function databasePassword(dir: string): string {
+  const passwordFile = path.join(dir, 'postgres-password');
+  if (!fs.existsSync(passwordFile)) {
+    fs.writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  }
+  return fs.readFileSync(passwordFile, 'utf8').trim();
+}
+
+/** Creates the PostgreSQL data directory unless it exists; returns whether it did. */
+function initPostgres(
+  c: { pgBin: string; dir: string; pgData: string; identity?: PgIdentity },
+  password: string,
+  log: (line: string) => void,
+): boolean {
+  if (fs.existsSync(path.join(c.pgData, 'PG_VERSION'))) return false;
+  log(`[cluster] initdb ${c.pgData}`);
+  const pwfile = path.join(c.dir, '.initdb-pw');
+  fs.writeFileSync(pwfile, password, { mode: 0o600 });
+  try {
+    if (c.identity) fs.chownSync(pwfile, c.identity.uid, c.identity.gid);
+    run(
+      path.join(c.pgBin, 'initdb'),
+      ['-D', c.pgData, '-U', PG_USER, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8'],
+      c.identity ?? {},
+    );
+  } finally {
+    fs.rmSync(pwfile, { force: true });
+  }
+  return true;
+}
+
+/** Starts PostgreSQL on a free port (added to `children` at once) and waits until it accepts connections. */
+async function startPostgres(
+  c: { pgBin: string; dir: string; pgData: string; socketDir: string; identity?: PgIdentity },
+  children: ChildProcess[],
+): Promise<number> {
+  const [pgPort] = await freePorts(1);
+  const pgLog = fs.openSync(path.join(c.dir, 'postgres.log'), 'a');
+  const postgres = spawn(
+    path.join(c.pgBin, 'postgres'),
+    ['-D', c.pgData, '-p', String(pgPort), '-k', c.socketDir, '-c', 'listen_addresses=127.0.0.1'],
+    { stdio: ['ignore', pgLog, pgLog], detached: true, ...c.identity },
+  );
+  fs.closeSync(pgLog);
+  children.push(postgres);
+  await waitFor(
+    'PostgreSQL',
+    postgres,
+    () => {
+      return (
+        spawnSync(path.join(c.pgBin, 'pg_isready'), ['-h', c.socketDir, '-p', String(pgPort), '-q'])
+          .status === 0
+      );
+    },
+    30_000,
+    path.join(c.dir, 'postgres.log'),
+  );
+  return pgPort;
+}
+
+/** Schema: created once, then brought up to this server version on every start. */
+function applySchema(
+  c: { sqlTool: string; moduleDir: string; dir: string },
+  pgPort: number,
+  password: string,
+): void {
+  const schemaRoot = path.join(c.moduleDir, 'schema', 'postgresql', 'v12');
+  const sqlEnv = { ...process.env, SQL_PASSWORD: password };
+  const sql = (db: string, ...args: string[]) =>
+    run(
+      c.sqlTool,
+      [
+        '--plugin',
+        'postgres12',
+        '--ep',
+        '127.0.0.1',
+        '-p',
+        String(pgPort),
+        '-u',
+        PG_USER,
+        '--db',
+        db,
+        ...args,
+      ],
+      { env: sqlEnv },
+    );
+  for (const [store, db] of [
+    ['temporal', DATABASES.default],
+    ['visibility', DATABASES.visibility],
+  ] as const) {
+    const marker = path.join(c.dir, `schema-created-${db}`);
+    if (!fs.existsSync(marker)) {
+      sql(db, 'create-database');
+      sql(db, 'setup-schema', '-v', '0.0');
+      fs.writeFileSync(marker, '');
+    }
+    sql(db, 'update-schema', '-d', path.join(schemaRoot, store, 'versioned'));
+  }
+}
+
+/**
+ * Starts the Temporal server (added to `children` at once) and waits until its frontend at
+ * `address` answers; returns that connection (the caller closes it).
+ */
+async function startServer(
+  c: { server: string; dir: string; configDir: string },
+  address: string,
+  children: ChildProcess[],
+): Promise<Connection> {
+  const serverLogFile = path.join(c.dir, 'temporal-server.log');
+  const serverLog = fs.openSync(serverLogFile, 'a');
+  const server = spawn(
+    c.server,
+    [
+      '--root',
+      c.dir,
+      '--config',
+      path.relative(c.dir, c.configDir),
+      '--env',
+      'cluster',
+      '--allow-no-auth',
+      'start',
+    ],
+    { stdio: ['ignore', serverLog, serverLog], detached: true },
+  );
+  fs.closeSync(serverLog);
+  children.push(server);
+  let connection: Connection | undefined;
+  await waitFor(
+    'Temporal server',
+    server,
+    async () => {
+      connection = await Connection.connect({ address, connectTimeout: '2 seconds' });
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    },
+    60_000,
+    serverLogFile,
+  );
+  if (!connection) throw new Error('unreachable');
+  return connection;
+}
+
 export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const namespace = opts.namespace ?? 'default';
@@ -172,45 +337,9 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
   lap('binaries');
   const pgBin = postgresBin();
   const identity = postgresIdentity();
-
-  const dir = path.resolve(opts.dataDir, 'temporal-cluster');
-  const pgData = path.join(dir, 'postgres');
-  const socketDir = path.join(dir, 'pg-socket');
-  fs.mkdirSync(socketDir, { recursive: true });
-  if (identity) {
-    fs.chownSync(dir, identity.uid, identity.gid);
-    fs.chownSync(socketDir, identity.uid, identity.gid);
-    const probe = spawnSync('test', ['-w', dir], identity);
-    if (probe.status !== 0) {
-      throw new Error(
-        `PostgreSQL runs as uid ${identity.uid} (not root) and cannot reach ${dir}: choose a DATA_DIR outside root-only directories such as /root`,
-      );
-    }
-  }
-
-  // The database password: generated once, kept 0600 next to the data directory.
-  const passwordFile = path.join(dir, 'postgres-password');
-  if (!fs.existsSync(passwordFile)) {
-    fs.writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
-  }
-  const password = fs.readFileSync(passwordFile, 'utf8').trim();
-
-  if (!fs.existsSync(path.join(pgData, 'PG_VERSION'))) {
-    log(`[cluster] initdb ${pgData}`);
-    const pwfile = path.join(dir, '.initdb-pw');
-    fs.writeFileSync(pwfile, password, { mode: 0o600 });
-    try {
-      if (identity) fs.chownSync(pwfile, identity.uid, identity.gid);
-      run(
-        path.join(pgBin, 'initdb'),
-        ['-D', pgData, '-U', PG_USER, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8'],
-        identity ?? {},
-      );
-    } finally {
-      fs.rmSync(pwfile, { force: true });
-    }
-    lap('initdb');
-  }
+  const { dir, pgData, socketDir } = clusterDirs(opts.dataDir, identity);
+  const password = databasePassword(dir);
+  if (initPostgres({ pgBin, dir, pgData, identity }, password, log)) lap('initdb');
 
   const children: ChildProcess[] = [];
   // If this process dies without stop(), the children must not outlive it.
@@ -223,62 +352,9 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
   };
 
   try {
-    const [pgPort] = await freePorts(1);
-    const pgLog = fs.openSync(path.join(dir, 'postgres.log'), 'a');
-    const postgres = spawn(
-      path.join(pgBin, 'postgres'),
-      ['-D', pgData, '-p', String(pgPort), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1'],
-      { stdio: ['ignore', pgLog, pgLog], detached: true, ...identity },
-    );
-    fs.closeSync(pgLog);
-    children.push(postgres);
-    await waitFor(
-      'PostgreSQL',
-      postgres,
-      () => {
-        return (
-          spawnSync(path.join(pgBin, 'pg_isready'), ['-h', socketDir, '-p', String(pgPort), '-q']).status ===
-          0
-        );
-      },
-      30_000,
-      path.join(dir, 'postgres.log'),
-    );
+    const pgPort = await startPostgres({ pgBin, dir, pgData, socketDir, identity }, children);
     lap('postgres');
-
-    // Schema: created once, then brought up to this server version on every start.
-    const schemaRoot = path.join(bins.moduleDir, 'schema', 'postgresql', 'v12');
-    const sqlEnv = { ...process.env, SQL_PASSWORD: password };
-    const sql = (db: string, ...args: string[]) =>
-      run(
-        bins.sql,
-        [
-          '--plugin',
-          'postgres12',
-          '--ep',
-          '127.0.0.1',
-          '-p',
-          String(pgPort),
-          '-u',
-          PG_USER,
-          '--db',
-          db,
-          ...args,
-        ],
-        { env: sqlEnv },
-      );
-    for (const [store, db] of [
-      ['temporal', DATABASES.default],
-      ['visibility', DATABASES.visibility],
-    ] as const) {
-      const marker = path.join(dir, `schema-created-${db}`);
-      if (!fs.existsSync(marker)) {
-        sql(db, 'create-database');
-        sql(db, 'setup-schema', '-v', '0.0');
-        fs.writeFileSync(marker, '');
-      }
-      sql(db, 'update-schema', '-d', path.join(schemaRoot, store, 'versioned'));
-    }
+    applySchema({ sqlTool: bins.sql, moduleDir: bins.moduleDir, dir }, pgPort, password);
     lap('schema');
 
     const frontendPort = opts.port ? opts.port : (await freePorts(1, [pgPort]))[0];
@@ -291,39 +367,8 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
       ports: await freePorts(9, [pgPort, frontendPort]),
       logLevel: opts.serverLogLevel ?? 'warn',
     });
-    const serverLogFile = path.join(dir, 'temporal-server.log');
-    const serverLog = fs.openSync(serverLogFile, 'a');
-    const server = spawn(
-      bins.server,
-      [
-        '--root',
-        dir,
-        '--config',
-        path.relative(dir, configDir),
-        '--env',
-        'cluster',
-        '--allow-no-auth',
-        'start',
-      ],
-      { stdio: ['ignore', serverLog, serverLog], detached: true },
-    );
-    fs.closeSync(serverLog);
-    children.push(server);
-
     const address = `127.0.0.1:${frontendPort}`;
-    let connection: Connection | undefined;
-    await waitFor(
-      'Temporal server',
-      server,
-      async () => {
-        connection = await Connection.connect({ address, connectTimeout: '2 seconds' });
-        await connection.workflowService.getSystemInfo({});
-        return true;
-      },
-      60_000,
-      serverLogFile,
-    );
-    if (!connection) throw new Error('unreachable');
+    const connection = await startServer({ server: bins.server, dir, configDir }, address, children);
     lap('server');
     try {
       await ensureNamespace(connection, namespace);

@@ -1,0 +1,105 @@
+/**
+ * The service's side of a biller day, read from Temporal's visibility store (memo + search
+ * attributes: no per-run call). Which runs belong to the day is explained at the top of
+ * activities/reconcile.ts.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { toCents, SA, type ReconcileProgress } from '../domain';
+import type { ServicePayment, ServiceReversal } from './reconcile-compare';
+
+const VISIBILITY_PAGE_SIZE = 1000;
+
+export interface ServiceSide {
+  /** The day's payment runs by transaction ID. */
+  payments: Map<string, ServicePayment>;
+  /** Reversal runs started since the day began, by transaction ID. */
+  reversals: Map<string, ServiceReversal>;
+  /** Transactions with a void / ACH-reject event run still running. */
+  pendingEvents: Set<string>;
+}
+
+const q = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+function centsOrNull(amount: unknown): number | null {
+  if (typeof amount !== 'string') return null;
+  try {
+    return toCents(amount);
+  } catch {
+    return null;
+  }
+}
+
+export function servicePaymentOf(
+  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'memo' | 'typedSearchAttributes' | 'status'>,
+): ServicePayment {
+  const sa = info.typedSearchAttributes;
+  const memo = (info.memo ?? {}) as { amount?: unknown };
+  const running = info.status.name === 'RUNNING';
+  return {
+    txid: sa.get(SA.TransactionId) ?? info.workflowId.replace(/^payment-/, ''),
+    workflowId: info.workflowId,
+    runId: info.runId,
+    customer: sa.get(SA.CustomerId) ?? '',
+    invoice: sa.get(SA.InvoiceNumber) ?? '',
+    cents: centsOrNull(memo.amount),
+    // A terminated / failed run is not POSTED whatever its last search attribute says.
+    status:
+      running || info.status.name === 'COMPLETED'
+        ? (sa.get(SA.PaymentStatus) ?? info.status.name)
+        : info.status.name,
+    running,
+  };
+}
+
+function serviceReversalOf(info: WorkflowExecutionInfo): ServiceReversal {
+  const running = info.status.name === 'RUNNING';
+  return {
+    running,
+    status:
+      running || info.status.name === 'COMPLETED'
+        ? (info.typedSearchAttributes.get(SA.PaymentStatus) ?? info.status.name)
+        : info.status.name,
+  };
+}
+
+/** Lists the day's runs on `taskQueue`; counts them in `progress`, heartbeating every page. */
+export async function listServiceSide(
+  temporal: Client,
+  day: { taskQueue: string; start: Date; end: Date },
+  progress: ReconcileProgress,
+  beat: () => void,
+): Promise<ServiceSide> {
+  const list = async (query: string, each: (info: WorkflowExecutionInfo) => void) => {
+    for await (const info of temporal.workflow.list({ query, pageSize: VISIBILITY_PAGE_SIZE })) {
+      each(info);
+      if (++progress.serviceRunsListed % VISIBILITY_PAGE_SIZE === 0) beat();
+    }
+  };
+  const tq = `TaskQueue = ${q(day.taskQueue)}`;
+  const from = q(day.start.toISOString());
+  const to = q(day.end.toISOString());
+  const payments = new Map<string, ServicePayment>();
+  const addPayment = (info: WorkflowExecutionInfo) => {
+    const p = servicePaymentOf(info);
+    payments.set(p.txid, p);
+  };
+  await list(
+    `WorkflowType = 'paymentWorkflow' AND ${tq} AND ExecutionStatus != 'Running' AND ExecutionStatus != 'ContinuedAsNew' AND CloseTime >= ${from} AND CloseTime < ${to}`,
+    addPayment,
+  );
+  await list(
+    `WorkflowType = 'paymentWorkflow' AND ${tq} AND ExecutionStatus = 'Running' AND StartTime >= ${from} AND StartTime < ${to}`,
+    addPayment,
+  );
+  const reversals = new Map<string, ServiceReversal>();
+  await list(`WorkflowType = 'reversalWorkflow' AND ${tq} AND StartTime >= ${from}`, (info) => {
+    const txid =
+      info.typedSearchAttributes.get(SA.TransactionId) ?? info.workflowId.replace(/^reversal-/, '');
+    reversals.set(txid, serviceReversalOf(info));
+  });
+  const pendingEvents = new Set<string>();
+  await list(`WorkflowType = 'reversalEventWorkflow' AND ${tq} AND ExecutionStatus = 'Running'`, (info) =>
+    pendingEvents.add(info.typedSearchAttributes.get(SA.TransactionId) ?? ''),
+  );
+  return { payments, reversals, pendingEvents };
+}
