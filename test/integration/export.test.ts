@@ -6,10 +6,8 @@
  * Every test exports its own cycle: workflow IDs (`export-<cycle>`) are namespace-wide.
  */
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ExportError,
@@ -31,6 +29,8 @@ import {
   workflowIds,
   type ExportResult,
 } from '../../domain';
+import { startSlackAlertSink, type SlackAlertSink } from '../helpers/slack-alerts';
+import { runCli } from '../helpers/cli';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'export');
@@ -53,33 +53,21 @@ const CYCLES = {
 const LISTING = '/api/integration/invoices';
 
 let h: Harness;
-let alertServer: http.Server;
-const alerts: { title: string; idempotency_key: string }[] = [];
+let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  alertServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const parsed = JSON.parse(body) as { idempotency_key: string; blocks: { text: { text: string } }[] };
-      alerts.push({ title: parsed.blocks[0].text.text, idempotency_key: parsed.idempotency_key });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
-  const address = alertServer.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  slack = await startSlackAlertSink();
   h = await startHarness({
     name: 'export',
     withIc: true,
     cycles: Object.values(CYCLES),
-    alertWebhookUrl: `http://127.0.0.1:${port}/hook`,
+    alertWebhookUrl: slack.url,
   });
 });
 
 afterAll(async () => {
   await h?.stop();
-  await new Promise((resolve) => alertServer?.close(resolve));
+  await slack?.close();
 });
 
 const handleOf = (cycle: string) => h.client.workflow.getHandle(workflowIds.export(cycle));
@@ -114,26 +102,17 @@ async function expectGolden(actual: Buffer, name: string): Promise<void> {
 }
 
 /** Runs a CLI command against the harness; returns what it wrote and its exit code. */
-async function cli(...args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
-  let out = '';
-  let err = '';
-  const program = new Command('imt-ic')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  registerExportCommands(program, async () => ({
-    client: h.client,
-    taskQueue: h.taskQueue,
-    namespace: h.namespace,
-    temporalUiUrl: 'http://127.0.0.1:8233',
-  }));
-  try {
-    await program.parseAsync(['node', 'imt-ic', ...args]);
-    return { out, err, exitCode: 0 };
-  } catch (e) {
-    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
-    throw e;
-  }
-}
+const cli = (...args: string[]) =>
+  runCli(
+    (program) =>
+      registerExportCommands(program, async () => ({
+        client: h.client,
+        taskQueue: h.taskQueue,
+        namespace: h.namespace,
+        temporalUiUrl: 'http://127.0.0.1:8233',
+      })),
+    args,
+  );
 
 describe('billing-cycle export', () => {
   let small: ExportResult;
@@ -358,7 +337,7 @@ describe('billing-cycle export', () => {
     expect(uploadsOf(cycle)).toHaveLength(1);
     // Alerts are delivered by their own runs (workflows/alerts.ts): wait for it.
     const sent = await eventually(async () => {
-      const s = alerts.filter((a) => a.idempotency_key.startsWith(`${workflowIds.export(cycle)}:`));
+      const s = slack.of(workflowIds.export(cycle));
       return s.length ? s : undefined;
     });
     expect(sent).toHaveLength(1);
@@ -379,7 +358,7 @@ describe('billing-cycle export', () => {
     const report = await exportReport(h.client, cycle);
     expect(report.file.invoiceCount).toBe(20);
     expect(uploadsOf(cycle)).toHaveLength(0);
-    await eventually(async () => alerts.some((a) => a.title.includes(`${cycle} awaits approval`)));
+    await eventually(async () => slack.alerts.some((a) => a.title.includes(`${cycle} awaits approval`)));
 
     const approved = await cli('export', 'approve', cycle, '--by', 'test-operator');
     expect(approved.exitCode).toBe(0);
