@@ -15,8 +15,9 @@ import {
   dismissSignal,
   invoiceAdjustmentStateQuery,
 } from '../../domain';
-import { startSlackAlertSink, type SlackAlertSink } from '../helpers/slack-alerts';
-import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
+import { eventually, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 61, invoiceMonth: '2024-07-01', count: 10, invalidEvery: 0 };
 
@@ -24,20 +25,15 @@ let h: Harness;
 let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  slack = await startSlackAlertSink();
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'adjustment-verified',
     withIc: true,
     cycles: [CYCLE],
-    alertWebhookUrl: slack.url,
     icBalanceCheck: { intervalMs: 200, attempts: 15 },
-  });
+  }));
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await slack?.close();
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
 const uploadsOf = (invoiceNumber: string) =>
   h.ic!.uploads().filter((u) => u.fileName.startsWith(`adjustment_${invoiceNumber}_`));

@@ -11,9 +11,10 @@ import { registerBalanceCommands } from '../../client/cli/balance-commands';
 import { startExport } from '../../client/exports';
 import { generateCycle } from '../../simulators/imt/dataset';
 import { BalanceRefreshStatus, balanceRefreshWorkflowId } from '../../domain';
-import { startSlackAlertSink, type SlackAlertSink } from '../helpers/slack-alerts';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
 import { runCli } from '../helpers/cli';
-import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { eventually, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 73, invoiceMonth: '2024-09-01', count: 12, invalidEvery: 0 };
 const cycle = CYCLE.invoiceMonth;
@@ -22,23 +23,18 @@ let h: Harness;
 let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  slack = await startSlackAlertSink();
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'balance-refresh',
     withIc: true,
     cycles: [CYCLE],
-    alertWebhookUrl: slack.url,
     icBalanceCheck: { intervalMs: 200, attempts: 5 },
-  });
+  }));
   // IC holds the cycle as exported.
   const exported = await startExport(h.client, h.taskQueue, { cycle, wait: true });
   expect(exported.result?.icInvoiceCount).toBe(12);
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await slack?.close();
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
 const cli = (...args: string[]) =>
   runCli(

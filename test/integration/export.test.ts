@@ -29,9 +29,10 @@ import {
   workflowIds,
   type ExportResult,
 } from '../../domain';
-import { startSlackAlertSink, type SlackAlertSink } from '../helpers/slack-alerts';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
 import { runCli } from '../helpers/cli';
-import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { eventually, type Harness } from '../helpers/harness';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'export');
 /** `UPDATE_GOLDEN=1 npx vitest run test/integration/export.test.ts` rewrites the golden files. */
@@ -56,19 +57,14 @@ let h: Harness;
 let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  slack = await startSlackAlertSink();
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'export',
     withIc: true,
     cycles: Object.values(CYCLES),
-    alertWebhookUrl: slack.url,
-  });
+  }));
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await slack?.close();
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
 const handleOf = (cycle: string) => h.client.workflow.getHandle(workflowIds.export(cycle));
 const exportStatusAttr = async (cycle: string) =>

@@ -20,8 +20,9 @@ import {
   workflowIds,
   type ExportResult,
 } from '../../domain';
-import { startSlackAlertSink, type SlackAlertSink } from '../helpers/slack-alerts';
-import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
+import { eventually, type Harness } from '../helpers/harness';
 
 const CYCLES = {
   auth: { seed: 41, invoiceMonth: '2024-01-01', count: 12, invalidEvery: 0 },
@@ -35,20 +36,15 @@ let h: Harness;
 let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  slack = await startSlackAlertSink();
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'ic-failures',
     withIc: true,
     cycles: Object.values(CYCLES),
-    alertWebhookUrl: slack.url,
     authRetryDelayMs: 300,
-  });
+  }));
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await slack?.close();
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
 const handleOf = (cycle: string) => h.client.workflow.getHandle(workflowIds.export(cycle));
 const statusAttr = async (cycle: string) =>
