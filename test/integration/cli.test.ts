@@ -64,9 +64,7 @@ async function parked(): Promise<Payment> {
 beforeAll(async () => {
   h = await startHarness({ name: 'cli', confirmWaitMs: 5000 });
 });
-afterAll(async () => {
-  await h?.stop();
-});
+afterAll(() => h?.stop());
 
 describe('payments list', () => {
   it('lists payments as a table and as JSON, filtered by status, invoice and customer', async () => {

@@ -24,9 +24,7 @@ const statusAttr = async (txid: string) =>
 beforeAll(async () => {
   h = await startHarness({ name: 'payments', confirmWaitMs: 5000 });
 });
-afterAll(async () => {
-  await h?.stop();
-});
+afterAll(() => h?.stop());
 
 describe('payment posting', () => {
   it('posts a payment exactly once with the exact body and answers 201 with IMT’s posted payment', async () => {
