@@ -88,6 +88,7 @@ export class ImtClient {
     return this.opts.baseUrl;
   }
 
+  // postPayment and reversePayment stay two thin methods on purpose: each names its contract and its result.
   /** Documented post-payment. 201 = posted now; 200 = repeat of an earlier post (contracts C3). */
   async postPayment(
     body: PaymentRequest,

@@ -1,5 +1,7 @@
 /** Runs an operator CLI command group in-process (commander with exits turned into results). */
 import { Command, CommanderError } from 'commander';
+import type { GetContext } from '../../client/cli/context';
+import type { Harness } from './harness';
 
 export interface CliRun {
   out: string;
@@ -22,4 +24,14 @@ export async function runCli(register: (program: Command) => void, args: string[
     if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
     throw e;
   }
+}
+
+/** The operator CLI's connection, pointed at the harness's client, namespace and task queue. */
+export function harnessContext(h: Harness, temporalUiUrl?: string): GetContext {
+  return async () => ({
+    client: h.client,
+    taskQueue: h.taskQueue,
+    namespace: h.namespace,
+    ...(temporalUiUrl ? { temporalUiUrl } : {}),
+  });
 }

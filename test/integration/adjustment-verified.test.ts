@@ -21,6 +21,7 @@ import { eventually, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 61, invoiceMonth: '2024-07-01', count: 10, invalidEvery: 0 };
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
 let slack: SlackAlertSink;
 

@@ -13,12 +13,13 @@ import { generateCycle } from '../../simulators/imt/dataset';
 import { BalanceRefreshStatus, balanceRefreshWorkflowId } from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
 import type { SlackAlertSink } from '../helpers/slack-alerts';
-import { runCli } from '../helpers/cli';
+import { harnessContext, runCli } from '../helpers/cli';
 import { eventually, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 73, invoiceMonth: '2024-09-01', count: 12, invalidEvery: 0 };
 const cycle = CYCLE.invoiceMonth;
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
 let slack: SlackAlertSink;
 
@@ -37,15 +38,7 @@ beforeAll(async () => {
 afterAll(() => stopAlertedHarness(h, slack));
 
 const cli = (...args: string[]) =>
-  runCli(
-    (program) =>
-      registerBalanceCommands(program, async () => ({
-        client: h.client,
-        taskQueue: h.taskQueue,
-        namespace: h.namespace,
-      })),
-    args,
-  );
+  runCli((program) => registerBalanceCommands(program, harnessContext(h)), args);
 
 /** Posts a payment straight into IMT (as if taken outside this service). */
 async function payInImt(index: number, amount: string): Promise<string> {

@@ -61,6 +61,7 @@ async function parked(): Promise<Payment> {
   return p;
 }
 
+// Every test file starts its own harness (own task queue); this setup recurs in shape on purpose.
 beforeAll(async () => {
   h = await startHarness({ name: 'cli', confirmWaitMs: 5000 });
 });

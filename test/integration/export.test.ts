@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The names the export CLI imports too (client/cli/export-commands.ts): this file tests them directly as well.
 import {
   ExportError,
   approveExport,
@@ -31,7 +32,8 @@ import {
 } from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
 import type { SlackAlertSink } from '../helpers/slack-alerts';
-import { runCli } from '../helpers/cli';
+import { harnessContext, runCli } from '../helpers/cli';
+import { exportProbes } from '../helpers/export-probes';
 import { eventually, type Harness } from '../helpers/harness';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'export');
@@ -53,6 +55,7 @@ const CYCLES = {
 
 const LISTING = '/api/integration/invoices';
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
 let slack: SlackAlertSink;
 
@@ -66,16 +69,12 @@ beforeAll(async () => {
 
 afterAll(() => stopAlertedHarness(h, slack));
 
-const handleOf = (cycle: string) => h.client.workflow.getHandle(workflowIds.export(cycle));
-const exportStatusAttr = async (cycle: string) =>
-  (await handleOf(cycle).describe()).typedSearchAttributes.get(SA.ExportStatus);
+const { handleOf, statusAttr: exportStatusAttr, uploadsOf } = exportProbes(() => h);
 const pagesRequested = (cycle: string) =>
   h.imt
     .listPageRequests()
     .filter((p) => p.invoice_month === cycle)
     .map((p) => p.page);
-const uploadsOf = (cycle: string) =>
-  h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${cycle}_`));
 
 /** The file a one-shot build of the whole cycle produces: what every export must equal, byte for byte. */
 async function oneShotFile(cycle: CycleOptions, name: string): Promise<Buffer> {
@@ -99,16 +98,7 @@ async function expectGolden(actual: Buffer, name: string): Promise<void> {
 
 /** Runs a CLI command against the harness; returns what it wrote and its exit code. */
 const cli = (...args: string[]) =>
-  runCli(
-    (program) =>
-      registerExportCommands(program, async () => ({
-        client: h.client,
-        taskQueue: h.taskQueue,
-        namespace: h.namespace,
-        temporalUiUrl: 'http://127.0.0.1:8233',
-      })),
-    args,
-  );
+  runCli((program) => registerExportCommands(program, harnessContext(h, 'http://127.0.0.1:8233')), args);
 
 describe('billing-cycle export', () => {
   let small: ExportResult;

@@ -15,15 +15,16 @@ import {
   ExportFailureType,
   ExportStatus,
   FailureType,
-  SA,
   invoiceAdjustedWorkflowId,
   workflowIds,
   type ExportResult,
 } from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
 import type { SlackAlertSink } from '../helpers/slack-alerts';
+import { exportProbes } from '../helpers/export-probes';
 import { eventually, type Harness } from '../helpers/harness';
 
+// Shaped like export.test.ts's table on purpose: seeds and months of its own (export IDs are namespace-wide).
 const CYCLES = {
   auth: { seed: 41, invoiceMonth: '2024-01-01', count: 12, invalidEvery: 0 },
   busy: { seed: 43, invoiceMonth: '2024-02-01', count: 12, invalidEvery: 0 },
@@ -32,6 +33,7 @@ const CYCLES = {
   adjust: { seed: 59, invoiceMonth: '2024-06-01', count: 10, invalidEvery: 0 },
 };
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
 let slack: SlackAlertSink;
 
@@ -46,11 +48,7 @@ beforeAll(async () => {
 
 afterAll(() => stopAlertedHarness(h, slack));
 
-const handleOf = (cycle: string) => h.client.workflow.getHandle(workflowIds.export(cycle));
-const statusAttr = async (cycle: string) =>
-  (await handleOf(cycle).describe()).typedSearchAttributes.get(SA.ExportStatus);
-const uploadsOf = (cycle: string) =>
-  h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${cycle}_`));
+const { handleOf, statusAttr, uploadsOf } = exportProbes(() => h);
 
 /** Attempt numbers of every start of the named activity in a run's history. */
 async function attemptsOf(workflowId: string, activityType: string): Promise<number[]> {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerScheduleCommands } from '../../client/cli/schedule-commands';
+// The names the schedule CLI imports too (client/cli/schedule-commands.ts): this file tests them directly as well.
 import {
   createOrUpdateExportSchedule,
   deleteExportSchedule,
@@ -22,7 +23,7 @@ import {
   type ExportResult,
   type ScheduledExportOutcome,
 } from '../../domain';
-import { runCli } from '../helpers/cli';
+import { harnessContext, runCli } from '../helpers/cli';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 
 const TIME_ZONE = 'America/Chicago';
@@ -50,15 +51,7 @@ afterAll(async () => {
 });
 
 const cli = (...args: string[]) =>
-  runCli(
-    (program) =>
-      registerScheduleCommands(program, async () => ({
-        client: h.client,
-        taskQueue: h.taskQueue,
-        namespace: h.namespace,
-      })),
-    args,
-  );
+  runCli((program) => registerScheduleCommands(program, harnessContext(h)), args);
 
 describe('cycleOfInstant', () => {
   it('reads the month in the schedule’s time zone', () => {

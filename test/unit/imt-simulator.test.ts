@@ -131,6 +131,7 @@ describe('invoice detail and PDF', () => {
       amount_due: '12.5',
       invoice_month: '2023-01-01',
     });
+    // Shaped like rtdr.test.ts on purpose: that test reads the same answer through the ingress.
     const res = await detail('T-1');
     expect(res.status).toBe(200);
     expect(res.data).toMatchObject({
