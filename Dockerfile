@@ -36,7 +36,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/lib ./lib
-COPY --from=build /app/scripts/temporal-cli.cjs /app/scripts/temporal-server.cjs ./scripts/
+COPY --from=build /app/scripts/provision.cjs /app/scripts/temporal-cli.cjs /app/scripts/temporal-server.cjs ./scripts/
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000

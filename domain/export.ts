@@ -15,6 +15,7 @@ export const EXPORT_MAX_PAGE_SIZE = 1000;
  */
 export const EXPORT_DEFAULT_PAGE_SIZE = 250;
 
+// Same shape as ReconcileKind (domain/reconcile.ts) on purpose: each is its own `as const` vocabulary.
 export const ExportStatus = {
   /** Paging through IMT's listing and writing the file. */
   EXTRACTING: 'EXTRACTING',
@@ -196,17 +197,20 @@ export interface ExportSummary {
   events: ExportEvent[];
 }
 
-export interface ExportResult {
+/** A finished export: the file's facts as the extraction reported them, plus what IC said. */
+export interface ExportResult extends Pick<
+  ExportFileRef,
+  | 'fileName'
+  | 'filePath'
+  | 'sha256'
+  | 'bytes'
+  | 'invoiceCount'
+  | 'totalAmount'
+  | 'rejectedCount'
+  | 'rejectedPath'
+  | 'sanitizedCount'
+> {
   cycle: string;
-  fileName: string;
-  filePath: string;
-  sha256: string;
-  bytes: number;
-  invoiceCount: number;
-  totalAmount: string;
-  rejectedCount: number;
-  rejectedPath: string;
-  sanitizedCount: number;
   icInvoiceCount: number;
   uploadedAt: string;
   /** Set when IC counted another number of invoices and an operator accepted the upload. */

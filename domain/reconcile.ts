@@ -15,6 +15,7 @@ export const RECONCILE_SCHEDULE_ID = 'reconcile-daily';
 /** C4 page size: its maximum (a page of payments is small, ~400 bytes per payment). */
 export const RECONCILE_DEFAULT_PAGE_SIZE = 1000;
 
+// Same shape as ExportStatus (domain/export.ts) on purpose: each is its own `as const` vocabulary.
 /**
  * How a transaction differs between what IC delivered to this service and what IMT holds.
  * `IN_FLIGHT` is listed in the report but is not a difference (yet).

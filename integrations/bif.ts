@@ -50,7 +50,8 @@ import { stringify, type Options as StringifyOptions } from 'csv-stringify/sync'
 import { DECIMAL_AMOUNT, fromCents, toCents } from '../domain';
 import type { ImtListedInvoice } from './imt-types';
 
-/** Column names of the file, in file order. The one place this list exists. */
+/** Column names of the file, in file order: the one list the service uses. */
+// simulators/ic/bif-parser.ts repeats it on purpose (it plays IC, an independent reader): change both with contracts E.
 export const BIF_COLUMNS = [
   'invoice_number',
   'invoice_date',

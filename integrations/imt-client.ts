@@ -88,18 +88,14 @@ export class ImtClient {
     return this.opts.baseUrl;
   }
 
+  // postPayment and reversePayment stay two thin methods on purpose: each names its contract and its result.
   /** Documented post-payment. 201 = posted now; 200 = repeat of an earlier post (contracts C3). */
   async postPayment(
     body: PaymentRequest,
     signal?: AbortSignal,
   ): Promise<{ status: number; payment: PostedPayment }> {
-    const res = await this.call('POST', PATHS.postPayment, () =>
-      this.http.post(PATHS.postPayment, body, { signal }),
-    );
-    return {
-      status: res.status,
-      payment: this.parse(ImtPostedPaymentSchema, res.data, 'POST', PATHS.postPayment),
-    };
+    const { status, data } = await this.postParsed(PATHS.postPayment, body, ImtPostedPaymentSchema, signal);
+    return { status, payment: data };
   }
 
   /** Assumed reverse-payment (contracts C2). */
@@ -107,13 +103,8 @@ export class ImtClient {
     body: ReversePaymentRequest,
     signal?: AbortSignal,
   ): Promise<{ status: number; reversal: ImtReversal }> {
-    const res = await this.call('POST', PATHS.reversePayment, () =>
-      this.http.post(PATHS.reversePayment, body, { signal }),
-    );
-    return {
-      status: res.status,
-      reversal: this.parse(ImtReversalSchema, res.data, 'POST', PATHS.reversePayment),
-    };
+    const { status, data } = await this.postParsed(PATHS.reversePayment, body, ImtReversalSchema, signal);
+    return { status, reversal: data };
   }
 
   async getInvoiceDetail(invoiceNumber: string, signal?: AbortSignal): Promise<ImtInvoiceDetail> {
@@ -150,6 +141,17 @@ export class ImtClient {
       }),
     );
     return this.parse(ImtInvoicePageSchema, res.data, 'GET', path);
+  }
+
+  /** POSTs `body` and checks IMT's answer against `schema`. */
+  private async postParsed<S extends z.ZodType>(
+    path: string,
+    body: unknown,
+    schema: S,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; data: z.infer<S> }> {
+    const res = await this.call('POST', path, () => this.http.post(path, body, { signal }));
+    return { status: res.status, data: this.parse(schema, res.data, 'POST', path) };
   }
 
   private async call<T>(method: string, path: string, send: () => Promise<T>): Promise<T> {

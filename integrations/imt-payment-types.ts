@@ -5,6 +5,7 @@
  * producing a wrong report; unknown fields are dropped.
  */
 import { z } from 'zod';
+import { imtPageSchema } from './imt-types';
 
 /** A decimal amount string (`50.00`); IMT always sends amounts as strings. */
 const amount = z.string().regex(/^\d+(\.\d{1,2})?$/, 'must be a decimal amount string such as "50.00"');
@@ -33,10 +34,5 @@ export const ImtListedPaymentSchema = z.object({
 export type ImtListedPayment = z.infer<typeof ImtListedPaymentSchema>;
 
 /** One page of `GET /api/integration/payments?source=…&posted_from=…&posted_to=…&page=N&page_size=M`. */
-export const ImtPaymentPageSchema = z.object({
-  count: z.number().int().nonnegative(),
-  next: z.string().nullish(),
-  previous: z.string().nullish(),
-  results: z.array(ImtListedPaymentSchema),
-});
+export const ImtPaymentPageSchema = imtPageSchema(ImtListedPaymentSchema);
 export type ImtPaymentPage = z.infer<typeof ImtPaymentPageSchema>;

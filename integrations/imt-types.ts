@@ -46,12 +46,16 @@ export const ImtListedInvoiceSchema = z.object({
 });
 export type ImtListedInvoice = z.infer<typeof ImtListedInvoiceSchema>;
 
+/** IMT's paging envelope around `item`, the same for every listing (contracts C1, C4). */
+export const imtPageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({
+    count: z.number().int().nonnegative(),
+    /** Absolute URL of the next page, or null on the last page. */
+    next: z.string().nullish(),
+    previous: z.string().nullish(),
+    results: z.array(item),
+  });
+
 /** One page of `GET /api/integration/invoices?invoice_month=…&page=N&page_size=M`. */
-export const ImtInvoicePageSchema = z.object({
-  count: z.number().int().nonnegative(),
-  /** Absolute URL of the next page, or null on the last page. */
-  next: z.string().nullish(),
-  previous: z.string().nullish(),
-  results: z.array(ImtListedInvoiceSchema),
-});
+export const ImtInvoicePageSchema = imtPageSchema(ImtListedInvoiceSchema);
 export type ImtInvoicePage = z.infer<typeof ImtInvoicePageSchema>;

@@ -8,35 +8,17 @@
 // cached in ~/.cache/imt-ic/temporal-server-v1.29.1. The PostgreSQL schema files and the
 // config to start from ship in that module (`go env GOMODCACHE`).
 'use strict';
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { cacheDir: projectCache, goInstall, isExecutable, onPath, stderrLog } = require('./provision.cjs');
 
 const SERVER_MODULE = 'go.temporal.io/server';
 const SERVER_VERSION = 'v1.29.1';
 const PACKAGES = { server: `${SERVER_MODULE}/cmd/server`, sql: `${SERVER_MODULE}/cmd/tools/sql` };
 
-function cacheDir() {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'imt-ic', `temporal-server-${SERVER_VERSION}`);
-}
-
-function isExecutable(file) {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return undefined;
-}
+const cacheDir = () => projectCache(`temporal-server-${SERVER_VERSION}`);
 
 /** The module's source directory in the Go module cache (schema files, sample configs). */
 function moduleDir() {
@@ -58,41 +40,14 @@ function locateTemporalServer() {
   return undefined;
 }
 
-function goInstall(go, pkg, bin, log) {
-  const started = Date.now();
+async function buildOne(go, pkg, bin, log) {
   log(`[temporal-server] go install ${pkg}@${SERVER_VERSION} into ${bin}…`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(go, ['install', `${pkg}@${SERVER_VERSION}`], {
-      env: { ...process.env, GOBIN: bin },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk.toString();
-    });
-    const timer = setInterval(() => {
-      log(`[temporal-server] still building… ${Math.round((Date.now() - started) / 1000)} s elapsed`);
-    }, 15000);
-    child.on('error', (err) => {
-      clearInterval(timer);
-      reject(err);
-    });
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      if (code === 0) {
-        log(`[temporal-server] built ${pkg} in ${Math.round((Date.now() - started) / 1000)} s`);
-        resolve();
-      } else {
-        reject(
-          new Error(`go install ${pkg}@${SERVER_VERSION} failed (exit ${code}):\n${stderr.slice(-2000)}`),
-        );
-      }
-    });
-  });
+  const secs = await goInstall({ go, spec: `${pkg}@${SERVER_VERSION}`, bin, tag: 'temporal-server', log });
+  log(`[temporal-server] built ${pkg} in ${secs} s`);
 }
 
 /** Builds both binaries into the cache (minutes the first time). */
-async function buildTemporalServer(log = (line) => process.stderr.write(`${line}\n`)) {
+async function buildTemporalServer(log = stderrLog) {
   const go = onPath('go');
   if (!go) {
     throw new Error(
@@ -101,8 +56,8 @@ async function buildTemporalServer(log = (line) => process.stderr.write(`${line}
   }
   const bin = path.join(cacheDir(), 'bin');
   fs.mkdirSync(bin, { recursive: true });
-  if (!isExecutable(path.join(bin, 'server'))) await goInstall(go, PACKAGES.server, bin, log);
-  if (!isExecutable(path.join(bin, 'sql'))) await goInstall(go, PACKAGES.sql, bin, log);
+  if (!isExecutable(path.join(bin, 'server'))) await buildOne(go, PACKAGES.server, bin, log);
+  if (!isExecutable(path.join(bin, 'sql'))) await buildOne(go, PACKAGES.sql, bin, log);
   const found = locateTemporalServer();
   if (!found) throw new Error(`built the Temporal server, but ${bin} or the module sources are incomplete`);
   return found;

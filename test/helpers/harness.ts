@@ -24,6 +24,7 @@ import { dataProtection } from '../../common/data-protection';
 import { connectTemporal, connectWorkerToTemporal } from '../../common/temporal-connection';
 import { testPayloadKeyList } from './payload-keys';
 
+// A list of optional settings: alike in shape only to other option lists (e.g. client/cli/payment-details.ts).
 export interface HarnessOptions {
   name: string;
   confirmWaitMs?: number;

@@ -6,7 +6,6 @@
  *
  * Invoices come from a month no other test file uses: `invoice-adjusted-<n>` is namespace-wide.
  */
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCycle } from '../../simulators/imt/dataset';
 import {
@@ -16,40 +15,26 @@ import {
   dismissSignal,
   invoiceAdjustmentStateQuery,
 } from '../../domain';
-import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
+import { eventually, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 61, invoiceMonth: '2024-07-01', count: 10, invalidEvery: 0 };
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
-let alertServer: http.Server;
-const alerts: { title: string; key: string }[] = [];
+let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  alertServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const parsed = JSON.parse(body) as { idempotency_key: string; blocks: { text: { text: string } }[] };
-      alerts.push({ title: parsed.blocks[0].text.text, key: parsed.idempotency_key });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
-  const address = alertServer.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'adjustment-verified',
     withIc: true,
     cycles: [CYCLE],
-    alertWebhookUrl: `http://127.0.0.1:${port}/hook`,
     icBalanceCheck: { intervalMs: 200, attempts: 15 },
-  });
+  }));
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await new Promise((resolve) => alertServer?.close(resolve));
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
 const uploadsOf = (invoiceNumber: string) =>
   h.ic!.uploads().filter((u) => u.fileName.startsWith(`adjustment_${invoiceNumber}_`));
@@ -97,7 +82,7 @@ describe('verified balance updates', () => {
       ]);
       expect(verified.checks![0].checks).toBeGreaterThan(1);
       expect(h.ic!.invoices().get(n)?.balanceDue).toBe(live.amount_due);
-      expect(alerts.filter((a) => a.key.startsWith(`${invoiceAdjustedWorkflowId(n)}:`))).toHaveLength(0);
+      expect(slack.of(invoiceAdjustedWorkflowId(n))).toHaveLength(0);
     } finally {
       h.ic!.icFaults.clear();
       await h.client.workflow.getHandle(invoiceAdjustedWorkflowId(n)).terminate('test done');
@@ -128,7 +113,7 @@ describe('verified balance updates', () => {
       expect(parked.lastError?.type).toBe('IcBalanceMismatch');
       expect(uploadsOf(n)).toHaveLength(2);
       const sent = await eventually(async () => {
-        const a = alerts.filter((x) => x.key.startsWith(`${workflowId}:`));
+        const a = slack.of(workflowId);
         return a.length > 0 ? a : undefined;
       });
       expect(sent).toHaveLength(1);
@@ -140,7 +125,7 @@ describe('verified balance updates', () => {
         status: AdjustmentStatus.DISMISSED,
         closingReason: 'fixed in IC by hand',
       });
-      expect(alerts.filter((x) => x.key.startsWith(`${workflowId}:`))).toHaveLength(1);
+      expect(slack.of(workflowId)).toHaveLength(1);
     } finally {
       h.ic!.icFaults.clear();
     }

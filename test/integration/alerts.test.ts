@@ -39,7 +39,13 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-const newPayment = (h: Harness) => seedPayment(h.imt);
+/** Posts a payment IMT refuses with `errors` (400): its run parks in NEEDS_ATTENTION. */
+async function parkedPayment(h: Harness, errors: Record<string, string[]>) {
+  const p = seedPayment(h.imt);
+  h.imt.rejectPostsFor(p.invoice_number, errors);
+  expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
+  return { p, handle: h.client.workflow.getHandle(workflowIds.payment(p.transaction_id)) };
+}
 
 const alertsFor = (txid: string) => received.filter((r) => String(r.body.text).includes(txid));
 
@@ -58,10 +64,7 @@ describe('with ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends exactly one Slack-compatible notification per parked run, also across a worker restart', async () => {
-    const p = newPayment(h);
-    h.imt.rejectPostsFor(p.invoice_number, { invoice_number: ['Invoice is closed.'] });
-    expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
-    const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
+    const { p, handle } = await parkedPayment(h, { invoice_number: ['Invoice is closed.'] });
 
     const [alert] = await eventually(async () =>
       alertsFor(p.transaction_id).length ? alertsFor(p.transaction_id) : undefined,
@@ -104,10 +107,7 @@ describe('with ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends one notification per parking: a retry that parks again alerts again, with a new key', async () => {
-    const p = newPayment(h);
-    h.imt.rejectPostsFor(p.invoice_number, { amount: ['Amount exceeds balance.'] });
-    expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
-    const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
+    const { p, handle } = await parkedPayment(h, { amount: ['Amount exceeds balance.'] });
     await eventually(async () => alertsFor(p.transaction_id).length === 1);
     await handle.signal('retry', { by: 'test' });
     await eventually(async () => ((await handle.query(paymentStateQuery)) as PaymentState).attempts === 2);
@@ -132,10 +132,7 @@ describe('without ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends nothing: the alert activity completes with sent=false', async () => {
-    const p = newPayment(h);
-    h.imt.rejectPostsFor(p.invoice_number, { invoice_number: ['Invoice is closed.'] });
-    expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
-    const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
+    const { p, handle } = await parkedPayment(h, { invoice_number: ['Invoice is closed.'] });
     await handle.signal('dismiss', { reason: 'alert test done', by: 'test' });
     await handle.result();
     h.imt.clearRejections();

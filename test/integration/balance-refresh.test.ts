@@ -5,72 +5,40 @@
  * IC and reports them. A second refresh finds nothing; an IC that keeps a stale balance
  * ends the refresh in NEEDS_ATTENTION with one alert.
  */
-import http from 'node:http';
-import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceRefreshResult, startBalanceRefresh } from '../../client/balances';
 import { registerBalanceCommands } from '../../client/cli/balance-commands';
 import { startExport } from '../../client/exports';
 import { generateCycle } from '../../simulators/imt/dataset';
 import { BalanceRefreshStatus, balanceRefreshWorkflowId } from '../../domain';
-import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
+import { harnessContext, runCli } from '../helpers/cli';
+import { eventually, uniqueId, type Harness } from '../helpers/harness';
 
 const CYCLE = { seed: 73, invoiceMonth: '2024-09-01', count: 12, invalidEvery: 0 };
 const cycle = CYCLE.invoiceMonth;
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
-let alertServer: http.Server;
-const alerts: { title: string; key: string }[] = [];
+let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  alertServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const parsed = JSON.parse(body) as { idempotency_key: string; blocks: { text: { text: string } }[] };
-      alerts.push({ title: parsed.blocks[0].text.text, key: parsed.idempotency_key });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
-  const address = alertServer.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'balance-refresh',
     withIc: true,
     cycles: [CYCLE],
-    alertWebhookUrl: `http://127.0.0.1:${port}/hook`,
     icBalanceCheck: { intervalMs: 200, attempts: 5 },
-  });
+  }));
   // IC holds the cycle as exported.
   const exported = await startExport(h.client, h.taskQueue, { cycle, wait: true });
   expect(exported.result?.icInvoiceCount).toBe(12);
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await new Promise((resolve) => alertServer?.close(resolve));
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
-async function cli(...args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
-  let out = '';
-  let err = '';
-  const program = new Command('imt-ic')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  registerBalanceCommands(program, async () => ({
-    client: h.client,
-    taskQueue: h.taskQueue,
-    namespace: h.namespace,
-  }));
-  try {
-    await program.parseAsync(['node', 'imt-ic', ...args]);
-    return { out, err, exitCode: 0 };
-  } catch (e) {
-    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
-    throw e;
-  }
-}
+const cli = (...args: string[]) =>
+  runCli((program) => registerBalanceCommands(program, harnessContext(h)), args);
 
 /** Posts a payment straight into IMT (as if taken outside this service). */
 async function payInImt(index: number, amount: string): Promise<string> {
@@ -118,7 +86,7 @@ describe('balances refresh', () => {
     expect(second.comparison).toMatchObject({ compared: 12, differing: 0 });
     expect(second.comparison.file).toBeUndefined();
     expect(refreshUploads()).toHaveLength(1);
-    expect(alerts.filter((a) => a.key.startsWith(`${balanceRefreshWorkflowId(cycle)}:`))).toHaveLength(0);
+    expect(slack.of(balanceRefreshWorkflowId(cycle))).toHaveLength(0);
   });
 
   it('validates its options', async () => {
@@ -142,7 +110,7 @@ describe('balances refresh', () => {
     }
     // Alerts are delivered by their own runs (workflows/alerts.ts): wait for it.
     const sent = await eventually(async () => {
-      const s = alerts.filter((a) => a.key.startsWith(`${balanceRefreshWorkflowId(cycle)}:`));
+      const s = slack.of(balanceRefreshWorkflowId(cycle));
       return s.length ? s : undefined;
     });
     expect(sent).toHaveLength(1);

@@ -61,12 +61,11 @@ async function parked(): Promise<Payment> {
   return p;
 }
 
+// Every test file starts its own harness (own task queue); this setup recurs in shape on purpose.
 beforeAll(async () => {
   h = await startHarness({ name: 'cli', confirmWaitMs: 5000 });
 });
-afterAll(async () => {
-  await h?.stop();
-});
+afterAll(() => h?.stop());
 
 describe('payments list', () => {
   it('lists payments as a table and as JSON, filtered by status, invoice and customer', async () => {

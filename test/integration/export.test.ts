@@ -6,11 +6,10 @@
  * Every test exports its own cycle: workflow IDs (`export-<cycle>`) are namespace-wide.
  */
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The names the export CLI imports too (client/cli/export-commands.ts): this file tests them directly as well.
 import {
   ExportError,
   approveExport,
@@ -31,7 +30,11 @@ import {
   workflowIds,
   type ExportResult,
 } from '../../domain';
-import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
+import { harnessContext, runCli } from '../helpers/cli';
+import { exportProbes } from '../helpers/export-probes';
+import { eventually, type Harness } from '../helpers/harness';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'export');
 /** `UPDATE_GOLDEN=1 npx vitest run test/integration/export.test.ts` rewrites the golden files. */
@@ -52,46 +55,26 @@ const CYCLES = {
 
 const LISTING = '/api/integration/invoices';
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
-let alertServer: http.Server;
-const alerts: { title: string; idempotency_key: string }[] = [];
+let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  alertServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const parsed = JSON.parse(body) as { idempotency_key: string; blocks: { text: { text: string } }[] };
-      alerts.push({ title: parsed.blocks[0].text.text, idempotency_key: parsed.idempotency_key });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
-  const address = alertServer.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'export',
     withIc: true,
     cycles: Object.values(CYCLES),
-    alertWebhookUrl: `http://127.0.0.1:${port}/hook`,
-  });
+  }));
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await new Promise((resolve) => alertServer?.close(resolve));
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
-const handleOf = (cycle: string) => h.client.workflow.getHandle(workflowIds.export(cycle));
-const exportStatusAttr = async (cycle: string) =>
-  (await handleOf(cycle).describe()).typedSearchAttributes.get(SA.ExportStatus);
+const { handleOf, statusAttr: exportStatusAttr, uploadsOf } = exportProbes(() => h);
 const pagesRequested = (cycle: string) =>
   h.imt
     .listPageRequests()
     .filter((p) => p.invoice_month === cycle)
     .map((p) => p.page);
-const uploadsOf = (cycle: string) =>
-  h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${cycle}_`));
 
 /** The file a one-shot build of the whole cycle produces: what every export must equal, byte for byte. */
 async function oneShotFile(cycle: CycleOptions, name: string): Promise<Buffer> {
@@ -114,26 +97,8 @@ async function expectGolden(actual: Buffer, name: string): Promise<void> {
 }
 
 /** Runs a CLI command against the harness; returns what it wrote and its exit code. */
-async function cli(...args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
-  let out = '';
-  let err = '';
-  const program = new Command('imt-ic')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  registerExportCommands(program, async () => ({
-    client: h.client,
-    taskQueue: h.taskQueue,
-    namespace: h.namespace,
-    temporalUiUrl: 'http://127.0.0.1:8233',
-  }));
-  try {
-    await program.parseAsync(['node', 'imt-ic', ...args]);
-    return { out, err, exitCode: 0 };
-  } catch (e) {
-    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
-    throw e;
-  }
-}
+const cli = (...args: string[]) =>
+  runCli((program) => registerExportCommands(program, harnessContext(h, 'http://127.0.0.1:8233')), args);
 
 describe('billing-cycle export', () => {
   let small: ExportResult;
@@ -358,7 +323,7 @@ describe('billing-cycle export', () => {
     expect(uploadsOf(cycle)).toHaveLength(1);
     // Alerts are delivered by their own runs (workflows/alerts.ts): wait for it.
     const sent = await eventually(async () => {
-      const s = alerts.filter((a) => a.idempotency_key.startsWith(`${workflowIds.export(cycle)}:`));
+      const s = slack.of(workflowIds.export(cycle));
       return s.length ? s : undefined;
     });
     expect(sent).toHaveLength(1);
@@ -379,7 +344,7 @@ describe('billing-cycle export', () => {
     const report = await exportReport(h.client, cycle);
     expect(report.file.invoiceCount).toBe(20);
     expect(uploadsOf(cycle)).toHaveLength(0);
-    await eventually(async () => alerts.some((a) => a.title.includes(`${cycle} awaits approval`)));
+    await eventually(async () => slack.alerts.some((a) => a.title.includes(`${cycle} awaits approval`)));
 
     const approved = await cli('export', 'approve', cycle, '--by', 'test-operator');
     expect(approved.exitCode).toBe(0);

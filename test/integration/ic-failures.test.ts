@@ -7,7 +7,6 @@
  * Export cycles here (2024-0x) and invoice months are used by no other test file: workflow
  * IDs are namespace-wide.
  */
-import http from 'node:http';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveExport, exportStatus, rejectExport, startExport } from '../../client/exports';
@@ -16,13 +15,16 @@ import {
   ExportFailureType,
   ExportStatus,
   FailureType,
-  SA,
   invoiceAdjustedWorkflowId,
   workflowIds,
   type ExportResult,
 } from '../../domain';
-import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
+import { exportProbes } from '../helpers/export-probes';
+import { eventually, type Harness } from '../helpers/harness';
 
+// Shaped like export.test.ts's table on purpose: seeds and months of its own (export IDs are namespace-wide).
 const CYCLES = {
   auth: { seed: 41, invoiceMonth: '2024-01-01', count: 12, invalidEvery: 0 },
   busy: { seed: 43, invoiceMonth: '2024-02-01', count: 12, invalidEvery: 0 },
@@ -31,47 +33,22 @@ const CYCLES = {
   adjust: { seed: 59, invoiceMonth: '2024-06-01', count: 10, invalidEvery: 0 },
 };
 
+// Alike in shape across the alerted tests on purpose: each file starts its own harness, task queue and cycles.
 let h: Harness;
-let alertServer: http.Server;
-const alerts: { title: string; text: string; key: string }[] = [];
+let slack: SlackAlertSink;
 
 beforeAll(async () => {
-  alertServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const parsed = JSON.parse(body) as {
-        idempotency_key: string;
-        text: string;
-        blocks: { text: { text: string } }[];
-      };
-      alerts.push({ title: parsed.blocks[0].text.text, text: parsed.text, key: parsed.idempotency_key });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => alertServer.listen(0, '127.0.0.1', resolve));
-  const address = alertServer.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'ic-failures',
     withIc: true,
     cycles: Object.values(CYCLES),
-    alertWebhookUrl: `http://127.0.0.1:${port}/hook`,
     authRetryDelayMs: 300,
-  });
+  }));
 });
 
-afterAll(async () => {
-  await h?.stop();
-  await new Promise((resolve) => alertServer?.close(resolve));
-});
+afterAll(() => stopAlertedHarness(h, slack));
 
-const handleOf = (cycle: string) => h.client.workflow.getHandle(workflowIds.export(cycle));
-const statusAttr = async (cycle: string) =>
-  (await handleOf(cycle).describe()).typedSearchAttributes.get(SA.ExportStatus);
-const uploadsOf = (cycle: string) =>
-  h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${cycle}_`));
-const alertsOf = (workflowId: string) => alerts.filter((a) => a.key.startsWith(`${workflowId}:`));
+const { handleOf, statusAttr, uploadsOf } = exportProbes(() => h);
 
 /** Attempt numbers of every start of the named activity in a run's history. */
 async function attemptsOf(workflowId: string, activityType: string): Promise<number[]> {
@@ -100,7 +77,7 @@ describe('IC Success=false on UploadInvoiceFile', () => {
       // Still retrying (300 ms apart here) with the alert sent once.
       await eventually(async () => ((await exportStatus(h.client, cycle)).progress?.attempt ?? 0) >= 3);
       expect(uploadsOf(cycle)).toHaveLength(0);
-      const sent = alertsOf(workflowIds.export(cycle));
+      const sent = slack.of(workflowIds.export(cycle));
       expect(sent).toHaveLength(1);
       expect(sent[0].title).toContain('IC rejects the credentials');
       expect(JSON.stringify(sent)).not.toContain(h.deps.ic ? 'WebServiceKey>' : '');
@@ -111,7 +88,7 @@ describe('IC Success=false on UploadInvoiceFile', () => {
     expect(result.icInvoiceCount).toBe(12);
     expect(uploadsOf(cycle)).toEqual([expect.objectContaining({ success: true, invoiceCount: 12 })]);
     expect(await statusAttr(cycle)).toBe(ExportStatus.UPLOADED);
-    expect(alertsOf(workflowIds.export(cycle))).toHaveLength(1);
+    expect(slack.of(workflowIds.export(cycle))).toHaveLength(1);
   });
 
   it('IC busy: retried with backoff, no alert, uploaded once', async () => {
@@ -126,7 +103,7 @@ describe('IC Success=false on UploadInvoiceFile', () => {
     expect(uploadsOf(cycle)).toHaveLength(1);
     // Two busy answers, then success on the third attempt of one activity.
     expect(await attemptsOf(workflowIds.export(cycle), 'uploadInvoiceFile')).toEqual([3]);
-    expect(alertsOf(workflowIds.export(cycle))).toHaveLength(0);
+    expect(slack.of(workflowIds.export(cycle))).toHaveLength(0);
   });
 });
 
@@ -142,8 +119,8 @@ describe('IC InvoiceCount differs from the file', () => {
     }
     const status = await exportStatus(h.client, cycle);
     expect(status.summary?.countMismatch).toMatchObject({ icInvoiceCount: 11, fileInvoiceCount: 12 });
-    await eventually(async () => alertsOf(workflowIds.export(cycle)).length === 1);
-    expect(alertsOf(workflowIds.export(cycle))[0].title).toContain('IC counts 11 invoices, the file has 12');
+    await eventually(async () => slack.of(workflowIds.export(cycle)).length === 1);
+    expect(slack.of(workflowIds.export(cycle))[0].title).toContain('IC counts 11 invoices, the file has 12');
 
     await approveExport(h.client, cycle, { by: 'test-operator', note: 'checked in IC' });
     const result = (await handleOf(cycle).result()) as ExportResult;
@@ -154,7 +131,7 @@ describe('IC InvoiceCount differs from the file', () => {
       by: 'test-operator',
     });
     expect(uploadsOf(cycle)).toHaveLength(1);
-    expect(alertsOf(workflowIds.export(cycle))).toHaveLength(1);
+    expect(slack.of(workflowIds.export(cycle))).toHaveLength(1);
   });
 
   it('reject fails the export with IcInvoiceCountMismatch', async () => {
@@ -179,7 +156,7 @@ describe('IC InvoiceCount differs from the file', () => {
     expect(cause.type).toBe(ExportFailureType.IcInvoiceCountMismatch);
     expect(cause.message).toContain('IC counted 15 invoices for a file of 12: IC shows duplicates');
     expect(await statusAttr(cycle)).toBe(ExportStatus.FAILED);
-    expect(alertsOf(workflowIds.export(cycle))).toHaveLength(1);
+    expect(slack.of(workflowIds.export(cycle))).toHaveLength(1);
   });
 });
 
@@ -207,7 +184,7 @@ describe('invoice adjustment', () => {
     }
     // Alerts are delivered by their own runs (workflows/alerts.ts): wait for it.
     const sent = await eventually(async () =>
-      alertsOf(workflowId).length ? alertsOf(workflowId) : undefined,
+      slack.of(workflowId).length ? slack.of(workflowId) : undefined,
     );
     expect(sent).toHaveLength(1);
     expect(sent[0].title).toContain(`Balance update of invoice ${invoice.invoice_number} failed`);

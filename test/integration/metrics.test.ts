@@ -6,13 +6,13 @@
  * METRICS_PORT.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMetrics, sampleValue } from '../../app/metrics';
 import { workflowIds, type PaymentState } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { freePort } from '../helpers/free-port';
 import { seedPayment } from '../helpers/payments';
 import { testPayloadKeys } from '../helpers/payload-keys';
 
@@ -106,18 +106,6 @@ describe('ingress /metrics', () => {
     h.imt.clearRejections();
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('stand-alone worker (npm run worker)', () => {
   let child: ChildProcess | undefined;

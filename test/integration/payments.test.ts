@@ -21,12 +21,11 @@ const statusAttr = async (txid: string) =>
     SA.PaymentStatus,
   );
 
+// Every test file starts its own harness (own task queue); this setup recurs in shape on purpose.
 beforeAll(async () => {
   h = await startHarness({ name: 'payments', confirmWaitMs: 5000 });
 });
-afterAll(async () => {
-  await h?.stop();
-});
+afterAll(() => h?.stop());
 
 describe('payment posting', () => {
   it('posts a payment exactly once with the exact body and answers 201 with IMT’s posted payment', async () => {
@@ -194,6 +193,7 @@ describe('payment posting', () => {
     h.imt.faults.clear();
     await new Promise((r) => setTimeout(r, 500));
     expect(postingsOf(body.transaction_id)).toHaveLength(0);
+    // Each test waits on its own run; the shape recurs in races/reversals tests on purpose (another run, other records).
     await h.startWorker();
     const result = (await h.client.workflow
       .getHandle(workflowIds.payment(body.transaction_id))

@@ -16,6 +16,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
+// Shaped like the IMT simulator's own detail test on purpose: here the same answer must come through the ingress.
 describe('RTDR pass-through', () => {
   it('returns IMT’s invoice detail', async () => {
     const res = await h.http.get('/api/integration/invoice/040620220901/detail');

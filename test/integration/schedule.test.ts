@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerScheduleCommands } from '../../client/cli/schedule-commands';
+// The names the schedule CLI imports too (client/cli/schedule-commands.ts): this file tests them directly as well.
 import {
   createOrUpdateExportSchedule,
   deleteExportSchedule,
@@ -23,6 +23,7 @@ import {
   type ExportResult,
   type ScheduledExportOutcome,
 } from '../../domain';
+import { harnessContext, runCli } from '../helpers/cli';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 
 const TIME_ZONE = 'America/Chicago';
@@ -49,25 +50,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function cli(...args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
-  let out = '';
-  let err = '';
-  const program = new Command('imt-ic')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  registerScheduleCommands(program, async () => ({
-    client: h.client,
-    taskQueue: h.taskQueue,
-    namespace: h.namespace,
-  }));
-  try {
-    await program.parseAsync(['node', 'imt-ic', ...args]);
-    return { out, err, exitCode: 0 };
-  } catch (e) {
-    if (e instanceof CommanderError) return { out, err, exitCode: e.exitCode };
-    throw e;
-  }
-}
+const cli = (...args: string[]) =>
+  runCli((program) => registerScheduleCommands(program, harnessContext(h)), args);
 
 describe('cycleOfInstant', () => {
   it('reads the month in the schedule’s time zone', () => {

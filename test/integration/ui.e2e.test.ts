@@ -12,7 +12,6 @@
  * installs it). Missing → the test fails when CI is set, and is skipped otherwise.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -23,6 +22,7 @@ import { workflowListUiUrl, workflowUiUrl } from '../../common/ui';
 import { paymentSummary } from '../../client/ingress/payment';
 import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { freePort } from '../helpers/free-port';
 import { seedPayment } from '../helpers/payments';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -47,18 +47,6 @@ if (!haveChromium && process.env.CI) {
   throw new Error(
     `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (as .ci/run does) or set CHROMIUM_PATH.`,
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 describe.skipIf(!haveChromium)('Temporal UI (headless Chromium)', () => {

@@ -49,15 +49,16 @@ function reply(res: ServerResponse, status: number, xml: string, headers: Record
   res.end(xml);
 }
 
-const uploadOk: Handler = (_req, res) =>
-  reply(
-    res,
-    200,
-    soapResponse(
-      'UploadInvoiceFile',
-      '<Success>true</Success><ErrorMessage /><InvoiceCount>7</InvoiceCount>',
-    ),
-  );
+/** A handler that answers HTTP 200 with `method`'s result holding `resultXml`. */
+const answers =
+  (method: string, resultXml: string): Handler =>
+  (_req, res) =>
+    reply(res, 200, soapResponse(method, resultXml));
+
+const uploadOk = answers(
+  'UploadInvoiceFile',
+  '<Success>true</Success><ErrorMessage /><InvoiceCount>7</InvoiceCount>',
+);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ic-client-test-'));
@@ -193,15 +194,10 @@ describe('InvoiceCloudClient.uploadInvoiceFile', () => {
   });
 
   it('passes Success=false through, with the key scrubbed from the message', async () => {
-    handler = (_req, res) =>
-      reply(
-        res,
-        200,
-        soapResponse(
-          'UploadInvoiceFile',
-          `<Success>false</Success><ErrorMessage>Authentication failed for key ${KEY}</ErrorMessage>`,
-        ),
-      );
+    handler = answers(
+      'UploadInvoiceFile',
+      `<Success>false</Success><ErrorMessage>Authentication failed for key ${KEY}</ErrorMessage>`,
+    );
     const filePath = await fileOf('auth.txt', Buffer.from('abc'));
     const result = await client().uploadInvoiceFile({ fileName: 'f.txt', filePath });
     expect(result).toEqual({
@@ -333,15 +329,10 @@ describe('InvoiceCloudClient.uploadInvoiceFile', () => {
 
 describe('InvoiceCloudClient.viewInvoiceByInvoiceNumber', () => {
   it('sends the request and keeps values as strings', async () => {
-    handler = (_req, res) =>
-      reply(
-        res,
-        200,
-        soapResponse(
-          'ViewInvoiceByInvoiceNumber',
-          '<Success>true</Success><BalanceDue>1.10</BalanceDue><PastDue>00050.00</PastDue><ErrorMessage/>',
-        ),
-      );
+    handler = answers(
+      'ViewInvoiceByInvoiceNumber',
+      '<Success>true</Success><BalanceDue>1.10</BalanceDue><PastDue>00050.00</PastDue><ErrorMessage/>',
+    );
     const result = await client().viewInvoiceByInvoiceNumber('0406<20220901>&');
     expect(result).toEqual({ success: true, balanceDue: '1.10', pastDue: '00050.00', errorMessage: '' });
     const r = received[0];
@@ -358,15 +349,10 @@ describe('InvoiceCloudClient.viewInvoiceByInvoiceNumber', () => {
   });
 
   it('passes Success=false through', async () => {
-    handler = (_req, res) =>
-      reply(
-        res,
-        200,
-        soapResponse(
-          'ViewInvoiceByInvoiceNumber',
-          '<Success>false</Success><ErrorMessage>Invoice not found</ErrorMessage>',
-        ),
-      );
+    handler = answers(
+      'ViewInvoiceByInvoiceNumber',
+      '<Success>false</Success><ErrorMessage>Invoice not found</ErrorMessage>',
+    );
     expect(await client().viewInvoiceByInvoiceNumber('nope')).toEqual({
       success: false,
       balanceDue: '',

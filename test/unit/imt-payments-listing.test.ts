@@ -52,6 +52,10 @@ describe('business days', () => {
   });
 });
 
+/** One page of IC's payments posted from `postedFrom` to `postedTo` (both inclusive). */
+const list = (postedFrom: string, postedTo: string, page: number, pageSize: number) =>
+  client.listPayments({ postedFrom, postedTo, page, pageSize });
+
 describe('GET /api/integration/payments (C4)', () => {
   it('lists a day in the biller’s zone, both dates inclusive, with reversals, paged like C1', async () => {
     direct(1, '2022-10-03T05:00:00Z'); // 00:00 Chicago on the 3rd
@@ -61,12 +65,7 @@ describe('GET /api/integration/payments (C4)', () => {
     direct(5, '2022-10-03T12:00:00Z', { source: 'counter' }); // not from IC
     sim.payments.reverseDirectly({ transaction_id: 'T2', reversed_at: '2022-10-05T14:12:00Z' });
 
-    const day = await client.listPayments({
-      postedFrom: '2022-10-03',
-      postedTo: '2022-10-03',
-      page: 1,
-      pageSize: 10,
-    });
+    const day = await list('2022-10-03', '2022-10-03', 1, 10);
     expect(day.count).toBe(2);
     expect(day.next).toBeNull();
     expect(day.results.map((p) => p.transaction_id)).toEqual(['T1', 'T2']);
@@ -83,20 +82,10 @@ describe('GET /api/integration/payments (C4)', () => {
       ],
     });
 
-    const two = await client.listPayments({
-      postedFrom: '2022-10-02',
-      postedTo: '2022-10-04',
-      page: 1,
-      pageSize: 2,
-    });
+    const two = await list('2022-10-02', '2022-10-04', 1, 2);
     expect(two.count).toBe(4);
     expect(two.next).toContain('page=2');
-    const second = await client.listPayments({
-      postedFrom: '2022-10-02',
-      postedTo: '2022-10-04',
-      page: 2,
-      pageSize: 2,
-    });
+    const second = await list('2022-10-02', '2022-10-04', 2, 2);
     expect(second.previous).toContain('page=1');
     expect(second.next).toBeNull();
     expect([...two.results, ...second.results].map((p) => p.transaction_id).sort()).toEqual([
@@ -106,21 +95,11 @@ describe('GET /api/integration/payments (C4)', () => {
       'T4',
     ]);
 
-    const past = client.listPayments({
-      postedFrom: '2022-10-03',
-      postedTo: '2022-10-03',
-      page: 2,
-      pageSize: 10,
-    });
+    const past = list('2022-10-03', '2022-10-03', 2, 10);
     await expect(past).rejects.toBeInstanceOf(HttpCallError);
     await expect(past).rejects.toMatchObject({ status: 404 });
     // An empty day is one empty page.
-    const empty = await client.listPayments({
-      postedFrom: '2022-01-01',
-      postedTo: '2022-01-01',
-      page: 1,
-      pageSize: 10,
-    });
+    const empty = await list('2022-01-01', '2022-01-01', 1, 10);
     expect(empty).toMatchObject({ count: 0, next: null, results: [] });
   });
 
