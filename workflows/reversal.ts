@@ -89,6 +89,13 @@ const UNKNOWN_PAYMENT_CHECKS_MS = [5_000, 60_000, 15 * 60_000];
 /** Fallback re-check while waiting for `paymentClosed` (payment runs started before issue 9 never send it). */
 const CLOSE_CHECK_MIN_MS = 30_000;
 const CLOSE_CHECK_MAX_MS = 10 * 60_000;
+/**
+ * Re-checks after a `paymentClosed` notice that found the payment run still open: the run
+ * signals before it completes, so the notice usually overtakes its completion by a moment.
+ * Without them the event waited out the fallback timer (30 s – 10 min) for nothing.
+ */
+const AFTER_CLOSE_NOTICE_CHECKS_MS = [1_000, 3_000, 10_000];
+export const CLOSE_NOTICE_RECHECK_PATCH = 'reversal-close-notice-recheck';
 /** Bound on history: continue-as-new past this many events. */
 const MAX_HISTORY_EVENTS = 2_000;
 
@@ -229,6 +236,7 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
   let payment: PaymentState | undefined;
   let unknownChecks = 0;
   let closeCheckMs = CLOSE_CHECK_MIN_MS;
+  let noticeChecks = AFTER_CLOSE_NOTICE_CHECKS_MS.length;
   while (!payment) {
     if (!arrived && !arrivalSignalled && !closed) await keepHistorySmall();
     let lookup: PaymentRunLookup;
@@ -238,6 +246,7 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
       arrived = undefined;
     } else {
       arrivalSignalled = false;
+      if (closed !== undefined) noticeChecks = 0;
       closed = undefined;
       lookup = await findPaymentRun(txid);
     }
@@ -307,8 +316,17 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
       // The payment run signals `paymentClosed`; the timer only covers runs that cannot.
       // Parked on a mismatch, a person may also dismiss this event while the payment waits.
       const dismissed = () => told.mismatch && controls.dismissal !== undefined;
-      await condition(() => closed !== undefined || dismissed(), closeCheckMs);
-      closeCheckMs = Math.min(closeCheckMs * 2, CLOSE_CHECK_MAX_MS);
+      const afterNotice =
+        noticeChecks < AFTER_CLOSE_NOTICE_CHECKS_MS.length && patched(CLOSE_NOTICE_RECHECK_PATCH);
+      if (afterNotice) {
+        await condition(
+          () => closed !== undefined || dismissed(),
+          AFTER_CLOSE_NOTICE_CHECKS_MS[noticeChecks++],
+        );
+      } else {
+        await condition(() => closed !== undefined || dismissed(), closeCheckMs);
+        closeCheckMs = Math.min(closeCheckMs * 2, CLOSE_CHECK_MAX_MS);
+      }
       if (dismissed()) {
         state.closingReason = controls.dismissal;
         setStatus(PaymentStatus.DISMISSED);
