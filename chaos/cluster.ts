@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { startCluster, type LocalCluster } from '../dev/cluster';
 import { childPidsRunning, temporalReachable, waitUntil } from './processes';
@@ -59,6 +60,8 @@ export async function chaosCluster(dataDir: string, log: (line: string) => void)
     process.kill(postgres.pid, 'SIGQUIT');
     await waitGone(postgres.pid);
     postgres = respawn(postgres, 'postgres.log', { uid: owner.uid, gid: owner.gid });
+    const pgPort = Number(postgres.argv[postgres.argv.indexOf('-p') + 1]);
+    await waitUntil('PostgreSQL after its crash', () => accepts(pgPort), 120_000);
     await waitUntil(
       'Temporal server on restarted PostgreSQL',
       () => temporalReachable(cluster.address),
@@ -78,6 +81,18 @@ export async function chaosCluster(dataDir: string, log: (line: string) => void)
     await cluster.stop();
   };
   return { address: cluster.address, restartTemporal, restartPostgres, stop };
+}
+
+/** True when something accepts TCP connections on this loopback port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function isZombie(pid: number): boolean {

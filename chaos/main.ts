@@ -58,7 +58,7 @@ function profile(o: Options) {
     burstSeconds: short ? 3 : 6,
     icDownMaxSeconds: short ? 180 : 420,
     deadSeconds: short ? 2 : 5,
-    settleMs: (short ? 4 : 20) * 60_000,
+    settleMs: (short ? 4 : 30) * 60_000,
   };
 }
 
