@@ -56,7 +56,7 @@ function profile(o: Options) {
     cycleSize: short ? 2_000 : 20_000,
     imtDownSeconds: short ? 15 : 60,
     burstSeconds: short ? 3 : 6,
-    icDownMaxSeconds: short ? 180 : 420,
+    icDownMaxSeconds: short ? 600 : 1800,
     deadSeconds: short ? 2 : 5,
     settleMs: (short ? 4 : 30) * 60_000,
   };
