@@ -26,17 +26,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { buildInvoiceFile, invoiceFileName } from '../integrations/bif';
+import { HttpCallError } from '../integrations/http';
 import { ImtInvoicePageSchema, type ImtInvoicePage, type ImtListedInvoice } from '../integrations/imt-types';
-import {
-  isBillingCycle,
-  EXPORT_MAX_PAGE_SIZE,
-  ExportFailureType,
-  type ExportFileRef,
-  type ExtractCursor,
-  type ExtractInvoicesInput,
-  type UploadInvoiceFileInput,
-  type UploadOutcome,
-} from '../domain';
+import { isBillingCycle, EXPORT_MAX_PAGE_SIZE, ExportFailureType, type ExportFileRef, type ExtractCursor, type ExtractInvoicesInput, type UploadInvoiceFileInput, type UploadOutcome } from '../domain';
 import { icRefusalFailure, toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
 
@@ -61,6 +53,14 @@ const UploadInputSchema = z
  * three ahead cost ~60 MB more peak RSS than one, for no clear gain in speed.
  */
 const PAGES_AHEAD = 1;
+/**
+ * A listing page IMT fails transiently (5xx, 429, unreachable) is asked again here a few
+ * times before the attempt fails: the activity's own backoff grows across attempts even while
+ * pages come in, so at 20% 5xx a 20,000-invoice export crawled (the chaos run). GET is safe
+ * to repeat; the waits stay well inside the heartbeat timeout.
+ */
+const PAGE_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
+const PAGE_RETRY_AFTER_MAX_MS = 10_000;
 
 export const ExtractCursorSchema = z.object({
   v: z.literal(1),
@@ -260,12 +260,20 @@ export function createExportActivities(deps: ActivityDeps) {
 
       const fetchPage = async (n: number): Promise<ImtInvoicePage> => {
         signal.throwIfAborted();
-        let page: ImtInvoicePage;
-        try {
-          page = await deps.imt.listInvoices({ invoiceMonth: cycle, page: n, pageSize }, signal);
-        } catch (err) {
-          if (signal.aborted) throw signal.reason;
-          throw toActivityFailure(err, mapping);
+        let page: ImtInvoicePage | undefined;
+        for (let retry = 0; !page; retry++) {
+          try {
+            page = await deps.imt.listInvoices({ invoiceMonth: cycle, page: n, pageSize }, signal);
+          } catch (err) {
+            if (signal.aborted) throw signal.reason;
+            const failure = toActivityFailure(err, mapping);
+            const wait = PAGE_RETRY_DELAYS_MS[retry];
+            const retryAfterMs = err instanceof HttpCallError ? (err.retryAfterMs ?? 0) : 0;
+            if (failure.nonRetryable || wait === undefined || retryAfterMs > PAGE_RETRY_AFTER_MAX_MS)
+              throw failure;
+            ctx.heartbeat(cursor);
+            await ctx.sleep(Math.max(wait, retryAfterMs));
+          }
         }
         fetched += 1;
         await savePage(paths.page(n), page);

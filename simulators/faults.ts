@@ -7,6 +7,7 @@
  * in an `onRequest` hook, before authentication and body parsing, because in real
  * life they come from the network or a proxy in front of the partner's application.
  */
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -169,6 +170,8 @@ export function installFaults(
   const render = opts.renderError ?? renderJsonError;
   const hungSockets = new Set<Socket>();
   const closing = new AbortController();
+  // Every delayed or withheld answer listens for the server closing: many at once is normal.
+  setMaxListeners(0, closing.signal);
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith(opts.exemptPrefix)) return;
@@ -203,8 +206,14 @@ export function installFaults(
       return body;
     }
     hungSockets.add(request.raw.socket);
-    request.raw.socket.once('close', () => hungSockets.delete(request.raw.socket));
-    await delay(24 * 60 * 60 * 1000, closing.signal);
+    // The wait ends when the client gives up (socket closed), not a day later: under load
+    // (the chaos run) thousands of withheld answers would otherwise pile up as live timers.
+    const gone = new AbortController();
+    request.raw.socket.once('close', () => {
+      hungSockets.delete(request.raw.socket);
+      gone.abort();
+    });
+    await delay(24 * 60 * 60 * 1000, AbortSignal.any([closing.signal, gone.signal]));
     request.raw.socket.destroy();
     return payload;
   });

@@ -7,6 +7,7 @@
 import { readSecret } from '../common/secrets';
 import { startImtSimulator } from './imt/server';
 import { startIcSimulator } from './ic/server';
+import type { CycleOptions } from './imt/dataset';
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     host,
     port: Number(env.IMT_SIMULATOR_PORT || 4010),
     integratorId: need('IMT_INTEGRATOR_ID'),
-    cycles: [{ seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 }],
+    cycles: cyclesFromEnv(env.SIM_CYCLES),
   });
   const billerGuid = env.IC_BILLER_GUID?.trim();
   if (!billerGuid) throw new Error('IC_BILLER_GUID is required');
@@ -34,6 +35,19 @@ async function main(): Promise<void> {
   const stop = () => void Promise.all([imt.close(), ic.close()]).then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/**
+ * SIM_CYCLES=`<YYYY-MM-01>:<count>[,…]` (seed 42, every 10th invoice invalid) sizes the
+ * generated cycles, e.g. the chaos run's 20,000-invoice export; unset → one cycle of 25.
+ */
+function cyclesFromEnv(text: string | undefined): CycleOptions[] {
+  if (!text?.trim()) return [{ seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 }];
+  return text.split(',').map((item, i) => {
+    const match = /^(\d{4}-\d{2}-01):(\d+)$/.exec(item.trim());
+    if (!match) throw new Error(`SIM_CYCLES: "${item}" must be <YYYY-MM-01>:<count>`);
+    return { seed: 42 + i, invoiceMonth: match[1], count: Number(match[2]), invalidEvery: 10 };
+  });
 }
 
 main().catch((err) => {

@@ -34,32 +34,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentRunLookup } from '../activities/void-and-ach-reject';
-import {
-  isLateReturn,
-  IMT_ATTEMPT_TIMEOUT_MS,
-  PaymentStatus,
-  SA,
-  workflowIds,
-  type AchRejectEvent,
-  type PaymentClosedInput,
-  type PaymentEvent,
-  type PaymentRequest,
-  type PaymentState,
-  type ReversalEventInput,
-  type ReversalEventState,
-  type ReversalInput,
-  type ReversalKind,
-  type ReversalOutcome,
-  cancelPostingSignal,
-  dismissSignal,
-  earlyEventMismatchSignal,
-  paymentArrivedSignal,
-  paymentClosedSignal,
-  retrySignal,
-  reversalEventStateQuery,
-  reversalStateQuery,
-  toCents,
-} from '../domain';
+import { isLateReturn, IMT_ATTEMPT_TIMEOUT_MS, PaymentStatus, SA, workflowIds, type AchRejectEvent, type PaymentClosedInput, type PaymentEvent, type PaymentRequest, type PaymentState, type ReversalEventInput, type ReversalEventState, type ReversalInput, type ReversalKind, type ReversalOutcome, cancelPostingSignal, dismissSignal, earlyEventMismatchSignal, paymentArrivedSignal, paymentClosedSignal, retrySignal, reversalEventStateQuery, reversalStateQuery, toCents } from '../domain';
 import { raiseAlert } from './alerts';
 import { describeFailure, isAlreadyStarted } from './failures';
 import { UNCERTAIN_POSTING_PATCH } from './payment';
@@ -88,6 +63,13 @@ const UNKNOWN_PAYMENT_CHECKS_MS = [5_000, 60_000, 15 * 60_000];
 /** Fallback re-check while waiting for `paymentClosed` (payment runs started before issue 9 never send it). */
 const CLOSE_CHECK_MIN_MS = 30_000;
 const CLOSE_CHECK_MAX_MS = 10 * 60_000;
+/**
+ * Re-checks after a `paymentClosed` notice that found the payment run still open: the run
+ * signals before it completes, so the notice usually overtakes its completion by a moment.
+ * Without them the event waited out the fallback timer (30 s – 10 min) for nothing.
+ */
+const AFTER_CLOSE_NOTICE_CHECKS_MS = [1_000, 3_000, 10_000];
+export const CLOSE_NOTICE_RECHECK_PATCH = 'reversal-close-notice-recheck';
 /** Bound on history: continue-as-new past this many events. */
 const MAX_HISTORY_EVENTS = 2_000;
 
@@ -228,6 +210,7 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
   let payment: PaymentState | undefined;
   let unknownChecks = 0;
   let closeCheckMs = CLOSE_CHECK_MIN_MS;
+  let noticeChecks = AFTER_CLOSE_NOTICE_CHECKS_MS.length;
   while (!payment) {
     if (!arrived && !arrivalSignalled && !closed) await keepHistorySmall();
     let lookup: PaymentRunLookup;
@@ -237,6 +220,7 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
       arrived = undefined;
     } else {
       arrivalSignalled = false;
+      if (closed !== undefined) noticeChecks = 0;
       closed = undefined;
       lookup = await findPaymentRun(txid);
     }
@@ -306,8 +290,17 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
       // The payment run signals `paymentClosed`; the timer only covers runs that cannot.
       // Parked on a mismatch, a person may also dismiss this event while the payment waits.
       const dismissed = () => told.mismatch && controls.dismissal !== undefined;
-      await condition(() => closed !== undefined || dismissed(), closeCheckMs);
-      closeCheckMs = Math.min(closeCheckMs * 2, CLOSE_CHECK_MAX_MS);
+      const afterNotice =
+        noticeChecks < AFTER_CLOSE_NOTICE_CHECKS_MS.length && patched(CLOSE_NOTICE_RECHECK_PATCH);
+      if (afterNotice) {
+        await condition(
+          () => closed !== undefined || dismissed(),
+          AFTER_CLOSE_NOTICE_CHECKS_MS[noticeChecks++],
+        );
+      } else {
+        await condition(() => closed !== undefined || dismissed(), closeCheckMs);
+        closeCheckMs = Math.min(closeCheckMs * 2, CLOSE_CHECK_MAX_MS);
+      }
       if (dismissed()) {
         state.closingReason = controls.dismissal;
         setStatus(PaymentStatus.DISMISSED);

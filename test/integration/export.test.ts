@@ -22,14 +22,7 @@ import {
 import { registerExportCommands } from '../../client/cli/export-commands';
 import { buildInvoiceFile, mapInvoiceToRow } from '../../integrations/bif';
 import { generateCycle, type CycleOptions } from '../../simulators/imt/dataset';
-import {
-  EXPORT_DEFAULT_PAGE_SIZE,
-  ExportStatus,
-  FailureType,
-  SA,
-  workflowIds,
-  type ExportResult,
-} from '../../domain';
+import { EXPORT_DEFAULT_PAGE_SIZE, ExportStatus, FailureType, SA, workflowIds, type ExportResult } from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
 import type { SlackAlertSink } from '../helpers/slack-alerts';
 import { harnessContext, runCli } from '../helpers/cli';
@@ -51,6 +44,7 @@ const CYCLES = {
   reject: { seed: 23, invoiceMonth: '2023-02-01', count: 20, invalidEvery: 0 },
   large: { seed: 29, invoiceMonth: '2023-03-01', count: 20_000, invalidEvery: 50 },
   changes: { seed: 31, invoiceMonth: '2023-04-01', count: 100, invalidEvery: 0 },
+  flakyListing: { seed: 37, invoiceMonth: '2023-05-01', count: 500, invalidEvery: 0 },
 } satisfies Record<string, CycleOptions & { invalidEvery: number }>;
 
 const LISTING = '/api/integration/invoices';
@@ -292,6 +286,35 @@ describe('billing-cycle export', () => {
     expect(uploadsOf(cycle)).toEqual([
       expect.objectContaining({ success: true, duplicate: false, invoiceCount: 40 }),
     ]);
+  });
+
+  it('asks a page IMT fails transiently again within the attempt instead of failing the extraction', async () => {
+    // Found by the chaos run: at 20% 5xx every page failure failed the attempt, and the
+    // activity's growing backoff made a 20,000-invoice export crawl.
+    const cycle = CYCLES.flakyListing.invoiceMonth;
+    h.imt.faults.set({ failNext: 3, errorStatus: 503, routes: [LISTING] });
+    try {
+      await startExport(h.client, h.taskQueue, { cycle, pageSize: 100 });
+      const result = (await handleOf(cycle).result()) as ExportResult;
+      expect(result.invoiceCount).toBe(500);
+    } finally {
+      h.imt.faults.clear();
+    }
+    const history = await handleOf(cycle).fetchHistory();
+    const extraction = (history.events ?? []).filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'extractAndBuildInvoiceFile',
+    );
+    expect(extraction).toHaveLength(1);
+    const started = (history.events ?? []).find(
+      (e) =>
+        e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() ===
+        extraction[0].eventId?.toString(),
+    );
+    expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(1);
+    const refused = h.imt
+      .requestLog()
+      .filter((r) => r.path.startsWith(`${LISTING}?invoice_month=${cycle}`) && r.status === 503);
+    expect(refused).toHaveLength(3);
   });
 
   it('stops with a non-retryable FileRejected when IC refuses the file, and alerts once', async () => {

@@ -4,15 +4,7 @@
  * where it matters, the alerts a person received.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PaymentStatus,
-  SA,
-  workflowIds,
-  type PaymentMethod,
-  type PaymentRequest,
-  type PaymentState,
-  type ReversalEventState,
-} from '../../domain';
+import { PaymentStatus, SA, workflowIds, type PaymentMethod, type PaymentRequest, type PaymentState, type ReversalEventState } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { startAlertReceiver, type AlertReceiver } from '../helpers/webhook';
@@ -289,6 +281,40 @@ describe('waiting without burning history; alerts never block', () => {
     expect((await historyLength(workflowIds.void(p.transaction_id))) - before).toBeLessThanOrEqual(2);
     h.imt.faults.clear();
     const event = (await handle(workflowIds.void(p.transaction_id)).result()) as ReversalEventState;
+    expect(event.status).toBe('VOIDED');
+    expect(imtNet(p.transaction_id)).toBe(0);
+  });
+});
+
+describe('a close notice that overtakes the payment run', () => {
+  // The payment run signals `paymentClosed` before it completes; a void that looks the run up
+  // at once still finds it open. It must re-check shortly, not wait out the fallback timer
+  // (30 s – 10 min) — found by the chaos run (npm run chaos).
+  it('the void re-checks within seconds instead of waiting out the fallback timer', async () => {
+    const p = newPayment('credit');
+    h.imt.faults.set({ applyThenHangNext: 1, failNext: 10_000, errorStatus: 500, routes: [POST] });
+    expect((await post(p)).status).toBe(202);
+    await eventually(async () => (await paymentState(p.transaction_id)).imtHolds === 'MAYBE');
+    expect((await postVoid(eventOf(p))).status).toBe(202);
+    const voidId = workflowIds.void(p.transaction_id);
+    await eventually(async () => (await statusOf(voidId)) === PaymentStatus.AWAITING_POSTING_OUTCOME);
+
+    // The notice arrives while the payment run is still open (as it does when it overtakes it).
+    await handle(voidId).signal('paymentClosed', { status: PaymentStatus.POSTED });
+    const timerAfterNotice = async () => {
+      const events = (await handle(voidId).fetchHistory()).events ?? [];
+      const notice = events.findIndex(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'paymentClosed',
+      );
+      const timer = events.slice(notice + 1).find((e) => e.timerStartedEventAttributes);
+      const timeout = timer?.timerStartedEventAttributes?.startToFireTimeout;
+      return notice >= 0 && timeout ? Number(timeout.seconds ?? 0) * 1000 : undefined;
+    };
+    const recheckMs = await eventually(timerAfterNotice);
+    expect(recheckMs).toBeLessThan(30_000);
+
+    h.imt.faults.clear();
+    const event = (await handle(voidId).result()) as ReversalEventState;
     expect(event.status).toBe('VOIDED');
     expect(imtNet(p.transaction_id)).toBe(0);
   });

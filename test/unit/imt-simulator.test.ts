@@ -502,6 +502,35 @@ describe('hang', () => {
     expect((err as AxiosError).response).toBeUndefined();
   });
 
+  it('drops a withheld answer once its client has given up, without a warning for many at once', async () => {
+    const own = await startImtSimulator({ integratorId: INTEGRATOR_ID, cycles: [CYCLE] });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      const before = timers();
+      own.faults.set({ applyThenHangNext: 12 });
+      const calls = Array.from({ length: 12 }, (_, i) =>
+        axios
+          .post(`${own.url}/api/integration/invoice/post-payment`, payment({ transaction_id: `hang-${i}` }), {
+            headers: { 'X-Integrator-ID': INTEGRATOR_ID },
+            timeout: 300,
+          })
+          .catch((e: unknown) => e),
+      );
+      for (const err of await Promise.all(calls)) expect((err as AxiosError).code).toBe('ECONNABORTED');
+      expect(own.postings()).toHaveLength(12); // applied, answer withheld
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Before: each withheld answer kept a one-day timer (and its request) alive.
+      expect(timers()).toBeLessThanOrEqual(before);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await own.close();
+    }
+  });
+
   it('does not let a pending latency hold close() either', async () => {
     const own = await startImtSimulator({ integratorId: INTEGRATOR_ID });
     own.faults.set({ latencyMs: 60_000 });
