@@ -25,8 +25,17 @@ const SOURCE_ROOT = path.resolve(__dirname, '..');
 /** Folders that never reach a workflow bundle. */
 const NOT_BUNDLED = new Set(['node_modules', 'test', 'bench', 'docs', 'deploy', 'scripts', 'lib']);
 
+/**
+ * The bundle's inline source map keeps its mappings (stack traces still name our files and
+ * lines) but not the sources' text: 1.1 instead of 2.1 MB, parsed in both of the worker's
+ * threads — measured 12 MB less RSS idle, 8–11 MB less at an export's peak. The SDK needs an
+ * inline source map, so none at all is not an option.
+ */
 async function writeBundle(out: string): Promise<number> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
+  });
   const tmp = `${out}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, code);
   // Rename: a concurrent reader sees either no file or the whole bundle.
