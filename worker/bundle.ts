@@ -31,11 +31,13 @@ const NOT_BUNDLED = new Set(['node_modules', 'test', 'bench', 'docs', 'deploy', 
  * threads — measured 12 MB less RSS idle, 8–11 MB less at an export's peak. The SDK needs an
  * inline source map, so none at all is not an option.
  */
+const BUNDLE_OPTIONS: Parameters<typeof bundleWorkflowCode>[0] = {
+  workflowsPath: WORKFLOWS_PATH,
+  webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
+};
+
 async function writeBundle(out: string): Promise<number> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
-  });
+  const { code } = await bundleWorkflowCode(BUNDLE_OPTIONS);
   const tmp = `${out}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, code);
   // Rename: a concurrent reader sees either no file or the whole bundle.
@@ -79,23 +81,30 @@ function buildInChild(out: string): boolean {
 }
 
 export interface PrebuiltBundleOptions {
-  /** Where bundles are cached (WORKFLOW_BUNDLE_CACHE_DIR, default `.cache/workflow-bundle`). */
+  /** Where bundles are cached (default `.cache/workflow-bundle` under the project). */
   cacheDir?: string;
   log?: (line: string) => void;
 }
 
-/** The cached bundle for the current sources, built first if missing: `{ codePath }` for Worker.create. */
+/**
+ * The cached bundle for the current sources, built first if missing: `{ codePath }` for
+ * Worker.create. Where the cache cannot be written (a read-only install without
+ * WORKFLOW_BUNDLE_PATH), the bundle is built in memory as before: `{ code }`.
+ */
 export async function prebuiltWorkflowBundle(
   opts: PrebuiltBundleOptions = {},
-): Promise<{ codePath: string }> {
-  const dir =
-    opts.cacheDir ??
-    process.env.WORKFLOW_BUNDLE_CACHE_DIR ??
-    path.join(SOURCE_ROOT, '.cache', 'workflow-bundle');
-  fs.mkdirSync(dir, { recursive: true });
+): Promise<{ codePath: string } | { code: string }> {
+  const dir = opts.cacheDir ?? path.join(SOURCE_ROOT, '.cache', 'workflow-bundle');
   const name = `workflow-bundle-${sourceHash()}.js`;
   const codePath = path.join(dir, name);
   if (fs.existsSync(codePath)) return { codePath };
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    opts.log?.(`[bundle] ${dir} is not writable: bundling in memory`);
+    return { code: (await bundleWorkflowCode(BUNDLE_OPTIONS)).code };
+  }
   opts.log?.(`[bundle] building the workflow bundle into ${codePath}`);
   if (!buildInChild(codePath)) await writeBundle(codePath);
   for (const old of fs.readdirSync(dir))
