@@ -23,6 +23,7 @@ async function run(opts: BenchOptions, report: BenchReport): Promise<void> {
       ...opts,
       log,
       overloadRate: opts.overloadRate,
+      overloadMaxInFlight: opts.overloadMaxInFlight,
     });
   }
   if (opts.exportInvoices > 0) {

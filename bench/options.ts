@@ -17,6 +17,7 @@ export const BenchOptions = z.object({
   warmup: count('--warmup'),
   overloadSeconds: z.coerce.number().positive('--overload-seconds must be more than 0'),
   overloadRate: z.coerce.number().positive('--overload-rate must be more than 0').optional(),
+  overloadMaxInFlight: count('--overload-max-in-flight').min(1).optional(),
   historySample: count('--history-sample'),
   exportInvoices: count('--export-invoices'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -73,6 +74,10 @@ function program(): Command {
     .option('--warmup <n>', 'unmeasured items of each kind first')
     .option('--overload-seconds <s>', 'length of the paced run at 2× the sustained rate')
     .option('--overload-rate <n>', 'arrivals per second of that run instead of 2× the sustained rate')
+    .option(
+      '--overload-max-in-flight <n>',
+      "the ingress's INGRESS_MAX_IN_FLIGHT during that run (default: the configured one, 200)",
+    )
     .option('--history-sample <n>', 'completed histories read for stages and actions')
     .option('--export-invoices <n>', 'invoices in the exported cycle; 0 skips the export part')
     .option('--log-level <level>', "the project's log level in the bench", 'warn')

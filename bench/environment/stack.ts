@@ -55,7 +55,7 @@ export interface BenchStack {
   endpoints: Endpoints;
   config: ReturnType<typeof loadConfig>;
   metrics: ServiceMetrics;
-  paymentBundle: { codePath: string };
+  paymentBundle: Awaited<ReturnType<typeof prebuiltWorkflowBundle>>;
   bareBundle: WorkflowBundleWithSourceMap;
   agent: http.Agent;
   /** Invoice numbers handed out so far (each payment pays its own invoice). */
@@ -209,13 +209,16 @@ export async function startBareWorker(stack: BenchStack, taskQueue: string): Pro
 export async function startIngress(
   stack: BenchStack,
   taskQueue: string,
-): Promise<{ app: FastifyInstance; url: string }> {
+  maxInFlight = stack.config.ingress.maxInFlight,
+): Promise<{ app: FastifyInstance; url: string; maxInFlight: number }> {
   const app = buildIngress({
     client: stack.client,
     namespace: 'default',
     taskQueue,
     integratorId: stack.endpoints.ingressIntegratorId,
     confirmWaitMs: stack.config.ingress.confirmWaitMs,
+    rateLimitPerMinute: stack.config.ingress.rateLimitPerMinute,
+    maxInFlight,
     unknownPaymentWaitMs: stack.config.unknownPaymentWaitMs,
     logger: stack.logger,
     imt: buildActivityDeps(stack.config, stack.endpoints, stack.logger).imt,
@@ -225,5 +228,5 @@ export async function startIngress(
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { app, url: `http://127.0.0.1:${port}` };
+  return { app, url: `http://127.0.0.1:${port}`, maxInFlight };
 }

@@ -239,7 +239,9 @@ async function startExportEnvironment(
   cleanups.push(() => imt.close());
   const ic = await startIcSimulator({ billerGuid: secrets.guid, webServiceKey: secrets.key });
   cleanups.push(() => ic.close());
-  const { codePath } = await prebuiltWorkflowBundle({ log });
+  const bundle = await prebuiltWorkflowBundle({ log });
+  const codePath = 'codePath' in bundle ? bundle.codePath : path.join(dir, 'workflow-bundle.js');
+  if ('code' in bundle) await fs.writeFile(codePath, bundle.code);
   const taskQueue = `export-bench-${randomBytes(4).toString('hex')}`;
   const worker = await startWorkerProcess(
     {

@@ -35,6 +35,8 @@ export interface PaymentsBenchOptions {
   overloadSeconds: number;
   /** Arrivals per second of the overload run; default twice the sustained ingress rate. */
   overloadRate?: number;
+  /** INGRESS_MAX_IN_FLIGHT of the overload run's ingress; default the configured one. */
+  overloadMaxInFlight?: number;
   /** Completed histories read for stages and actions. */
   historySample: number;
   logLevel: string;
@@ -53,6 +55,8 @@ export interface PaymentsBenchResult {
   /** Payments per second the closed-loop ingress run posted: the rate this machine sustains. */
   sustainable: number;
   overload: PaymentRunResult;
+  /** The admission limit (INGRESS_MAX_IN_FLIGHT) the ingress ran with during the overload run. */
+  overloadMaxInFlight: number;
   actions: ActionsResult;
   /** Post-payment calls the IMT simulator received, by HTTP status (200 = a repeat, contracts C3). */
   imtPostCalls: Record<string, number>;
@@ -140,8 +144,13 @@ export async function runPaymentsBench(opts: PaymentsBenchOptions): Promise<Paym
     opts.log(
       `[bench] overload: paced ${rate}/s (sustained ${sustainable.toFixed(1)}/s) for ${opts.overloadSeconds} s`,
     );
+    const overloadIngress =
+      opts.overloadMaxInFlight === undefined
+        ? ingress
+        : await startIngress(stack, q.payments, opts.overloadMaxInFlight);
+    if (overloadIngress !== ingress) stops.push(() => overloadIngress.app.close());
     await sleep(1000);
-    const paced = await ingressRound(stack, ingress.url, {
+    const paced = await ingressRound(stack, overloadIngress.url, {
       tag: 'overload',
       n: Math.max(1, Math.round(rate * opts.overloadSeconds)),
       rate,
@@ -165,6 +174,7 @@ export async function runPaymentsBench(opts: PaymentsBenchOptions): Promise<Paym
       direct: t.direct,
       sustainable,
       overload,
+      overloadMaxInFlight: overloadIngress.maxInFlight,
       actions,
       imtPostCalls: imtPostCalls(stack),
       notes: stack.notes,

@@ -68,7 +68,7 @@ export function paymentGoalRows(p: PaymentsBenchResult): string[][] {
       met(describes < 0.05),
     ],
     [
-      `HTTP answer at ${fmt(overload.rate, 0)}/s offered (2× the ${fmt(p.sustainable)}/s sustained)`,
+      `HTTP answer at ${fmt(overload.rate, 0)}/s offered (2× the ${fmt(p.sustainable)}/s sustained), INGRESS_MAX_IN_FLIGHT ${p.overloadMaxInFlight}`,
       `p50 ${ms(overload.answerMs.p50)}, p99 ${ms(overload.answerMs.p99)}; ${statuses(overload)}`,
       `p99 ≤ ${GOALS.answerP99Ms} ms (202 or 429)`,
       met(overload.answerMs.p99 <= GOALS.answerP99Ms),
