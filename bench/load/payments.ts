@@ -12,7 +12,7 @@ import type { Traced } from '../environment/histories';
 import { cpuSince, markCpu, secondsTo99, sleep, type CpuMark, type CpuRaw } from '../environment/measure';
 import type { RpcRaw } from '../environment/rpc';
 import type { BenchStack } from '../environment/stack';
-import { closedLoop, openLoop, postJson } from './loops';
+import { closedLoop, openLoop, postJson, type HttpAnswer } from './loops';
 
 export interface Sent extends Traced {
   transactionId: string;
@@ -155,6 +155,26 @@ async function endPaymentsRound(
   };
 }
 
+/**
+ * A keep-alive socket the ingress closes just as it is reused fails with ECONNRESET before
+ * the request was read; IC's Data Pump would deliver again, and so does the bench (twice at
+ * most). The payment is idempotent by transaction id, so a repeat is answered, not doubled.
+ */
+async function postWithRedelivery(
+  env: BenchStack,
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+): Promise<HttpAnswer> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await postJson(env.agent, url, headers, body);
+    } catch (err) {
+      if (attempt >= 2 || (err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+    }
+  }
+}
+
 /** Payments through the ingress over keep-alive HTTP: closed loop (`concurrency`) or paced (`rate`). */
 export async function ingressRound(env: BenchStack, ingressUrl: string, spec: RunSpec): Promise<Round<Sent>> {
   const url = new URL('/api/integration/invoice/post-payment', ingressUrl);
@@ -168,7 +188,7 @@ export async function ingressRound(env: BenchStack, ingressUrl: string, spec: Ru
     const s = sent[i];
     s.sentAt = Date.now();
     try {
-      const answer = await postJson(env.agent, url, headers, bodies[i]);
+      const answer = await postWithRedelivery(env, url, headers, bodies[i]);
       s.status = answer.status;
       // 429 (admission control, with Retry-After) is an answer: IC's Data Pump redelivers later.
       if (answer.status === 429) s.rejected = true;
