@@ -357,6 +357,8 @@ async function writeOut(out: WriteStream, chunk: Buffer | string): Promise<void>
  * flushed to disk first), so a crash or an error never leaves a truncated file under
  * the final name; on error the partial files are removed and the error is rethrown.
  */
+// Long on purpose: `add` runs once per invoice and keeps the running counters in closure
+// variables; splitting it into a class would add property loads to the hottest loop.
 export async function buildInvoiceFile(args: BuildInvoiceFileArgs): Promise<BifBuildResult> {
   const { filePath, onProgress } = args;
   const dateFormat = args.dateFormat ?? 'YYYY-MM-DD';
