@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'lib/**', '.data/**', 'test-output/**', 'bench-output/**'] },
+  { ignores: ['node_modules/**', 'lib/**', '.data/**', '.cache/**', 'test-output/**', 'bench-output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -19,7 +19,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { buildInvoiceFile } from '../integrations/bif';
 import type { InvoiceCloudClient, ViewInvoiceResult } from '../integrations/ic-client';
 import type { ImtListedInvoice } from '../integrations/imt-types';
-import type { BalanceComparison, BalanceDifference, BalanceRefreshCursor, BalanceVerification } from '../domain';
+import type {
+  BalanceComparison,
+  BalanceDifference,
+  BalanceRefreshCursor,
+  BalanceVerification,
+} from '../domain';
 import { toActivityFailure, type FailureMappingOptions } from './errors';
 import type { ActivityDeps } from './deps';
 import { DEFAULT_IC_BALANCE_CHECK, noIc, sameAmount, viewIcInvoice } from './ic-balance';

@@ -6,7 +6,17 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { dateOfInstant, dayBounds, PaymentStatus, workflowIds, type PaymentState, ReconcileFailureType, type ReconcileDayInput, type ReconcileProgress, type ReconcileSummary } from '../domain';
+import {
+  dateOfInstant,
+  dayBounds,
+  PaymentStatus,
+  workflowIds,
+  type PaymentState,
+  ReconcileFailureType,
+  type ReconcileDayInput,
+  type ReconcileProgress,
+  type ReconcileSummary,
+} from '../domain';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
 import { activityLogger } from './log';

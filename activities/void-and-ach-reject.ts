@@ -6,7 +6,14 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { SA, workflowIds, type PaymentRequest, type PaymentState, type PaymentStatus, paymentStateQuery } from '../domain';
+import {
+  SA,
+  workflowIds,
+  type PaymentRequest,
+  type PaymentState,
+  type PaymentStatus,
+  paymentStateQuery,
+} from '../domain';
 import type { ImtClient, ImtReversal, ReversePaymentRequest } from '../integrations/imt-client';
 import type { ActivityDeps } from './deps';
 import { toActivityFailure } from './errors';

@@ -81,6 +81,7 @@ async function stopWorkers(children: ChildProcess[]): Promise<void> {
   );
 }
 
+// Long on purpose: one measured run reads top to bottom (workers, ingress, send, wait, stop).
 async function measure(
   server: string,
   address: string,

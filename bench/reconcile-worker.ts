@@ -3,10 +3,10 @@
  * (worker/worker.ts) with the real workflows, alone in its own process so its peak RSS is
  * the reconciliation's. Configured by the parent through the environment; prints `ready`.
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { silentLogger } from '../common/logger';
+import { connectTemporal, connectWorkerToTemporal } from '../common/temporal-connection';
 import { ImtClient } from '../integrations/imt-client';
 import { createWorker } from '../worker/worker';
 
@@ -21,8 +21,8 @@ const Env = z.object({
 
 async function main(): Promise<void> {
   const env = Env.parse(process.env);
-  const connection = await NativeConnection.connect({ address: env.BENCH_TEMPORAL_ADDRESS });
-  const clientConnection = await Connection.connect({ address: env.BENCH_TEMPORAL_ADDRESS });
+  const connection = await connectWorkerToTemporal({ address: env.BENCH_TEMPORAL_ADDRESS });
+  const clientConnection = await connectTemporal({ address: env.BENCH_TEMPORAL_ADDRESS });
   const worker = await createWorker({
     connection,
     namespace: 'default',

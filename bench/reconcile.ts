@@ -67,6 +67,7 @@ function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> 
   });
 }
 
+// Long on purpose: seeding and the measured run share the servers and the cleanup in one try.
 export async function runReconcileBench(transactions: number) {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imt-ic-bench-reconcile-'));

@@ -11,7 +11,13 @@ import {
 import { fromPayloadsAtIndex } from '@temporalio/common';
 import { z } from 'zod';
 import type { balanceRefreshWorkflow } from '../workflows/balance-refresh';
-import { isBillingCycle, balanceRefreshWorkflowId, type BalanceRefreshProgress, type BalanceRefreshResult, balanceRefreshProgressQuery } from '../domain';
+import {
+  isBillingCycle,
+  balanceRefreshWorkflowId,
+  type BalanceRefreshProgress,
+  type BalanceRefreshResult,
+  balanceRefreshProgressQuery,
+} from '../domain';
 
 export const RefreshOptionsSchema = z.object({
   cycle: z.string().refine(isBillingCycle, 'must be a billing cycle, YYYY-MM-01 (e.g. 2022-09-01)'),

@@ -30,7 +30,23 @@ import {
 } from '@temporalio/common';
 import { z } from 'zod';
 import { ExtractCursorSchema } from '../activities/export';
-import { isBillingCycle, EXPORT_MAX_PAGE_SIZE, ExportStatus, SA, workflowIds, type ExportFileRef, type ExportProgress, type ExportRejection, type ExportResult, type ExportSummary, type UploadOutcome, approveExportSignal, exportProgressQuery, exportSummaryQuery, rejectExportSignal } from '../domain';
+import {
+  isBillingCycle,
+  EXPORT_MAX_PAGE_SIZE,
+  ExportStatus,
+  SA,
+  workflowIds,
+  type ExportFileRef,
+  type ExportProgress,
+  type ExportRejection,
+  type ExportResult,
+  type ExportSummary,
+  type UploadOutcome,
+  approveExportSignal,
+  exportProgressQuery,
+  exportSummaryQuery,
+  rejectExportSignal,
+} from '../domain';
 import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
 
 export type ExportErrorCode =

@@ -11,7 +11,18 @@ import fs from 'node:fs';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { isTimeZone, isCalendarDate, RECONCILE_SCHEDULE_ID, ReconcileKind, manualReconcileWorkflowId, reconcileWorkflowId, type ReconcileRow, type ReconcileSummary, type ReconcileTotals, type ScheduledReconcileInput } from '../domain';
+import {
+  isTimeZone,
+  isCalendarDate,
+  RECONCILE_SCHEDULE_ID,
+  ReconcileKind,
+  manualReconcileWorkflowId,
+  reconcileWorkflowId,
+  type ReconcileRow,
+  type ReconcileSummary,
+  type ReconcileTotals,
+  type ScheduledReconcileInput,
+} from '../domain';
 import type { reconcileWorkflow, scheduledReconcileWorkflow } from '../workflows/reconcile';
 import { writeSchedule } from './schedule';
 

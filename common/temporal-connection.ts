@@ -10,7 +10,7 @@
  * contracts A resolves. A local server (embedded dev server, `npm run cluster`, tests) is
  * plain loopback: a developer's profile for Temporal Cloud must not redirect it.
  */
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
@@ -52,14 +52,18 @@ export function temporalConnectOptions(
   };
 }
 
-/** A client connection (Client, ingress, CLI, activities that read other runs). */
+/**
+ * A client connection (Client, ingress, CLI, activities that read other runs). `interceptors`
+ * (the bench counts RPCs) replace the SDK's default list: include its retry interceptor.
+ */
 export function connectTemporal(
   options: TemporalConnectOptions,
-  extra: { connectTimeout?: Duration } = {},
+  extra: { connectTimeout?: Duration; interceptors?: ConnectionOptions['interceptors'] } = {},
 ): Promise<Connection> {
   return Connection.connect({
     ...options,
     ...(extra.connectTimeout ? { connectTimeout: extra.connectTimeout } : {}),
+    ...(extra.interceptors ? { interceptors: extra.interceptors } : {}),
   });
 }
 

@@ -3,15 +3,11 @@
  * `createActivities(deps)` factory. Shared by `npm run worker`, `npm start`, tests and
  * the benchmark, so they all run exactly the same code.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
 
-/** The workflow bundle entry, from sources (tsx, tests) or from the compiled build. */
-export const WORKFLOWS_PATH = ['index.ts', 'index.js']
-  .map((f) => path.join(__dirname, '..', 'workflows', f))
-  .find((f) => fs.existsSync(f)) as string;
+export { WORKFLOWS_PATH };
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -20,7 +16,10 @@ export interface CreateWorkerOptions {
   deps: ActivityDeps;
   /** Encrypting data converter (common/data-protection.ts); all clients and workers share its keys. */
   dataConverter?: WorkerOptions['dataConverter'];
-  /** Pre-built bundle (tests build it once for all files); otherwise bundled from source. */
+  /**
+   * Pre-built bundle (tests build it once for all files, the image ships one); otherwise the
+   * cached bundle of the current sources (worker/bundle.ts), built on first use.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   tuning?: Pick<
     WorkerOptions,
@@ -33,7 +32,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: opts.workflowBundle ?? (await prebuiltWorkflowBundle()),
     activities: createActivities(opts.deps),
     dataConverter: opts.dataConverter,
     // Heartbeats reach the server at most every 80 % of the heartbeat timeout by default;

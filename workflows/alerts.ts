@@ -20,7 +20,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { isAlreadyStarted } from './failures';
-import { workflowIds, type AlertDeliveryInput, type AlertDigestInput, type RaisedAlert, alertRaisedSignal } from '../domain';
+import {
+  workflowIds,
+  type AlertDeliveryInput,
+  type AlertDigestInput,
+  type RaisedAlert,
+  alertRaisedSignal,
+} from '../domain';
 
 const { sendAlert, forwardAlertToDigest } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

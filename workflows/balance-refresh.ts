@@ -15,7 +15,15 @@ import {
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { raiseAlert } from './alerts';
-import { isBillingCycle, BalanceRefreshStatus, FailureType, type BalanceRefreshInput, type BalanceRefreshProgress, type BalanceRefreshResult, balanceRefreshProgressQuery } from '../domain';
+import {
+  isBillingCycle,
+  BalanceRefreshStatus,
+  FailureType,
+  type BalanceRefreshInput,
+  type BalanceRefreshProgress,
+  type BalanceRefreshResult,
+  balanceRefreshProgressQuery,
+} from '../domain';
 import { callIcAlertingOnAuth } from './ic-calls';
 import { failureMessageOf, failureTypeOf } from './failures';
 

@@ -35,7 +35,30 @@ import {
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { ALERTS_AS_RUNS_PATCH, raiseAlert, sendAlertInRun } from './alerts';
-import { cycleOfInstant, isBillingCycle, isTimeZone, EXPORT_DEFAULT_PAGE_SIZE, EXPORT_MAX_PAGE_SIZE, ExportFailureType, ExportStatus, FailureType, SA, SCHEDULED_START_TIME, workflowIds, type ExportDecision, type ExportProgress, type ExportResult, type ExportSummary, type ExportWorkflowInput, type ScheduledExportInput, type ScheduledExportOutcome, approveExportSignal, exportProgressQuery, exportSummaryQuery, rejectExportSignal } from '../domain';
+import {
+  cycleOfInstant,
+  isBillingCycle,
+  isTimeZone,
+  EXPORT_DEFAULT_PAGE_SIZE,
+  EXPORT_MAX_PAGE_SIZE,
+  ExportFailureType,
+  ExportStatus,
+  FailureType,
+  SA,
+  SCHEDULED_START_TIME,
+  workflowIds,
+  type ExportDecision,
+  type ExportProgress,
+  type ExportResult,
+  type ExportSummary,
+  type ExportWorkflowInput,
+  type ScheduledExportInput,
+  type ScheduledExportOutcome,
+  approveExportSignal,
+  exportProgressQuery,
+  exportSummaryQuery,
+  rejectExportSignal,
+} from '../domain';
 import { callIcAlertingOnAuth } from './ic-calls';
 import { failureSummary, failureTypeOf, isAlreadyStarted } from './failures';
 

@@ -28,7 +28,17 @@ import type { Activities } from '../activities';
 import { ALERTS_AS_RUNS_PATCH, raiseAlert, sendAlertInRun } from './alerts';
 import { callIcAlertingOnAuth } from './ic-calls';
 import { failureMessageOf, failureTypeOf } from './failures';
-import { AdjustmentStatus, FailureType, type BalanceCheckResult, type BalanceSyncResult, type InvoiceAdjustmentState, dismissSignal, invoiceAdjustedSignal, invoiceAdjustmentStateQuery, retrySignal } from '../domain';
+import {
+  AdjustmentStatus,
+  FailureType,
+  type BalanceCheckResult,
+  type BalanceSyncResult,
+  type InvoiceAdjustmentState,
+  dismissSignal,
+  invoiceAdjustedSignal,
+  invoiceAdjustmentStateQuery,
+  retrySignal,
+} from '../domain';
 
 export type { InvoiceAdjustmentState } from '../domain';
 

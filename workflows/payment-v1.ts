@@ -35,7 +35,20 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { sendAlertInRun } from './alerts';
-import { NON_RETRYABLE_FAILURES, PaymentStatus, SA, type AttemptError, type FailureType, type PaymentOutcome, type PaymentState, type PaymentWorkflowInput, cancelPostingSignal, dismissSignal, paymentStateQuery, retrySignal } from '../domain';
+import {
+  NON_RETRYABLE_FAILURES,
+  PaymentStatus,
+  SA,
+  type AttemptError,
+  type FailureType,
+  type PaymentOutcome,
+  type PaymentState,
+  type PaymentWorkflowInput,
+  cancelPostingSignal,
+  dismissSignal,
+  paymentStateQuery,
+  retrySignal,
+} from '../domain';
 import { describeFailure as readOutcome } from './failures';
 
 /** The one behaviour change for runs on this frozen code (see the file comment). */

@@ -37,7 +37,27 @@ import {
 import type { Activities } from '../activities';
 import { raiseAlert } from './alerts';
 import { describeFailure } from './failures';
-import { AlertGroup, IMT_ATTEMPT_TIMEOUT_MS, PaymentStatus, SA, INTAKE_SETTLED_STATUSES, samePayment, type CancelPostingInput, type EarlyEventMismatch, type PaymentOutcome, type PaymentState, type PaymentWorkflowInput, cancelPostingSignal, dismissSignal, earlyEventMismatchSignal, paymentArrivedSignal, paymentClosedSignal, paymentSettledUpdate, paymentStateQuery, retrySignal } from '../domain';
+import {
+  AlertGroup,
+  IMT_ATTEMPT_TIMEOUT_MS,
+  PaymentStatus,
+  SA,
+  INTAKE_SETTLED_STATUSES,
+  samePayment,
+  type CancelPostingInput,
+  type EarlyEventMismatch,
+  type PaymentOutcome,
+  type PaymentState,
+  type PaymentWorkflowInput,
+  cancelPostingSignal,
+  dismissSignal,
+  earlyEventMismatchSignal,
+  paymentArrivedSignal,
+  paymentClosedSignal,
+  paymentSettledUpdate,
+  paymentStateQuery,
+  retrySignal,
+} from '../domain';
 import { paymentWorkflowV1 } from './payment-v1';
 
 /** Runs that started before issue 9 lack this marker and replay workflows/payment-v1.ts. */

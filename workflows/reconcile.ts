@@ -21,7 +21,20 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { isAlreadyStarted } from './failures';
-import { isTimeZone, addCalendarDays, dateOfInstant, isCalendarDate, SCHEDULED_START_TIME, RECONCILE_DEFAULT_PAGE_SIZE, ReconcileFailureType, reconcileWorkflowId, type ReconcileInput, type ReconcileSummary, type ScheduledReconcileInput, type ScheduledReconcileOutcome } from '../domain';
+import {
+  isTimeZone,
+  addCalendarDays,
+  dateOfInstant,
+  isCalendarDate,
+  SCHEDULED_START_TIME,
+  RECONCILE_DEFAULT_PAGE_SIZE,
+  ReconcileFailureType,
+  reconcileWorkflowId,
+  type ReconcileInput,
+  type ReconcileSummary,
+  type ScheduledReconcileInput,
+  type ScheduledReconcileOutcome,
+} from '../domain';
 
 const { reconcileDay } = proxyActivities<Activities>({
   // 100,000 transactions take well under a minute; the margin covers a slow IMT.

@@ -34,7 +34,29 @@ import {
 import type { Activities } from '../activities';
 import { sendAlertInRun } from './alerts';
 import { isAlreadyStarted } from './failures';
-import { isLateReturn, NON_RETRYABLE_FAILURES, PaymentStatus, SA, workflowIds, type AchRejectEvent, type AttemptError, type PaymentEvent, type PaymentState, type ReversalEventInput, type ReversalEventState, type ReversalInput, type ReversalKind, type ReversalOutcome, cancelPostingSignal, dismissSignal, paymentArrivedSignal, retrySignal, reversalEventStateQuery, reversalStateQuery, toCents } from '../domain';
+import {
+  isLateReturn,
+  NON_RETRYABLE_FAILURES,
+  PaymentStatus,
+  SA,
+  workflowIds,
+  type AchRejectEvent,
+  type AttemptError,
+  type PaymentEvent,
+  type PaymentState,
+  type ReversalEventInput,
+  type ReversalEventState,
+  type ReversalInput,
+  type ReversalKind,
+  type ReversalOutcome,
+  cancelPostingSignal,
+  dismissSignal,
+  paymentArrivedSignal,
+  retrySignal,
+  reversalEventStateQuery,
+  reversalStateQuery,
+  toCents,
+} from '../domain';
 
 const { lookupPaymentRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -34,7 +34,32 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentRunLookup } from '../activities/void-and-ach-reject';
-import { isLateReturn, IMT_ATTEMPT_TIMEOUT_MS, PaymentStatus, SA, workflowIds, type AchRejectEvent, type PaymentClosedInput, type PaymentEvent, type PaymentRequest, type PaymentState, type ReversalEventInput, type ReversalEventState, type ReversalInput, type ReversalKind, type ReversalOutcome, cancelPostingSignal, dismissSignal, earlyEventMismatchSignal, paymentArrivedSignal, paymentClosedSignal, retrySignal, reversalEventStateQuery, reversalStateQuery, toCents } from '../domain';
+import {
+  isLateReturn,
+  IMT_ATTEMPT_TIMEOUT_MS,
+  PaymentStatus,
+  SA,
+  workflowIds,
+  type AchRejectEvent,
+  type PaymentClosedInput,
+  type PaymentEvent,
+  type PaymentRequest,
+  type PaymentState,
+  type ReversalEventInput,
+  type ReversalEventState,
+  type ReversalInput,
+  type ReversalKind,
+  type ReversalOutcome,
+  cancelPostingSignal,
+  dismissSignal,
+  earlyEventMismatchSignal,
+  paymentArrivedSignal,
+  paymentClosedSignal,
+  retrySignal,
+  reversalEventStateQuery,
+  reversalStateQuery,
+  toCents,
+} from '../domain';
 import { raiseAlert } from './alerts';
 import { describeFailure, isAlreadyStarted } from './failures';
 import { UNCERTAIN_POSTING_PATCH } from './payment';

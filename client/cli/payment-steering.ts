@@ -4,7 +4,15 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { PaymentStatus, SA, dismissSignal, paymentStateQuery, retrySignal, workflowIds, type PaymentState } from '../../domain';
+import {
+  PaymentStatus,
+  SA,
+  dismissSignal,
+  paymentStateQuery,
+  retrySignal,
+  workflowIds,
+  type PaymentState,
+} from '../../domain';
 import {
   CliError,
   UsageError,

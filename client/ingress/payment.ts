@@ -9,7 +9,15 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { PaymentStatus, SA, workflowIds, type PaymentRequest, type PaymentState, paymentSettledUpdate, paymentStateQuery } from '../../domain';
+import {
+  PaymentStatus,
+  SA,
+  workflowIds,
+  type PaymentRequest,
+  type PaymentState,
+  paymentSettledUpdate,
+  paymentStateQuery,
+} from '../../domain';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { REDELIVER_AFTER_S, statusUrl, unavailable, type Answer } from './answers';
 import { fingerprint, statusOf, waitForCloseOrStatus, type IntakeDeps } from './runs';

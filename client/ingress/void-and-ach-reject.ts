@@ -10,7 +10,16 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { toCents, PaymentStatus, SA, workflowIds, type AchRejectEvent, type ReversalEventState, type ReversalKind, type VoidEvent } from '../../domain';
+import {
+  toCents,
+  PaymentStatus,
+  SA,
+  workflowIds,
+  type AchRejectEvent,
+  type ReversalEventState,
+  type ReversalKind,
+  type VoidEvent,
+} from '../../domain';
 import type { reversalEventWorkflow } from '../../workflows/void-and-ach-reject';
 import { statusUrl, type Answer } from './answers';
 import { fingerprint, statusOf, waitForCloseOrStatus, type IntakeDeps } from './runs';

@@ -8,7 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCycle } from '../../simulators/imt/dataset';
-import { AdjustmentStatus, invoiceAdjustedWorkflowId, type InvoiceAdjustmentState, dismissSignal, invoiceAdjustmentStateQuery } from '../../domain';
+import {
+  AdjustmentStatus,
+  invoiceAdjustedWorkflowId,
+  type InvoiceAdjustmentState,
+  dismissSignal,
+  invoiceAdjustmentStateQuery,
+} from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
 import type { SlackAlertSink } from '../helpers/slack-alerts';
 import { eventually, uniqueId, type Harness } from '../helpers/harness';

@@ -22,7 +22,14 @@ import {
 import { registerExportCommands } from '../../client/cli/export-commands';
 import { buildInvoiceFile, mapInvoiceToRow } from '../../integrations/bif';
 import { generateCycle, type CycleOptions } from '../../simulators/imt/dataset';
-import { EXPORT_DEFAULT_PAGE_SIZE, ExportStatus, FailureType, SA, workflowIds, type ExportResult } from '../../domain';
+import {
+  EXPORT_DEFAULT_PAGE_SIZE,
+  ExportStatus,
+  FailureType,
+  SA,
+  workflowIds,
+  type ExportResult,
+} from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
 import type { SlackAlertSink } from '../helpers/slack-alerts';
 import { harnessContext, runCli } from '../helpers/cli';

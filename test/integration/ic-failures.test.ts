@@ -11,7 +11,14 @@ import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@tempo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveExport, exportStatus, rejectExport, startExport } from '../../client/exports';
 import { generateCycle } from '../../simulators/imt/dataset';
-import { ExportFailureType, ExportStatus, FailureType, invoiceAdjustedWorkflowId, workflowIds, type ExportResult } from '../../domain';
+import {
+  ExportFailureType,
+  ExportStatus,
+  FailureType,
+  invoiceAdjustedWorkflowId,
+  workflowIds,
+  type ExportResult,
+} from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
 import type { SlackAlertSink } from '../helpers/slack-alerts';
 import { exportProbes } from '../helpers/export-probes';

@@ -4,7 +4,15 @@
  * where it matters, the alerts a person received.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaymentStatus, SA, workflowIds, type PaymentMethod, type PaymentRequest, type PaymentState, type ReversalEventState } from '../../domain';
+import {
+  PaymentStatus,
+  SA,
+  workflowIds,
+  type PaymentMethod,
+  type PaymentRequest,
+  type PaymentState,
+  type ReversalEventState,
+} from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { startAlertReceiver, type AlertReceiver } from '../helpers/webhook';

@@ -16,7 +16,18 @@ import {
   readReconcileReport,
   runReconciliation,
 } from '../../client/reconcile';
-import { addCalendarDays, dateOfInstant, startOfDay, PaymentStatus, workflowIds, type PaymentRequest, ReconcileKind, reconcileWorkflowId, type ReconcileSummary, type ScheduledReconcileOutcome } from '../../domain';
+import {
+  addCalendarDays,
+  dateOfInstant,
+  startOfDay,
+  PaymentStatus,
+  workflowIds,
+  type PaymentRequest,
+  ReconcileKind,
+  reconcileWorkflowId,
+  type ReconcileSummary,
+  type ScheduledReconcileOutcome,
+} from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { testPayloadKeys } from '../helpers/payload-keys';
 import { seedPayment } from '../helpers/payments';

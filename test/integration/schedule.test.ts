@@ -15,7 +15,14 @@ import {
   triggerExportSchedule,
   unpauseExportSchedule,
 } from '../../client/schedule';
-import { cycleOfInstant, ExportStatus, SA, workflowIds, type ExportResult, type ScheduledExportOutcome } from '../../domain';
+import {
+  cycleOfInstant,
+  ExportStatus,
+  SA,
+  workflowIds,
+  type ExportResult,
+  type ScheduledExportOutcome,
+} from '../../domain';
 import { harnessContext, runCli } from '../helpers/cli';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 

@@ -253,6 +253,21 @@ describe('mapInvoiceToRow', () => {
     expect(mapInvoiceToRow(invoice({ invoice_date: date }))).toEqual({ ok: false, reasons: [reason] });
   });
 
+  it('gives a repeated date the same answer in each format (dates are cached per format)', () => {
+    const inv = invoice({ invoice_date: '2022-09-01', due_date: '2022-02-30' });
+    for (let i = 0; i < 2; i++) {
+      const iso = mapInvoiceToRow(inv);
+      const us = mapInvoiceToRow(inv, { dateFormat: 'MM/DD/YYYY' });
+      expect(iso).toEqual({ ok: false, reasons: ["due_date '2022-02-30' is not a valid date"] });
+      expect(us).toEqual(iso);
+      const good = { ...inv, due_date: '2022-10-21' };
+      const isoRow = mapInvoiceToRow(good);
+      expect(isoRow.ok && isoRow.row.slice(1, 3)).toEqual(['2022-09-01', '2022-10-21']);
+      const usRow = mapInvoiceToRow(good, { dateFormat: 'MM/DD/YYYY' });
+      expect(usRow.ok && usRow.row.slice(1, 3)).toEqual(['09/01/2022', '10/21/2022']);
+    }
+  });
+
   it('accepts a leap day', () => {
     expect(mapInvoiceToRow(invoice({ invoice_date: '2024-02-29' })).ok).toBe(true);
   });

@@ -1,14 +1,14 @@
 /**
- * The export benchmark's worker (bench/export.ts): the real worker (worker/worker.ts),
+ * The export benchmark's worker (bench/load/export.ts): the real worker (worker/worker.ts),
  * alone in its own process so its peak RSS can be read from /proc/<pid>/status.
  * Configured by the parent through the environment; prints `ready` once polling.
  */
-import { NativeConnection } from '@temporalio/worker';
 import { z } from 'zod';
-import { silentLogger } from '../common/logger';
-import { InvoiceCloudClient } from '../integrations/ic-client';
-import { ImtClient } from '../integrations/imt-client';
-import { createWorker } from '../worker/worker';
+import { silentLogger } from '../../common/logger';
+import { connectWorkerToTemporal } from '../../common/temporal-connection';
+import { InvoiceCloudClient } from '../../integrations/ic-client';
+import { ImtClient } from '../../integrations/imt-client';
+import { createWorker } from '../../worker/worker';
 
 const Env = z.object({
   BENCH_TEMPORAL_ADDRESS: z.string().min(1),
@@ -24,7 +24,7 @@ const Env = z.object({
 
 async function main(): Promise<void> {
   const env = Env.parse(process.env);
-  const connection = await NativeConnection.connect({ address: env.BENCH_TEMPORAL_ADDRESS });
+  const connection = await connectWorkerToTemporal({ address: env.BENCH_TEMPORAL_ADDRESS });
   const worker = await createWorker({
     connection,
     namespace: 'default',
