@@ -3,7 +3,8 @@
  * the one reversal per transaction that whichever event comes first owns.
  */
 import type { AttemptError } from './failures';
-import type { PaymentEvent, PaymentStatus } from './payment';
+import { toCents } from './money';
+import type { PaymentEvent, PaymentRequest, PaymentStatus } from './payment';
 
 export type ReversalKind = 'void' | 'ach_reject';
 
@@ -83,4 +84,24 @@ export interface ReversalOutcome {
   lastError?: AttemptError;
   closingReason?: string;
   events: PaymentEvent[];
+}
+
+/** What makes an event not about this payment. Empty when they match. */
+export function eventDifferences(
+  kind: ReversalKind,
+  event: { customer: string; invoice_number: string; amount: string },
+  payment: Pick<PaymentRequest, 'customer' | 'invoice_number' | 'amount'> & { payment_method?: unknown },
+): string[] {
+  const out: string[] = [];
+  if (event.customer !== payment.customer)
+    out.push(`customer ${event.customer} differs from the payment's ${payment.customer}`);
+  if (event.invoice_number !== payment.invoice_number)
+    out.push(`invoice ${event.invoice_number} differs from the payment's ${payment.invoice_number}`);
+  if (toCents(event.amount) !== toCents(payment.amount))
+    out.push(`amount ${event.amount} differs from the payment's ${payment.amount}`);
+  if (kind === 'ach_reject' && payment.payment_method !== undefined && payment.payment_method !== 'echeck')
+    out.push(
+      `an ACH reject for a ${String(payment.payment_method)} payment (only echeck payments can be returned)`,
+    );
+  return out;
 }

@@ -51,16 +51,15 @@ import {
   type ReversalKind,
   type ReversalOutcome,
   cancelPostingSignal,
-  dismissSignal,
   earlyEventMismatchSignal,
   paymentArrivedSignal,
   paymentClosedSignal,
-  retrySignal,
   reversalEventStateQuery,
   reversalStateQuery,
-  toCents,
+  eventDifferences,
 } from '../domain';
 import { raiseAlert } from './alerts';
+import { operatorControls } from './operator-controls';
 import { describeFailure, isAlreadyStarted } from './failures';
 import { UNCERTAIN_POSTING_PATCH } from './payment';
 import { reversalEventWorkflowV1, reversalWorkflowV1 } from './void-and-ach-reject-v1';
@@ -104,52 +103,6 @@ function now(): string {
 
 function label(kind: ReversalKind): string {
   return kind === 'void' ? 'Void' : 'ACH reject';
-}
-
-/** What makes an event not about this payment. Empty when they match. */
-export function eventDifferences(
-  kind: ReversalKind,
-  event: { customer: string; invoice_number: string; amount: string },
-  payment: Pick<PaymentRequest, 'customer' | 'invoice_number' | 'amount'> & { payment_method?: unknown },
-): string[] {
-  const out: string[] = [];
-  if (event.customer !== payment.customer)
-    out.push(`customer ${event.customer} differs from the payment's ${payment.customer}`);
-  if (event.invoice_number !== payment.invoice_number)
-    out.push(`invoice ${event.invoice_number} differs from the payment's ${payment.invoice_number}`);
-  if (toCents(event.amount) !== toCents(payment.amount))
-    out.push(`amount ${event.amount} differs from the payment's ${payment.amount}`);
-  if (kind === 'ach_reject' && payment.payment_method !== undefined && payment.payment_method !== 'echeck')
-    out.push(
-      `an ACH reject for a ${String(payment.payment_method)} payment (only echeck payments can be returned)`,
-    );
-  return out;
-}
-
-/** Shared by both workflows: wait for an operator's `retry` or `dismiss`. */
-function operatorControls(record: (event: string, detail?: string) => void) {
-  let retry = false;
-  let dismissal: string | undefined;
-  setHandler(retrySignal, (args) => {
-    retry = true;
-    record('retry requested', args?.by);
-  });
-  setHandler(dismissSignal, ({ reason }) => {
-    dismissal = reason;
-    record('dismissed', reason);
-  });
-  return {
-    /** `wakeOn` lets a parked run resume by itself when what it waited for happens. */
-    async awaitDecision(wakeOn: () => boolean = () => false): Promise<'retry' | 'dismiss' | 'woken'> {
-      retry = false;
-      await condition(() => retry || dismissal !== undefined || wakeOn());
-      if (dismissal !== undefined) return 'dismiss';
-      return retry ? 'retry' : 'woken';
-    },
-    get dismissal() {
-      return dismissal;
-    },
-  };
 }
 
 /**
