@@ -3,11 +3,9 @@
  * to the real ingress (closed loop or paced), and the same payment workflows started directly
  * with the ingress's start options. A round ends when the IMT simulator recorded every posting.
  */
-import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { paymentSummary } from '../../client/ingress/payment';
-import { fingerprint } from '../../client/ingress/runs';
+import { paymentStartOptions } from '../../client/ingress/payment';
 import type { ImtSimulator } from '../../simulators/imt/server';
-import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../../domain';
+import { PaymentStatus, workflowIds, type PaymentRequest } from '../../domain';
 import type { paymentWorkflow } from '../../workflows/payment';
 import type { Traced } from '../environment/histories';
 import { cpuSince, markCpu, secondsTo99, sleep, type CpuMark, type CpuRaw } from '../environment/measure';
@@ -223,24 +221,10 @@ export async function directRound(env: BenchStack, taskQueue: string, spec: RunS
     const s = sent[i];
     s.sentAt = Date.now();
     try {
-      const handle = await env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
-        workflowId: s.workflowId,
-        taskQueue,
-        args: [{ payment, receivedAt: new Date().toISOString() }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        memo: {
-          fingerprint: fingerprint(payment),
-          amount: payment.amount,
-          payment_method: payment.payment_method,
-        },
-        typedSearchAttributes: [
-          { key: SA.TransactionId, value: payment.transaction_id },
-          { key: SA.InvoiceNumber, value: payment.invoice_number },
-          { key: SA.CustomerId, value: payment.customer },
-          { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
-        ],
-        staticSummary: paymentSummary(payment),
-      });
+      const handle = await env.client.workflow.start<typeof paymentWorkflow>(
+        'paymentWorkflow',
+        paymentStartOptions(payment, taskQueue),
+      );
       const outcome = await handle.result();
       s.status = outcome.status === PaymentStatus.POSTED ? 201 : 202;
     } catch (err) {

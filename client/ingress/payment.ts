@@ -107,26 +107,29 @@ export function paymentSummary(p: PaymentRequest): string {
  * `quick` (admission control): the backlog is too deep for the wait to succeed, so the run
  * is only started — durably — and answered 202 at once.
  */
-async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: WaitPlan): Promise<Outcome> {
-  const workflowId = workflowIds.payment(payment.transaction_id);
-  const fp = fingerprint(payment);
-  // A void or ACH reject that came first (and is still open): the payment run asks it
-  // whether it matches before posting. Dismissed or closed events don't apply.
-  const earlier = await pendingReversalEvents(ctx.client, payment.transaction_id);
-  const options = {
-    workflowId,
-    taskQueue: ctx.taskQueue,
+/**
+ * How a payment run is started — by the ingress, and by the bench's direct-start baseline,
+ * so the two compare the same start. `earlyEvents`: void / ACH-reject runs already open.
+ */
+export function paymentStartOptions(payment: PaymentRequest, taskQueue: string, earlyEvents: string[] = []) {
+  return {
+    workflowId: workflowIds.payment(payment.transaction_id),
+    taskQueue,
     args: [
       {
         payment,
         receivedAt: new Date().toISOString(),
-        earlyEvents: earlier.length ? earlier : undefined,
+        earlyEvents: earlyEvents.length ? earlyEvents : undefined,
       },
     ] as Parameters<typeof paymentWorkflow>,
     // A transaction is posted once, ever: a closed run must not be started again either.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     // amount and method let a later void / ACH reject be checked at the door (409 / 400).
-    memo: { fingerprint: fp, amount: payment.amount, payment_method: payment.payment_method },
+    memo: {
+      fingerprint: fingerprint(payment),
+      amount: payment.amount,
+      payment_method: payment.payment_method,
+    },
     typedSearchAttributes: [
       { key: SA.TransactionId, value: payment.transaction_id },
       { key: SA.InvoiceNumber, value: payment.invoice_number },
@@ -135,6 +138,15 @@ async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: Wait
     ],
     staticSummary: paymentSummary(payment),
   };
+}
+
+async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: WaitPlan): Promise<Outcome> {
+  const workflowId = workflowIds.payment(payment.transaction_id);
+  const fp = fingerprint(payment);
+  // A void or ACH reject that came first (and is still open): the payment run asks it
+  // whether it matches before posting. Dismissed or closed events don't apply.
+  const earlier = await pendingReversalEvents(ctx.client, payment.transaction_id);
+  const options = paymentStartOptions(payment, ctx.taskQueue, earlier);
 
   // 1. Start the run: durable once this returns, and never aborted (cancelling a start
   //    mid-flight can cancel it inside the server). Needs no worker, so it stays fast
