@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  AWAITED_PAYMENT_WORKFLOW_TYPE,
   dateOfInstant,
   dayBounds,
   PaymentStatus,
@@ -179,7 +180,8 @@ async function resolveImtOnly(
       let s: ServicePayment | undefined;
       try {
         const desc = await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe();
-        s = servicePaymentOf(desc);
+        // An awaited payment (an event came first, the payment never did) holds no payment.
+        if (desc.type !== AWAITED_PAYMENT_WORKFLOW_TYPE) s = servicePaymentOf(desc);
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }

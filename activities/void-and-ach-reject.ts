@@ -7,6 +7,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  AWAITED_PAYMENT_WORKFLOW_TYPE,
   SA,
   workflowIds,
   type PaymentRequest,
@@ -73,6 +74,8 @@ export function createVoidAndAchRejectActivities(deps: ActivityDeps) {
       const handle = client().workflow.getHandle(workflowIds.payment(transactionId));
       try {
         const desc = await handle.describe();
+        // Started by an early event (workflows/awaited-payment.ts): IC has not sent the payment.
+        if (desc.type === AWAITED_PAYMENT_WORKFLOW_TYPE) return { found: false };
         if (desc.status.name === 'RUNNING') {
           const state = await handle.query(paymentStateQuery);
           return { found: true, running: true, status: state.status, payment: state.payment };
@@ -91,6 +94,7 @@ export function createVoidAndAchRejectActivities(deps: ActivityDeps) {
       const handle = client().workflow.getHandle(workflowIds.payment(transactionId));
       try {
         const desc = await handle.describe();
+        if (desc.type === AWAITED_PAYMENT_WORKFLOW_TYPE) return { found: false };
         if (desc.status.name === 'RUNNING') {
           return {
             found: true,

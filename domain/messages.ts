@@ -11,11 +11,13 @@ import type { ApproveExportInput, ExportProgress, ExportSummary, RejectExportInp
 import type {
   CancelPostingInput,
   DismissInput,
+  EarlyEventInput,
   EarlyEventMismatch,
   PaymentArrivedInput,
   PaymentClosedInput,
   PaymentRequest,
   PaymentState,
+  SettledDelivery,
 } from './payment';
 import type { ReversalEventState, ReversalOutcome } from './void-and-ach-reject';
 
@@ -45,7 +47,13 @@ export const paymentStateQuery = defineQuery<PaymentState>('state');
  * it), or closed otherwise. The validator refuses a delivery whose content differs from
  * the run's payment (409), so a conflicting repeat leaves nothing in history.
  */
-export const paymentSettledUpdate = defineUpdate<PaymentState, [PaymentRequest]>('settled');
+export const paymentSettledUpdate = defineUpdate<PaymentState, [PaymentRequest, SettledDelivery?]>('settled');
+/**
+ * An event (void / ACH reject) came before its payment: sent with signal-with-start to
+ * `payment-<txid>`, which starts `awaitedPaymentWorkflow` there (or, in a race, reaches the
+ * payment run that just started, which only records it: the event then finds that run itself).
+ */
+export const earlyEventSignal = defineSignal<[EarlyEventInput]>('earlyEvent');
 
 // Alerts (workflows/alerts.ts)
 export const alertRaisedSignal = defineSignal<[RaisedAlert]>('alertRaised');

@@ -142,6 +142,33 @@ export interface PaymentWorkflowInput {
 
 export type PaymentOutcome = PaymentState;
 
+/**
+ * Workflow types of the payment's business key `payment-<txid>`. A void or ACH reject that
+ * arrives before its payment starts `awaitedPaymentWorkflow` under that key (signal-with-start,
+ * issue 13): it collects the early events and, when IC's payment arrives (the ingress's
+ * `settled` update), hands over to `paymentWorkflow` by continue-as-new — so the payment
+ * intake never has to look for early events (no describe on the happy path).
+ */
+export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflow';
+export const AWAITED_PAYMENT_WORKFLOW_TYPE = 'awaitedPaymentWorkflow';
+
+export interface AwaitedPaymentInput {
+  transactionId: string;
+  /** When the first early event asked for the payment. */
+  since: string;
+}
+
+/** Sent (with signal-with-start) to `payment-<txid>` by the intake of an event whose payment it has not seen. */
+export interface EarlyEventInput {
+  /** Workflow ID of the event, e.g. `void-<txid>`. */
+  eventId: string;
+}
+
+/** The ingress's second `settled` argument: the delivery's fingerprint, for the payment run's memo. */
+export interface SettledDelivery {
+  fingerprint?: string;
+}
+
 export interface DismissInput {
   reason: string;
   by?: string;

@@ -1,5 +1,6 @@
 // The workflow bundle entry: re-exports only.
 export { paymentWorkflow } from './payment';
+export { awaitedPaymentWorkflow } from './awaited-payment';
 export { reversalEventWorkflow, reversalWorkflow } from './void-and-ach-reject';
 export { exportBillingCycleWorkflow, scheduledExportWorkflow } from './export-billing-cycle';
 export { invoiceAdjustmentWorkflow } from './invoice-adjustment';

@@ -49,9 +49,11 @@ import {
   type PaymentOutcome,
   type PaymentState,
   type PaymentWorkflowInput,
+  type SettledDelivery,
   cancelPostingSignal,
   dismissSignal,
   earlyEventMismatchSignal,
+  earlyEventSignal,
   paymentArrivedSignal,
   paymentClosedSignal,
   paymentSettledUpdate,
@@ -150,7 +152,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       return state;
     },
     {
-      validator: (delivered) => {
+      // The second argument (the delivery's fingerprint) only matters to an awaited payment.
+      validator: (delivered, _delivery?: SettledDelivery) => {
         if (!samePayment(delivered, payment))
           throw new Error(
             `transaction ${payment.transaction_id} was already received with different content`,
@@ -181,6 +184,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       record('posting cancelled', `${req.requestedBy}: ${req.reason}`);
     }
   });
+  // An event's intake did not see this run yet (a race at the door): the event finds this
+  // run itself and asks it to stop, or reverses the posting. Recorded only.
+  setHandler(earlyEventSignal, ({ eventId }) => record('event arrived together with the payment', eventId));
   setHandler(earlyEventMismatchSignal, (m) => {
     verdictPending.delete(m.requestedBy);
     waiting.add(m.requestedBy);

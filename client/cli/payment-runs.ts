@@ -4,11 +4,11 @@
  */
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { workflowUiUrl } from '../../common/ui';
-import { SA, paymentStateQuery, type PaymentState } from '../../domain';
+import { PAYMENT_WORKFLOW_TYPE, SA, paymentStateQuery, type PaymentState } from '../../domain';
 import type { CommandContext } from './context';
 import { ID_RULE, type ListOptions } from './payment-args';
 
-export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflow';
+export { PAYMENT_WORKFLOW_TYPE };
 /** The one reversal of a transaction (workflows/void-and-ach-reject.ts, ID `reversal-<transaction_id>`). */
 export const REVERSAL_WORKFLOW_TYPE = 'reversalWorkflow';
 

@@ -21,7 +21,6 @@ import {
 import type { paymentWorkflow } from '../../workflows/payment';
 import { REDELIVER_AFTER_S, statusUrl, unavailable, type Answer } from './answers';
 import { fingerprint, statusOf, waitForCloseOrStatus, type IntakeDeps } from './runs';
-import { pendingReversalEvents } from './void-and-ach-reject';
 
 /** What the payment run told the intake, before it becomes IC's answer. */
 type Outcome =
@@ -98,16 +97,6 @@ export function paymentSummary(p: PaymentRequest): string {
 }
 
 /**
- * Start + one long-poll on the happy path (issue 13): start the run (REJECT_DUPLICATE), then
- * one `settled` update that returns once the posting is settled for IC's answer. A repeat of
- * a running payment costs the same two calls; a repeat of a closed one one more (its memo and
- * result). Only when the window closes first does the ingress ask for the status (one
- * describe), to answer 202 with it.
- *
- * `quick` (admission control): the backlog is too deep for the wait to succeed, so the run
- * is only started — durably — and answered 202 at once.
- */
-/**
  * How a payment run is started — by the ingress, and by the bench's direct-start baseline,
  * so the two compare the same start. `earlyEvents`: void / ACH-reject runs already open.
  */
@@ -140,13 +129,25 @@ export function paymentStartOptions(payment: PaymentRequest, taskQueue: string, 
   };
 }
 
+/**
+ * Start + one long-poll on the happy path (issue 13): start the run (REJECT_DUPLICATE), then
+ * one `settled` update that returns once the posting is settled for IC's answer. A repeat of
+ * a running payment costs the same two calls; a repeat of a closed one one more (its memo and
+ * result). Only when the window closes first does the ingress ask for the status (one
+ * describe), to answer 202 with it.
+ *
+ * A void or ACH reject that came first has already started `payment-<txid>` as an awaited
+ * payment (workflows/awaited-payment.ts): the start is refused, the update hands the payment
+ * over (answered RECEIVED, which no payment run answers), and one more update waits on the
+ * payment run it continued as. So the payment intake never looks for early events.
+ *
+ * `quick` (admission control): the backlog is too deep for the wait to succeed, so the run
+ * is only started — durably — and answered 202 at once.
+ */
 async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: WaitPlan): Promise<Outcome> {
   const workflowId = workflowIds.payment(payment.transaction_id);
   const fp = fingerprint(payment);
-  // A void or ACH reject that came first (and is still open): the payment run asks it
-  // whether it matches before posting. Dismissed or closed events don't apply.
-  const earlier = await pendingReversalEvents(ctx.client, payment.transaction_id);
-  const options = paymentStartOptions(payment, ctx.taskQueue, earlier);
+  const options = paymentStartOptions(payment, ctx.taskQueue);
 
   // 1. Start the run: durable once this returns, and never aborted (cancelling a start
   //    mid-flight can cancel it inside the server). Needs no worker, so it stays fast
@@ -176,9 +177,15 @@ async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: Wait
   };
   const slowTimer = setTimeout(() => tell(false), opts.quickMs ?? windowMs);
   try {
-    const state = await ctx.client.withAbortSignal(abort.signal, () =>
-      handle.executeUpdate(paymentSettledUpdate, { args: [payment] }),
-    );
+    const settled = () =>
+      ctx.client.withAbortSignal(abort.signal, () =>
+        handle.executeUpdate(paymentSettledUpdate, { args: [payment, { fingerprint: fp }] }),
+      );
+    let state = await settled();
+    // Handed over by an awaited payment: ask the payment run it continues as (a few tries
+    // while the continue-as-new lands; the window still bounds the wait).
+    for (let i = 0; i < HANDOVER_TRIES && known && state.status === PaymentStatus.RECEIVED; i++)
+      state = await settled();
     tell(true);
     return answerFor(state);
   } catch (err) {
@@ -186,7 +193,9 @@ async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: Wait
     if (abort.signal.aborted) {
       // The window closed first (the run is durably started): answer 202 with its status.
       const status = await statusOf(handle);
-      if (status === undefined) throw new IntakeNotDurableError(payment.transaction_id);
+      // AWAITING_PAYMENT: an awaited payment that may not hold this delivery yet — never 2xx for it.
+      if (status === undefined || status === PaymentStatus.AWAITING_PAYMENT)
+        throw new IntakeNotDurableError(payment.transaction_id);
       return { kind: 'accepted', status: status as PaymentStatus };
     }
     // The run has closed (an update cannot reach it), or it started before the `settled`
@@ -200,6 +209,9 @@ async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: Wait
     opts.giveUp?.removeEventListener('abort', giveUp);
   }
 }
+
+/** How many more `settled` calls a delivery handed over by an awaited payment makes. */
+const HANDOVER_TRIES = 3;
 
 /** The payment could not be shown to be durably started in time: IC must redeliver (503). */
 class IntakeNotDurableError extends Error {
@@ -222,6 +234,8 @@ async function repeatOfKnown(
 ): Promise<Outcome> {
   const handle = ctx.client.workflow.getHandle<typeof paymentWorkflow>(workflowId);
   const existing = (await handle.describe()).memo?.fingerprint;
+  // Still an awaited payment (no memo yet): nothing shows it holds this delivery; IC redelivers.
+  if (existing === undefined) throw new IntakeNotDurableError(workflowId.replace(/^payment-/, ''));
   if (existing !== fp) return { kind: 'conflict' };
   return waitForOutcome({ ...ctx, confirmWaitMs: Math.max(waitMs, 1) }, handle);
 }

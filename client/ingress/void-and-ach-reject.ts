@@ -11,6 +11,8 @@ import {
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
+  AWAITED_PAYMENT_WORKFLOW_TYPE,
+  earlyEventSignal,
   toCents,
   PaymentStatus,
   SA,
@@ -37,9 +39,11 @@ interface PaymentMemo {
   payment_method?: string;
 }
 
+/** What the door knows of the payment: undefined when IC has not sent it (no run, or an awaited payment). */
 async function paymentMemo(client: Client, transactionId: string): Promise<PaymentMemo | undefined> {
   try {
     const desc = await client.workflow.getHandle(workflowIds.payment(transactionId)).describe();
+    if (desc.type === AWAITED_PAYMENT_WORKFLOW_TYPE) return undefined;
     return (desc.memo ?? {}) as PaymentMemo;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
@@ -53,9 +57,12 @@ export async function receiveReversalEvent(
   kind: ReversalKind,
   event: VoidEvent | AchRejectEvent,
 ): Promise<Answer> {
-  const refused = await checkAgainstPayment(deps.client, kind, event);
+  const memo = await paymentMemo(deps.client, event.transaction_id);
+  const refused = checkAgainstPayment(memo, kind, event);
   if (refused) return refused;
   const txid = event.transaction_id;
+  // Before the event's run: the payment, whenever it comes, will ask this event first.
+  if (!memo) await awaitPayment(deps, kind, event);
   const started = await startEventRun(deps, kind, event);
   if ('answer' in started) return started.answer;
   const outcome = await waitForCloseOrStatus<ReversalEventState>(
@@ -89,13 +96,12 @@ export async function receiveReversalEvent(
 }
 
 /** Checked at the door when the payment is known: the amount, and echeck for ACH rejects. */
-async function checkAgainstPayment(
-  client: Client,
+function checkAgainstPayment(
+  memo: PaymentMemo | undefined,
   kind: ReversalKind,
   event: VoidEvent | AchRejectEvent,
-): Promise<Answer | undefined> {
+): Answer | undefined {
   const txid = event.transaction_id;
-  const memo = await paymentMemo(client, txid);
   if (memo?.amount !== undefined && toCents(memo.amount) !== toCents(event.amount)) {
     return {
       kind: 'conflict',
@@ -119,6 +125,41 @@ async function checkAgainstPayment(
     };
   }
   return undefined;
+}
+
+/**
+ * The payment has not come: start `payment-<txid>` as an awaited payment
+ * (workflows/awaited-payment.ts), or tell the one already waiting, that this event came
+ * first. The payment intake then needs no lookup: its start is refused and it hands the
+ * payment over. A payment run that started meanwhile (a race at the door) only records the
+ * signal; one that already closed refuses the start — either way the event's own run finds it.
+ */
+async function awaitPayment(
+  deps: IntakeDeps,
+  kind: ReversalKind,
+  event: VoidEvent | AchRejectEvent,
+): Promise<void> {
+  const txid = event.transaction_id;
+  const eventId = kind === 'void' ? workflowIds.void(txid) : workflowIds.achReject(txid);
+  try {
+    await deps.client.workflow.signalWithStart('awaitedPaymentWorkflow', {
+      workflowId: workflowIds.payment(txid),
+      taskQueue: deps.taskQueue,
+      args: [{ transactionId: txid, since: new Date().toISOString() }],
+      signal: earlyEventSignal,
+      signalArgs: [{ eventId }],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: SA.TransactionId, value: txid },
+        { key: SA.InvoiceNumber, value: event.invoice_number },
+        { key: SA.CustomerId, value: event.customer },
+        { key: SA.PaymentStatus, value: PaymentStatus.AWAITING_PAYMENT },
+      ],
+      staticSummary: `Awaited payment · invoice ${event.invoice_number} · customer ${event.customer}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }
 
 /** Starts the event's run under its business key, or finds it (a repeat) — or a conflict. */
@@ -177,24 +218,3 @@ async function startEventRun(
 
 /** Statuses that will not change soon: answer 202 at once instead of holding IC's call. */
 const WAITING = new Set<string>([PaymentStatus.AWAITING_PAYMENT, PaymentStatus.NEEDS_ATTENTION]);
-
-/**
- * Called by payment intake before starting a payment run: the void / ACH-reject runs of
- * this transaction that are still open. The payment run checks with each one before
- * posting (workflows/payment.ts); closed or dismissed ones never apply to a later payment.
- */
-export async function pendingReversalEvents(client: Client, transactionId: string): Promise<string[]> {
-  const ids = [workflowIds.void(transactionId), workflowIds.achReject(transactionId)];
-  const found = await Promise.all(
-    ids.map(async (id) => {
-      try {
-        const desc = await client.workflow.getHandle(id).describe();
-        return desc.status.name === 'RUNNING' ? id : undefined;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      }
-    }),
-  );
-  return found.filter((id): id is string => id !== undefined);
-}

@@ -51,8 +51,10 @@ async function decryptPayloads(node: unknown, codec: AesGcmPayloadCodec): Promis
   }
 }
 
-async function record(name: string, workflowId: string): Promise<void> {
-  const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+/** Never overwrites a saved history: each set proves that runs open in production survive a deploy. */
+async function record(name: string, workflowId: string, runId?: string): Promise<void> {
+  if (fs.existsSync(path.join(DIR, `${name}.json`))) return;
+  const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
   await decryptPayloads(history, new AesGcmPayloadCodec(testPayloadKeyList()));
   fs.mkdirSync(DIR, { recursive: true });
   fs.writeFileSync(path.join(DIR, `${name}.json`), historyToJSON(history));
@@ -63,8 +65,10 @@ const payment = () => seedPayment(h.imt, { amount: '20.00' });
 
 describe('workflow determinism', () => {
   // The histories without a prefix were recorded before issue 9 (workflows/*-v1.ts replay
-  // them); `v2-*` ones by the current code. Recording never overwrites the older set: it
-  // is what proves that runs already open in production survive the deploy.
+  // them); `v2-*` ones by the code of issue 9 (early events passed in by the ingress);
+  // `v3-*` ones since issue 13 (an early event waits as an awaited payment). Recording
+  // only adds missing files: an older set is what proves that runs already open in
+  // production survive the deploy.
   it.runIf(UPDATE)('records histories of representative runs of the current code', async () => {
     const POST = '/api/integration/invoice/post-payment';
     const eventOf = (p: ReturnType<typeof payment>, amount = p.amount) => ({
@@ -122,6 +126,19 @@ describe('workflow determinism', () => {
     await result(workflowIds.achReject(early.transaction_id));
     await record('v2-payment-cancelled-before-posting', workflowIds.payment(early.transaction_id));
     await record('v2-ach-reject-before-posting', workflowIds.achReject(early.transaction_id));
+
+    // A matching early void waits as an awaited payment; the payment hands over, never sent.
+    const awaited = payment();
+    await h.http.post('/api/integration/invoice/void-payment', eventOf(awaited));
+    const awaitedRun = await h.client.workflow
+      .getHandle(workflowIds.payment(awaited.transaction_id))
+      .describe();
+    await h.http.post(POST, awaited);
+    await result(workflowIds.void(awaited.transaction_id));
+    await result(workflowIds.payment(awaited.transaction_id));
+    await record('v3-awaited-payment-handed-over', awaitedRun.workflowId, awaitedRun.runId);
+    await record('v3-payment-continued-from-awaited', workflowIds.payment(awaited.transaction_id));
+    await record('v3-void-before-awaited-payment', workflowIds.void(awaited.transaction_id));
   });
 
   const files = fs.existsSync(DIR)
@@ -131,6 +148,7 @@ describe('workflow determinism', () => {
   it('has saved histories to replay', () => {
     expect(files.filter((f) => !f.startsWith('v2-')).length).toBeGreaterThanOrEqual(7);
     expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(8);
+    expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(3);
   });
 
   it.each(files)('replays %s against the current workflow code', async (file) => {
