@@ -64,6 +64,13 @@ import { paymentWorkflowV1 } from './payment-v1';
 
 /** Runs that started before issue 9 lack this marker and replay workflows/payment-v1.ts. */
 export const UNCERTAIN_POSTING_PATCH = 'uncertain-posting-v2';
+/**
+ * An early event's verdict (`earlyEventMismatch` / `cancelPosting`) can overtake the
+ * acknowledgement of this run's `paymentArrived` to it (or the event found this run by
+ * itself first): a verdict already given is not waited for again — before, the run then
+ * waited out the full EARLY_EVENT_VERDICT_WAIT (a minute) before parking.
+ */
+export const EARLY_VERDICT_FIRST_PATCH = 'early-verdict-before-asking';
 
 const { postPayment } = proxyActivities<Activities>({
   // Longer than the longest IMT timeout by construction (IMT_TIMEOUT_MS ≤ IMT_TIMEOUT_MAX_MS);
@@ -116,6 +123,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const waiting = new Set<string>(carried?.waiting ?? []);
   /** Early events that have not answered `paymentArrived` yet. */
   const verdictPending = new Set<string>();
+  /** Events that gave their verdict (stop, or does not match), whenever it came. */
+  const verdictGiven = new Set<string>();
 
   const record = (event: string, detail?: string) => {
     state.events.push({ at: new Date().toISOString(), event, detail });
@@ -177,6 +186,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     record('dismissed', reason);
   });
   setHandler(cancelPostingSignal, (req) => {
+    verdictGiven.add(req.requestedBy);
     verdictPending.delete(req.requestedBy);
     waiting.add(req.requestedBy);
     if (!cancellation) {
@@ -188,6 +198,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   // run itself and asks it to stop, or reverses the posting. Recorded only.
   setHandler(earlyEventSignal, ({ eventId }) => record('event arrived together with the payment', eventId));
   setHandler(earlyEventMismatchSignal, (m) => {
+    verdictGiven.add(m.requestedBy);
     verdictPending.delete(m.requestedBy);
     waiting.add(m.requestedBy);
     if (!mismatch) {
@@ -212,10 +223,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   // Early events: tell each one, then give it a moment to say whether it matches.
   if (input.earlyEvents?.length && !carried) {
+    const verdictMayComeFirst = patched(EARLY_VERDICT_FIRST_PATCH);
     for (const id of input.earlyEvents) {
       try {
         await getExternalWorkflowHandle(id).signal(paymentArrivedSignal, { payment });
-        verdictPending.add(id);
+        if (!(verdictMayComeFirst && verdictGiven.has(id))) verdictPending.add(id);
         waiting.add(id);
       } catch {
         record('early event already closed; it does not apply', id);

@@ -11,9 +11,20 @@ import type { WaitPlan } from './payment';
 export interface AdmissionHooks {
   /** The number of intake calls held right now. */
   onInFlight?(count: number): void;
+  /** How many calls the ingress admits now (≤ INGRESS_MAX_IN_FLIGHT; lower while starts are slow). */
+  onAdmissionLimit?(allowed: number): void;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 200;
+/**
+ * A start slower than this means Temporal is queueing: each admitted call then waits longer
+ * than IC should, so the ingress admits fewer (see Admission.started).
+ */
+const START_TARGET_MS = 400;
+/** Never admit fewer than this: the starts that keep measuring must go on. */
+const MIN_ALLOWED = 8;
+/** At most one cut of the admitted count per this long (a burst of slow starts is one signal). */
+const CUT_INTERVAL_MS = 500;
 /** The wait for IMT's confirmation while most recent waits ran out (see Admission). */
 const SHORT_WINDOW_MS = 750;
 export const INTAKE_URLS = new Set([
@@ -27,18 +38,34 @@ export const INTAKE_URLS = new Set([
  * quarter of it the backlog is too deep for a payment's confirmation to arrive within the
  * wait, so payments are answered 202 as soon as their run is durably started — new ones at
  * once, and those already waiting as soon as the backlog gets that deep.
+ *
+ * The limit follows Temporal's start latency (AIMD): while starts take longer than
+ * START_TARGET_MS the admitted count is cut by a tenth (at most every CUT_INTERVAL_MS, never
+ * below MIN_ALLOWED), and it grows back by one per fast start. Past it a call gets 429 at
+ * once instead of queueing behind slow starts, so what IC hears stays within a second.
  */
 export class Admission {
   private count = 0;
+  private allowed: number;
+  private startMs = 0;
+  private lastCut = Number.NEGATIVE_INFINITY;
   private readonly admitted = new WeakSet<FastifyRequest>();
   /** Aborted while the backlog is deep: payments already waiting give up the wait too. */
   private deepening = Admission.controller();
   constructor(
     readonly limit: number,
     private readonly hooks: AdmissionHooks,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.allowed = limit;
+    hooks.onAdmissionLimit?.(limit);
+  }
+  /** How many calls are admitted now. */
+  get admits(): number {
+    return this.allowed;
+  }
   enter(req: FastifyRequest): boolean {
-    if (this.count >= this.limit) return false;
+    if (this.count >= this.allowed) return false;
     this.count += 1;
     this.admitted.add(req);
     this.changed();
@@ -50,9 +77,9 @@ export class Admission {
     this.count -= 1;
     this.changed();
   }
-  /** Past a quarter of the limit, waiting for IMT would only lengthen the queue. */
+  /** Past a quarter of what is admitted now, waiting for IMT would only lengthen the queue. */
   deep(): boolean {
-    return this.count > this.limit / 4;
+    return this.count > this.allowed / 4;
   }
   /**
    * Share of recent waits that did not settle quickly (EWMA). When most do not, Temporal's
@@ -68,6 +95,17 @@ export class Admission {
   windowMs(full: number): number {
     return this.slowShare > 0.5 ? Math.min(full, SHORT_WINDOW_MS) : full;
   }
+  /** Told how long each payment's start took (EWMA); moves the admitted count (AIMD). */
+  started(ms: number): void {
+    this.startMs = this.startMs === 0 ? ms : this.startMs * 0.8 + ms * 0.2;
+    const before = this.allowed;
+    if (this.startMs > START_TARGET_MS) {
+      if (this.now() - this.lastCut < CUT_INTERVAL_MS) return;
+      this.lastCut = this.now();
+      this.allowed = Math.max(Math.min(MIN_ALLOWED, this.limit), Math.floor(this.allowed * 0.9));
+    } else if (this.startMs < START_TARGET_MS / 2) this.allowed = Math.min(this.limit, this.allowed + 1);
+    if (this.allowed !== before) this.hooks.onAdmissionLimit?.(this.allowed);
+  }
   /** How the next payment should wait, given the backlog now. */
   planFor(confirmWaitMs: number): WaitPlan {
     return {
@@ -76,6 +114,7 @@ export class Admission {
       windowMs: this.windowMs(confirmWaitMs),
       quickMs: SHORT_WINDOW_MS,
       onWaited: (quick) => this.waited(quick),
+      onStarted: (ms) => this.started(ms),
     };
   }
   /** The 429 for a call past the limit. */
@@ -86,7 +125,7 @@ export class Admission {
       retryAfterS: REDELIVER_AFTER_S,
       body: {
         error: 'overloaded',
-        message: `The service is holding ${this.limit} calls; deliver this one again in ${REDELIVER_AFTER_S} s.`,
+        message: `The service is holding ${this.count} calls (admitting ${this.allowed} now that Temporal is slow to start runs, ${this.limit} at most); deliver this one again in ${REDELIVER_AFTER_S} s.`,
       },
     };
   }

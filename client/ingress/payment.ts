@@ -42,6 +42,8 @@ export interface WaitPlan {
    */
   onWaited?: (quick: boolean) => void;
   quickMs?: number;
+  /** Told how long the start call took (admission control follows it). */
+  onStarted?: (ms: number) => void;
 }
 
 /** IC's answer for one delivery of a payment. */
@@ -154,8 +156,10 @@ async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: Wait
   //    even when Temporal's task queue is backed up.
   let handle: WorkflowHandle<typeof paymentWorkflow>;
   let known = false;
+  const startedAt = Date.now();
   try {
     handle = await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', options);
+    opts.onStarted?.(Date.now() - startedAt);
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     handle = ctx.client.workflow.getHandle<typeof paymentWorkflow>(workflowId);

@@ -13,6 +13,7 @@ import {
   type PaymentState,
   type ReversalEventState,
 } from '../../domain';
+import { paymentStartOptions } from '../../client/ingress/payment';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { startAlertReceiver, type AlertReceiver } from '../helpers/webhook';
@@ -233,6 +234,39 @@ describe('early events are checked, never trusted', () => {
     const event = (await handle(workflowIds.void(p.transaction_id)).result()) as ReversalEventState;
     expect(event).toMatchObject({ status: 'VOIDED_BEFORE_POSTING', resolution: 'nothing-posted' });
     expect(ledger(p.transaction_id)).toEqual([]);
+  });
+
+  it('a verdict that overtakes the acknowledgement of paymentArrived is not waited for again', async () => {
+    const p = newPayment('credit');
+    // A silent stand-in for an event run that has already given its verdict: it stays open
+    // and never answers paymentArrived (the real event would not repeat itself either).
+    const eventId = workflowIds.void(p.transaction_id);
+    await h.client.workflow.start('awaitedPaymentWorkflow', {
+      workflowId: eventId,
+      taskQueue: h.taskQueue,
+      args: [{ transactionId: `stand-in-${p.transaction_id}`, since: new Date().toISOString() }],
+    });
+    await h.stopWorker();
+    try {
+      await h.client.workflow.start('paymentWorkflow', paymentStartOptions(p, h.taskQueue, [eventId]));
+      // The verdict is in the run's first activation, before its paymentArrived is acknowledged.
+      await handle(workflowIds.payment(p.transaction_id)).signal('earlyEventMismatch', {
+        requestedBy: eventId,
+        differences: ['amount 1.00 differs from the payment (42.50)'],
+      });
+    } finally {
+      await h.startWorker();
+    }
+    // Without the fix the run waits out the verdict minute before parking.
+    await eventually(
+      async () => (await statusOf(workflowIds.payment(p.transaction_id))) === PaymentStatus.NEEDS_ATTENTION,
+      20_000,
+    );
+    expect(ledger(p.transaction_id)).toEqual([]);
+    for (const id of [workflowIds.payment(p.transaction_id), eventId])
+      await handle(id)
+        .terminate('test done')
+        .catch(() => undefined);
   });
 
   it('a dismissed void does not apply to a payment that arrives later', async () => {

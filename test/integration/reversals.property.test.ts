@@ -73,7 +73,12 @@ async function describeOrUndefined(workflowId: string) {
 async function settled(workflowId: string): Promise<boolean> {
   const d = await describeOrUndefined(workflowId);
   return (
-    !d || SETTLED.has(d.status.name) || d.typedSearchAttributes.get(SA.PaymentStatus) === 'NEEDS_ATTENTION'
+    !d ||
+    SETTLED.has(d.status.name) ||
+    d.typedSearchAttributes.get(SA.PaymentStatus) === 'NEEDS_ATTENTION' ||
+    // A payment that never came, waited for under its own key by the events that came first.
+    (d.type === 'awaitedPaymentWorkflow' &&
+      d.typedSearchAttributes.get(SA.PaymentStatus) === 'AWAITING_PAYMENT')
   );
 }
 
@@ -196,6 +201,11 @@ it(
           expect({ tx: t.transaction_id, accepted: a, deliveries, net, isParked, ok }).toMatchObject({
             ok: true,
           });
+          // A delivered payment never stays behind in an awaited run: it was handed over.
+          if (a.payment)
+            expect((await describeOrUndefined(workflowIds.payment(t.transaction_id)))?.type).toBe(
+              'paymentWorkflow',
+            );
           if (!a.mismatch && a.payment) {
             // Nothing but a mismatch may hold a delivered payment back from what IC calls for.
             expect({ tx: t.transaction_id, net, icNet }).toEqual({ tx: t.transaction_id, net: icNet, icNet });
