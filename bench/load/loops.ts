@@ -43,6 +43,8 @@ export async function openLoop(
 export interface HttpAnswer {
   status: number;
   body: string;
+  /** Seconds from a `Retry-After` header (429 / 503), when there is one. */
+  retryAfterS?: number;
 }
 
 export function postJson(
@@ -67,8 +69,13 @@ export function postJson(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        const retryAfter = Number(res.headers['retry-after']);
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            retryAfterS: Number.isFinite(retryAfter) ? retryAfter : undefined,
+          }),
         );
         res.on('error', reject);
       },

@@ -156,7 +156,11 @@ export async function runPaymentsBench(opts: PaymentsBenchOptions): Promise<Paym
       rate,
     });
     const overload = await summarizePayments(stack, 'ingress', [paced], { rate }, opts.historySample);
-    const sampled = evenlySpaced(t.ingressItems, opts.historySample).map((s) => s.workflowId);
+    // Only runs that were started: a 429 left nothing behind to count.
+    const sampled = evenlySpaced(
+      t.ingressItems.filter((s) => !s.rejected),
+      opts.historySample,
+    ).map((s) => s.workflowId);
     const actions = await countActions(stack.client, sampled);
     return {
       startedAt,

@@ -17,6 +17,8 @@ export interface Sent extends Traced {
   transactionId: string;
   /** Answered 429: not started, so never posted. */
   rejected?: boolean;
+  /** Closed-loop rounds: how many times a 429 was delivered again after its Retry-After. */
+  redelivered?: number;
   error?: string;
 }
 
@@ -187,7 +189,15 @@ export async function ingressRound(env: BenchStack, ingressUrl: string, spec: Ru
     const s = sent[i];
     s.sentAt = Date.now();
     try {
-      const answer = await postWithRedelivery(env, url, headers, bodies[i]);
+      let answer = await postWithRedelivery(env, url, headers, bodies[i]);
+      // Closed loop (a throughput round): like IC's Data Pump, deliver a 429 again after its
+      // Retry-After, so every payment is posted and the round measures what got through.
+      // The paced overload round counts the 429 as the answer (that is what it measures).
+      while (answer.status === 429 && spec.rate === undefined) {
+        s.redelivered = (s.redelivered ?? 0) + 1;
+        await new Promise((r) => setTimeout(r, (answer.retryAfterS ?? 5) * 1000));
+        answer = await postWithRedelivery(env, url, headers, bodies[i]);
+      }
       s.status = answer.status;
       // 429 (admission control, with Retry-After) is an answer: IC's Data Pump redelivers later.
       if (answer.status === 429) s.rejected = true;

@@ -59,13 +59,19 @@ export function paymentGoalRows(p: PaymentsBenchResult): string[][] {
       ],
     );
   }
+  // A describe is allowed only where the wait closed before the outcome (a cancelled
+  // long-poll): it reads the live status for the 202 (contracts B). On the happy path — an
+  // outcome within the window — there is none.
   const describes = payments.rpc.DescribeWorkflowExecution?.perItem ?? 0;
+  const update = payments.rpc.UpdateWorkflowExecution;
+  const closedWindows = update ? (update.errors.CANCELLED ?? 0) / (update.calls / update.perItem) : 0;
+  const starts = payments.rpc.StartWorkflowExecution?.perItem ?? 0;
   rows.push(
     [
       `Temporal RPCs per payment at the ingress, ${payments.concurrency} in flight`,
       rpcPerItem(payments),
-      'start + one long-poll; no describe',
-      met(describes < 0.05),
+      'start + one long-poll; no describe on the happy path (only after a closed window)',
+      met(starts <= 1.01 && (update?.perItem ?? 0) <= 1.01 && describes <= closedWindows + 0.01),
     ],
     [
       `HTTP answer at ${fmt(overload.rate, 0)}/s offered (2× the ${fmt(p.sustainable)}/s sustained), INGRESS_MAX_IN_FLIGHT ${p.overloadMaxInFlight}`,

@@ -24,9 +24,11 @@ const START_TARGET_MS = 400;
 /** Never admit fewer than this: the starts that keep measuring must go on. */
 const MIN_ALLOWED = 8;
 /** At most one cut of the admitted count per this long (a burst of slow starts is one signal). */
-const CUT_INTERVAL_MS = 500;
+const CUT_INTERVAL_MS = 250;
+/** Each cut keeps this share of what was admitted. */
+const CUT_KEEPS = 0.8;
 /** The wait for IMT's confirmation while most recent waits ran out (see Admission). */
-const SHORT_WINDOW_MS = 750;
+const SHORT_WINDOW_MS = 500;
 export const INTAKE_URLS = new Set([
   '/api/integration/invoice/post-payment',
   '/api/integration/invoice/void-payment',
@@ -40,8 +42,8 @@ export const INTAKE_URLS = new Set([
  * once, and those already waiting as soon as the backlog gets that deep.
  *
  * The limit follows Temporal's start latency (AIMD): while starts take longer than
- * START_TARGET_MS the admitted count is cut by a tenth (at most every CUT_INTERVAL_MS, never
- * below MIN_ALLOWED), and it grows back by one per fast start. Past it a call gets 429 at
+ * START_TARGET_MS the admitted count is cut to CUT_KEEPS of itself (at most every
+ * CUT_INTERVAL_MS, never below MIN_ALLOWED), and it grows back by one per fast start. Past it a call gets 429 at
  * once instead of queueing behind slow starts, so what IC hears stays within a second.
  */
 export class Admission {
@@ -102,7 +104,7 @@ export class Admission {
     if (this.startMs > START_TARGET_MS) {
       if (this.now() - this.lastCut < CUT_INTERVAL_MS) return;
       this.lastCut = this.now();
-      this.allowed = Math.max(Math.min(MIN_ALLOWED, this.limit), Math.floor(this.allowed * 0.9));
+      this.allowed = Math.max(Math.min(MIN_ALLOWED, this.limit), Math.floor(this.allowed * CUT_KEEPS));
     } else if (this.startMs < START_TARGET_MS / 2) this.allowed = Math.min(this.limit, this.allowed + 1);
     if (this.allowed !== before) this.hooks.onAdmissionLimit?.(this.allowed);
   }

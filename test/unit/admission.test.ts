@@ -16,14 +16,14 @@ function setup(limit = 100) {
 }
 
 describe('Admission follows the start latency', () => {
-  it('cuts the admitted count by a tenth per interval while starts are slow, never below 8', () => {
+  it('cuts the admitted count to 80% per interval while starts are slow, never below 8', () => {
     const { admission, limits, advance } = setup(100);
     expect(admission.admits).toBe(100);
     admission.started(900);
-    expect(admission.admits).toBe(90);
+    expect(admission.admits).toBe(80);
     // A burst of slow starts within one interval is one signal.
     for (let i = 0; i < 20; i++) admission.started(900);
-    expect(admission.admits).toBe(90);
+    expect(admission.admits).toBe(80);
     for (let i = 0; i < 60; i++) {
       advance(600);
       admission.started(900);
