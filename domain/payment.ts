@@ -3,6 +3,7 @@
  * state, and the inputs of its signals (the definitions are in domain/messages.ts).
  */
 import type { AttemptError } from './failures';
+import { SA } from './ids';
 
 export const PAYMENT_METHODS = ['cash', 'credit', 'check', 'echeck', 'other'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
@@ -211,3 +212,36 @@ export function samePayment(a: PaymentRequest, b: PaymentRequest): boolean {
 }
 
 // ---------------------------------------------------------------------------
+
+/** What identifies a transaction's runs: the payment's, and each event's (they carry the same three). */
+export interface TransactionKeys {
+  transaction_id: string;
+  invoice_number: string;
+  customer: string;
+}
+
+/**
+ * The search attributes every run of a transaction carries — payment, awaited payment, void,
+ * ACH reject, reversal — so the Temporal UI and `payments list` find them all by one ID.
+ */
+export function transactionSearchAttributes(keys: TransactionKeys, status: PaymentStatus) {
+  return [
+    { key: SA.TransactionId, value: keys.transaction_id },
+    { key: SA.InvoiceNumber, value: keys.invoice_number },
+    { key: SA.CustomerId, value: keys.customer },
+    { key: SA.PaymentStatus, value: status },
+  ];
+}
+
+/**
+ * The memo of a payment run, readable without a worker: the delivery's fingerprint (a repeat
+ * with other content is a 409) and the amount and method (a later void / ACH reject is
+ * checked at the door). Given by the ingress's start, and by an awaited payment's hand-over.
+ */
+export function paymentRunMemo(payment: PaymentRequest, fingerprint: string | undefined) {
+  return {
+    ...(fingerprint ? { fingerprint } : {}),
+    amount: payment.amount,
+    payment_method: payment.payment_method,
+  };
+}

@@ -21,8 +21,9 @@ import {
 import {
   PAYMENT_WORKFLOW_TYPE,
   PaymentStatus,
-  SA,
+  paymentRunMemo,
   samePayment,
+  transactionSearchAttributes,
   type AwaitedPaymentInput,
   type PaymentRequest,
   type PaymentState,
@@ -91,18 +92,9 @@ export async function awaitedPaymentWorkflow(input: AwaitedPaymentInput): Promis
   const { payment, receivedAt, fingerprint } = delivered!;
   const continueAsPayment = makeContinueAsNewFunc<typeof paymentWorkflow>({
     workflowType: PAYMENT_WORKFLOW_TYPE,
-    // The same memo the ingress gives a payment run it starts itself (client/ingress/payment.ts).
-    memo: {
-      ...(fingerprint ? { fingerprint } : {}),
-      amount: payment.amount,
-      payment_method: payment.payment_method,
-    },
-    typedSearchAttributes: [
-      { key: SA.TransactionId, value: payment.transaction_id },
-      { key: SA.InvoiceNumber, value: payment.invoice_number },
-      { key: SA.CustomerId, value: payment.customer },
-      { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
-    ],
+    // The same memo and search attributes the ingress gives a payment run it starts itself.
+    memo: paymentRunMemo(payment, fingerprint),
+    typedSearchAttributes: transactionSearchAttributes(payment, PaymentStatus.RECEIVED),
   });
   await continueAsPayment({ payment, receivedAt, earlyEvents: [...earlyEvents] });
 }

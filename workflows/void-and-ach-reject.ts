@@ -39,6 +39,7 @@ import {
   IMT_ATTEMPT_TIMEOUT_MS,
   PaymentStatus,
   SA,
+  transactionSearchAttributes,
   workflowIds,
   type AchRejectEvent,
   type PaymentClosedInput,
@@ -364,12 +365,14 @@ export async function reversalEventWorkflow(input: ReversalEventInput): Promise<
       args: [reversalInput],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: SA.TransactionId, value: txid },
-        { key: SA.InvoiceNumber, value: reversalInput.invoiceNumber },
-        { key: SA.CustomerId, value: reversalInput.customer },
-        { key: SA.PaymentStatus, value: PaymentStatus.REVERSING },
-      ],
+      typedSearchAttributes: transactionSearchAttributes(
+        {
+          transaction_id: txid,
+          invoice_number: reversalInput.invoiceNumber,
+          customer: reversalInput.customer,
+        },
+        PaymentStatus.REVERSING,
+      ),
       staticSummary: `${label(kind)} reversal${returnCode ? ` ${returnCode}` : ''} · transaction ${txid}`,
     });
   } catch (err) {

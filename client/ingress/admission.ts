@@ -42,8 +42,9 @@ export const INTAKE_URLS = new Set([
  * once, and those already waiting as soon as the backlog gets that deep.
  *
  * The limit follows Temporal's start latency (AIMD): while starts take longer than
- * START_TARGET_MS the admitted count is cut to CUT_KEEPS of itself (at most every
- * CUT_INTERVAL_MS, never below MIN_ALLOWED), and it grows back by one per fast start. Past it a call gets 429 at
+ * START_TARGET_MS while at least half of the admitted count is in flight, the admitted count
+ * is cut to CUT_KEEPS of itself (at most every CUT_INTERVAL_MS, never below MIN_ALLOWED), and
+ * it grows back by one per fast start. Past it a call gets 429 at
  * once instead of queueing behind slow starts, so what IC hears stays within a second.
  */
 export class Admission {
@@ -102,6 +103,10 @@ export class Admission {
     this.startMs = this.startMs === 0 ? ms : this.startMs * 0.8 + ms * 0.2;
     const before = this.allowed;
     if (this.startMs > START_TARGET_MS) {
+      // Only while the ingress itself holds much of what it admits: slow starts with little in
+      // flight are not this ingress's queue (a busy machine, a restarting server), and cutting
+      // then would only turn IC's deliveries into 429s and redeliveries.
+      if (this.count < this.allowed / 2) return;
       if (this.now() - this.lastCut < CUT_INTERVAL_MS) return;
       this.lastCut = this.now();
       this.allowed = Math.max(Math.min(MIN_ALLOWED, this.limit), Math.floor(this.allowed * CUT_KEEPS));

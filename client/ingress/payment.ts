@@ -11,7 +11,8 @@ import {
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   PaymentStatus,
-  SA,
+  paymentRunMemo,
+  transactionSearchAttributes,
   workflowIds,
   type PaymentRequest,
   type PaymentState,
@@ -115,18 +116,8 @@ export function paymentStartOptions(payment: PaymentRequest, taskQueue: string, 
     ] as Parameters<typeof paymentWorkflow>,
     // A transaction is posted once, ever: a closed run must not be started again either.
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    // amount and method let a later void / ACH reject be checked at the door (409 / 400).
-    memo: {
-      fingerprint: fingerprint(payment),
-      amount: payment.amount,
-      payment_method: payment.payment_method,
-    },
-    typedSearchAttributes: [
-      { key: SA.TransactionId, value: payment.transaction_id },
-      { key: SA.InvoiceNumber, value: payment.invoice_number },
-      { key: SA.CustomerId, value: payment.customer },
-      { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
-    ],
+    memo: paymentRunMemo(payment, fingerprint(payment)),
+    typedSearchAttributes: transactionSearchAttributes(payment, PaymentStatus.RECEIVED),
     staticSummary: paymentSummary(payment),
   };
 }

@@ -15,7 +15,7 @@ import {
   earlyEventSignal,
   toCents,
   PaymentStatus,
-  SA,
+  transactionSearchAttributes,
   workflowIds,
   type AchRejectEvent,
   type ReversalEventState,
@@ -149,12 +149,7 @@ async function awaitPayment(
       signal: earlyEventSignal,
       signalArgs: [{ eventId }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [
-        { key: SA.TransactionId, value: txid },
-        { key: SA.InvoiceNumber, value: event.invoice_number },
-        { key: SA.CustomerId, value: event.customer },
-        { key: SA.PaymentStatus, value: PaymentStatus.AWAITING_PAYMENT },
-      ],
+      typedSearchAttributes: transactionSearchAttributes(event, PaymentStatus.AWAITING_PAYMENT),
       staticSummary: `Awaited payment · invoice ${event.invoice_number} · customer ${event.customer}`,
     });
   } catch (err) {
@@ -185,12 +180,7 @@ async function startEventRun(
       ],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       memo: { fingerprint: fp },
-      typedSearchAttributes: [
-        { key: SA.TransactionId, value: txid },
-        { key: SA.InvoiceNumber, value: event.invoice_number },
-        { key: SA.CustomerId, value: event.customer },
-        { key: SA.PaymentStatus, value: PaymentStatus.RECEIVED },
-      ],
+      typedSearchAttributes: transactionSearchAttributes(event, PaymentStatus.RECEIVED),
       staticSummary:
         // Readable in the UI (not encrypted): identifiers only, never the amount.
         kind === 'void'

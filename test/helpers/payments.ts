@@ -28,3 +28,15 @@ export function seedPayment(imt: Pick<ImtSimulator, 'addInvoice'>, opts: SeedOpt
     source: 'invoice_cloud',
   };
 }
+
+/** IC's void for a payment (contracts B); `overrides` change any field (e.g. another amount). */
+export function voidOf(p: PaymentRequest, overrides: Record<string, unknown> = {}) {
+  return {
+    customer: p.customer,
+    invoice_number: p.invoice_number,
+    transaction_id: p.transaction_id,
+    amount: p.amount,
+    message: '',
+    ...overrides,
+  };
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { PaymentStatus, SA, workflowIds, type PaymentRequest, type PaymentState } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
-import { seedPayment } from '../helpers/payments';
+import { seedPayment, voidOf } from '../helpers/payments';
 
 const POST = '/api/integration/invoice/post-payment';
 
@@ -20,14 +20,6 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const voidOf = (p: PaymentRequest, overrides: Record<string, unknown> = {}) => ({
-  customer: p.customer,
-  invoice_number: p.invoice_number,
-  transaction_id: p.transaction_id,
-  amount: p.amount,
-  message: '',
-  ...overrides,
-});
 const post = (p: PaymentRequest) => h.http.post(POST, p);
 const postVoid = (body: unknown) => h.http.post('/api/integration/invoice/void-payment', body);
 const ledger = (txid: string) => h.imt.ledger().filter((e) => e.transaction_id === txid);

@@ -15,7 +15,7 @@ import {
 } from '../../domain';
 import { paymentStartOptions } from '../../client/ingress/payment';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
-import { seedPayment } from '../helpers/payments';
+import { seedPayment, voidOf } from '../helpers/payments';
 import { startAlertReceiver, type AlertReceiver } from '../helpers/webhook';
 
 const POST = '/api/integration/invoice/post-payment';
@@ -39,14 +39,7 @@ afterAll(async () => {
 });
 
 const newPayment = (method: PaymentMethod = 'echeck') => seedPayment(h.imt, { method, amount: '42.50' });
-const eventOf = (p: PaymentRequest, overrides: Record<string, unknown> = {}) => ({
-  customer: p.customer,
-  invoice_number: p.invoice_number,
-  transaction_id: p.transaction_id,
-  amount: p.amount,
-  message: '',
-  ...overrides,
-});
+const eventOf = voidOf;
 const achOf = (p: PaymentRequest, overrides: Record<string, unknown> = {}) => ({
   ...eventOf(p, overrides),
   return_code: 'R01',

@@ -5,21 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaymentStatus, SA, workflowIds, type ReversalEventState, type PaymentMethod } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
-import { seedPayment } from '../helpers/payments';
+import { seedPayment, voidOf as icVoidOf } from '../helpers/payments';
 
 let h: Harness;
 
 const newPayment = (method: PaymentMethod = 'echeck') => seedPayment(h.imt, { method, amount: '75.00' });
 type Payment = ReturnType<typeof newPayment>;
 
-const voidOf = (p: Payment, overrides: Record<string, unknown> = {}) => ({
-  customer: p.customer,
-  invoice_number: p.invoice_number,
-  transaction_id: p.transaction_id,
-  amount: p.amount,
-  message: 'voided by payer',
-  ...overrides,
-});
+const voidOf = (p: Payment, overrides: Record<string, unknown> = {}) =>
+  icVoidOf(p, { message: 'voided by payer', ...overrides });
 const achOf = (p: Payment, return_code = 'R01', returned_at = new Date().toISOString().slice(0, 10)) => ({
   ...voidOf(p, { message: 'returned by bank' }),
   return_code,

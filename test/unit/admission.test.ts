@@ -16,9 +16,15 @@ function setup(limit = 100) {
 }
 
 describe('Admission follows the start latency', () => {
-  it('cuts the admitted count to 80% per interval while starts are slow, never below 8', () => {
+  it('cuts the admitted count to 80% per interval while starts are slow and it is half used, never below 8', () => {
     const { admission, limits, advance } = setup(100);
     expect(admission.admits).toBe(100);
+    // Slow starts with little in flight are not this ingress's queue: no cut.
+    for (let i = 0; i < 10; i++) admission.enter(req());
+    admission.started(900);
+    expect(admission.admits).toBe(100);
+    for (let i = 0; i < 90; i++) admission.enter(req());
+    advance(600);
     admission.started(900);
     expect(admission.admits).toBe(80);
     // A burst of slow starts within one interval is one signal.
@@ -33,6 +39,7 @@ describe('Admission follows the start latency', () => {
     expect(limits.at(-1)).toBe(8);
     // A configured limit below the floor is never raised.
     const small = setup(3);
+    for (let i = 0; i < 3; i++) small.admission.enter(req());
     for (let i = 0; i < 5; i++) {
       small.advance(600);
       small.admission.started(900);
@@ -42,12 +49,15 @@ describe('Admission follows the start latency', () => {
 
   it('refuses past the admitted count, and grows back by one per fast start', () => {
     const { admission, advance } = setup(20);
+    const busy = Array.from({ length: 20 }, req);
+    for (const r of busy) admission.enter(r);
     for (let i = 0; i < 10; i++) {
       advance(600);
       admission.started(2000);
     }
     const allowed = admission.admits;
     expect(allowed).toBeLessThan(20);
+    for (const r of busy) admission.leave(r);
     const held = Array.from({ length: allowed }, req);
     for (const r of held) expect(admission.enter(r)).toBe(true);
     expect(admission.enter(req())).toBe(false);
