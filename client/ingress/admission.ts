@@ -42,8 +42,8 @@ export const INTAKE_URLS = new Set([
  * once, and those already waiting as soon as the backlog gets that deep.
  *
  * The limit follows Temporal's start latency (AIMD): while starts take longer than
- * START_TARGET_MS while at least half of the admitted count is in flight, the admitted count
- * is cut to CUT_KEEPS of itself (at most every CUT_INTERVAL_MS, never below MIN_ALLOWED), and
+ * START_TARGET_MS while many start calls are under way at once (an eighth of the admitted
+ * count, at least MIN_ALLOWED), the admitted count is cut to CUT_KEEPS of itself (at most every CUT_INTERVAL_MS, never below MIN_ALLOWED), and
  * it grows back by one per fast start. Past it a call gets 429 at
  * once instead of queueing behind slow starts, so what IC hears stays within a second.
  */
@@ -51,6 +51,8 @@ export class Admission {
   private count = 0;
   private allowed: number;
   private startMs = 0;
+  /** Start calls under way right now. */
+  private startsInFlight = 0;
   private lastCut = Number.NEGATIVE_INFINITY;
   private readonly admitted = new WeakSet<FastifyRequest>();
   /** Aborted while the backlog is deep: payments already waiting give up the wait too. */
@@ -99,14 +101,20 @@ export class Admission {
     return this.slowShare > 0.5 ? Math.min(full, SHORT_WINDOW_MS) : full;
   }
   /** Told how long each payment's start took (EWMA); moves the admitted count (AIMD). */
-  started(ms: number): void {
+  starting(): void {
+    this.startsInFlight += 1;
+  }
+  started(ms: number | undefined): void {
+    this.startsInFlight = Math.max(0, this.startsInFlight - 1);
+    if (ms === undefined) return;
     this.startMs = this.startMs === 0 ? ms : this.startMs * 0.8 + ms * 0.2;
     const before = this.allowed;
     if (this.startMs > START_TARGET_MS) {
-      // Only while the ingress itself holds much of what it admits: slow starts with little in
-      // flight are not this ingress's queue (a busy machine, a restarting server), and cutting
-      // then would only turn IC's deliveries into 429s and redeliveries.
-      if (this.count < this.allowed / 2) return;
+      // Only while many starts wait at Temporal's door at once: that is this ingress's own
+      // queue. Calls that wait for IMT's outcome, or slow starts on a busy machine or a
+      // restarting server, are not — cutting then only turned IC's deliveries into a storm of
+      // 429s and redeliveries (the chaos run, issue 14).
+      if (this.startsInFlight < Math.max(MIN_ALLOWED, this.allowed / 8)) return;
       if (this.now() - this.lastCut < CUT_INTERVAL_MS) return;
       this.lastCut = this.now();
       this.allowed = Math.max(Math.min(MIN_ALLOWED, this.limit), Math.floor(this.allowed * CUT_KEEPS));
@@ -116,11 +124,14 @@ export class Admission {
   /** How the next payment should wait, given the backlog now. */
   planFor(confirmWaitMs: number): WaitPlan {
     return {
-      quick: this.deep(),
+      // Starts slower than the target: Temporal is the bottleneck and an outcome within the
+      // window is unlikely, so answer 202 once the run is durably started.
+      quick: this.deep() || this.startMs > START_TARGET_MS,
       giveUp: this.deepSignal,
       windowMs: this.windowMs(confirmWaitMs),
       quickMs: SHORT_WINDOW_MS,
       onWaited: (quick) => this.waited(quick),
+      onStarting: () => this.starting(),
       onStarted: (ms) => this.started(ms),
     };
   }

@@ -43,8 +43,9 @@ export interface WaitPlan {
    */
   onWaited?: (quick: boolean) => void;
   quickMs?: number;
-  /** Told how long the start call took (admission control follows it). */
-  onStarted?: (ms: number) => void;
+  /** Told when the start call begins, and when it ends with how long it took (undefined: it failed). */
+  onStarting?: () => void;
+  onStarted?: (ms: number | undefined) => void;
 }
 
 /** IC's answer for one delivery of a payment. */
@@ -148,13 +149,17 @@ async function startAndWait(ctx: IntakeDeps, payment: PaymentRequest, opts: Wait
   let handle: WorkflowHandle<typeof paymentWorkflow>;
   let known = false;
   const startedAt = Date.now();
+  let startMs: number | undefined;
+  opts.onStarting?.();
   try {
     handle = await ctx.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', options);
-    opts.onStarted?.(Date.now() - startedAt);
+    startMs = Date.now() - startedAt;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     handle = ctx.client.workflow.getHandle<typeof paymentWorkflow>(workflowId);
     known = true;
+  } finally {
+    opts.onStarted?.(startMs);
   }
   if (opts.quick && !known) return { kind: 'accepted', status: PaymentStatus.RECEIVED };
 

@@ -149,7 +149,7 @@ describe('a void or ACH reject after an uncertain posting', () => {
       async () => (await statusOf(workflowIds.void(p.transaction_id))) === PaymentStatus.NEEDS_ATTENTION,
     );
     const [alert] = await eventually(async () =>
-      hooks.about(p.transaction_id).filter((a) => a.text.includes('TERMINATED')),
+      nonEmpty(hooks.about(p.transaction_id).filter((a) => a.text.includes('TERMINATED'))),
     );
     expect(alert.text).toContain('IMT may hold the payment');
     expect((await handle(workflowIds.void(p.transaction_id)).describe()).status.name).toBe('RUNNING');

@@ -16,22 +16,29 @@ function setup(limit = 100) {
 }
 
 describe('Admission follows the start latency', () => {
-  it('cuts the admitted count to 80% per interval while starts are slow and it is half used, never below 8', () => {
+  it('cuts the admitted count to 80% per interval while many slow starts are under way, never below 8', () => {
     const { admission, limits, advance } = setup(100);
     expect(admission.admits).toBe(100);
-    // Slow starts with little in flight are not this ingress's queue: no cut.
-    for (let i = 0; i < 10; i++) admission.enter(req());
+    // Slow starts with few of them under way (a busy machine): no cut, however many calls
+    // wait for IMT's outcome.
+    for (let i = 0; i < 90; i++) admission.enter(req());
+    for (let i = 0; i < 10; i++) admission.starting();
     admission.started(900);
     expect(admission.admits).toBe(100);
-    for (let i = 0; i < 90; i++) admission.enter(req());
+    // Many slow starts at Temporal's door: this ingress's own queue.
+    for (let i = 0; i < 40; i++) admission.starting();
     advance(600);
     admission.started(900);
     expect(admission.admits).toBe(80);
     // A burst of slow starts within one interval is one signal.
-    for (let i = 0; i < 20; i++) admission.started(900);
+    for (let i = 0; i < 20; i++) {
+      admission.starting();
+      admission.started(900);
+    }
     expect(admission.admits).toBe(80);
     for (let i = 0; i < 60; i++) {
       advance(600);
+      admission.starting();
       admission.started(900);
     }
     expect(admission.admits).toBe(8);
@@ -39,7 +46,7 @@ describe('Admission follows the start latency', () => {
     expect(limits.at(-1)).toBe(8);
     // A configured limit below the floor is never raised.
     const small = setup(3);
-    for (let i = 0; i < 3; i++) small.admission.enter(req());
+    for (let i = 0; i < 20; i++) small.admission.starting();
     for (let i = 0; i < 5; i++) {
       small.advance(600);
       small.admission.started(900);
@@ -49,15 +56,14 @@ describe('Admission follows the start latency', () => {
 
   it('refuses past the admitted count, and grows back by one per fast start', () => {
     const { admission, advance } = setup(20);
-    const busy = Array.from({ length: 20 }, req);
-    for (const r of busy) admission.enter(r);
+    for (let i = 0; i < 20; i++) admission.starting();
     for (let i = 0; i < 10; i++) {
       advance(600);
+      admission.starting();
       admission.started(2000);
     }
     const allowed = admission.admits;
     expect(allowed).toBeLessThan(20);
-    for (const r of busy) admission.leave(r);
     const held = Array.from({ length: allowed }, req);
     for (const r of held) expect(admission.enter(r)).toBe(true);
     expect(admission.enter(req())).toBe(false);
@@ -65,6 +71,9 @@ describe('Admission follows the start latency', () => {
     for (let i = 0; i < 100; i++) admission.started(20);
     expect(admission.admits).toBe(20);
     expect(admission.enter(req())).toBe(true);
+    // A failed start is not a latency sample.
+    admission.started(undefined);
+    expect(admission.admits).toBe(20);
   });
 
   it('answers new payments quickly once a quarter of what it admits is in flight', () => {
@@ -74,5 +83,15 @@ describe('Admission follows the start latency', () => {
     admission.enter(req());
     expect(admission.deep()).toBe(true);
     expect(admission.planFor(5000).quick).toBe(true);
+  });
+
+  it('answers right after the start while starts are slow, and waits again once they are fast', () => {
+    const { admission } = setup(40);
+    expect(admission.planFor(5000).quick).toBe(false);
+    admission.starting();
+    admission.started(900);
+    expect(admission.planFor(5000).quick).toBe(true);
+    for (let i = 0; i < 20; i++) admission.started(20);
+    expect(admission.planFor(5000).quick).toBe(false);
   });
 });
