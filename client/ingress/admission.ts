@@ -42,10 +42,11 @@ export const INTAKE_URLS = new Set([
  * once, and those already waiting as soon as the backlog gets that deep.
  *
  * The limit follows Temporal's start latency (AIMD): while starts take longer than
- * START_TARGET_MS while many start calls are under way at once (an eighth of the admitted
- * count, at least MIN_ALLOWED), the admitted count is cut to CUT_KEEPS of itself (at most every CUT_INTERVAL_MS, never below MIN_ALLOWED), and
- * it grows back by one per fast start. Past it a call gets 429 at
- * once instead of queueing behind slow starts, so what IC hears stays within a second.
+ * START_TARGET_MS and many start calls are under way at once (an eighth of the admitted
+ * count, at least MIN_ALLOWED), the admitted count is cut to CUT_KEEPS of itself (at most
+ * every CUT_INTERVAL_MS, never below MIN_ALLOWED); it grows back by one per fast start.
+ * Past it a call gets 429 at once instead of queueing behind slow starts, so what IC hears
+ * stays within a second.
  */
 export class Admission {
   private count = 0;
@@ -100,10 +101,11 @@ export class Admission {
   windowMs(full: number): number {
     return this.slowShare > 0.5 ? Math.min(full, SHORT_WINDOW_MS) : full;
   }
-  /** Told how long each payment's start took (EWMA); moves the admitted count (AIMD). */
+  /** A payment's start call begins. */
   starting(): void {
     this.startsInFlight += 1;
   }
+  /** It ended, after `ms` (undefined: it failed); the average (EWMA) moves the admitted count. */
   started(ms: number | undefined): void {
     this.startsInFlight = Math.max(0, this.startsInFlight - 1);
     if (ms === undefined) return;
