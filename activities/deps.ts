@@ -26,6 +26,11 @@ export interface ActivityDeps {
   bifDateFormat?: 'YYYY-MM-DD' | 'MM/DD/YYYY';
   /** Delay before a retry after IMT answered 403 (credential may be rotated). */
   authRetryDelayMs: number;
+  /**
+   * A failed posting counts as a one-off (IMT is up) when IMT answered another call 2xx
+   * within this window; default IMT_ANSWERING_WINDOW_MS (activities/payment.ts).
+   */
+  imtAnsweringWindowMs?: number;
   alertWebhookUrl?: string;
   /** Window of an alert digest (many runs, one cause): default 10 minutes (workflows/alerts.ts). */
   alertDigestWindowMs?: number;

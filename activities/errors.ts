@@ -42,6 +42,11 @@ export interface FailureDetails {
   nextRetryDelayMs?: number;
   /** The call may have been applied although no definite answer came back. */
   outcomeUnknown: boolean;
+  /**
+   * The service answered other calls of this worker 2xx just before: it is up, and this
+   * failure is a one-off, not an outage (set for IMT postings; workflows/payment.ts).
+   */
+  serviceAnswering?: boolean;
   service: HttpService;
   call: string;
 }
@@ -51,6 +56,8 @@ export interface FailureMappingOptions {
   authRetryDelayMs: number;
   /** Whether a 400 means "this post/reversal is invalid" (vs a malformed GET). */
   isPost?: boolean;
+  /** Whether the service answered other calls 2xx just before (see `FailureDetails`). */
+  serviceAnswering?: boolean;
 }
 
 /** Upper bound for an honoured Retry-After, so a bogus header cannot park a payment for days. */
@@ -95,6 +102,7 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
       err.kind === 'invalid-response' ||
       (err.kind === 'network' && err.requestSent !== false) ||
       (err.kind === 'status' && (status0 >= 500 || status0 === 408)),
+    ...(opts.serviceAnswering === undefined ? {} : { serviceAnswering: opts.serviceAnswering }),
   };
   const make = (type: FailureType, message: string, nextRetryDelayMs?: number) =>
     classified(type, message, details, nextRetryDelayMs);

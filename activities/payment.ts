@@ -11,9 +11,12 @@ import type { ActivityDeps } from './deps';
 import { boundedAttempt } from './imt-attempt';
 import { activityLogger } from './log';
 
+/** IMT answered a call 2xx this recently: a failed posting is a one-off, not an outage. */
+export const IMT_ANSWERING_WINDOW_MS = 10_000;
+
 export function createPaymentActivities(deps: ActivityDeps) {
   const imt: ImtClient = deps.imt;
-  const mapping = { authRetryDelayMs: deps.authRetryDelayMs, isPost: true };
+  const answeringWindowMs = deps.imtAnsweringWindowMs ?? IMT_ANSWERING_WINDOW_MS;
 
   return {
     /**
@@ -42,7 +45,12 @@ export function createPaymentActivities(deps: ActivityDeps) {
         deps.metrics?.paymentsPosted.inc();
         return posted;
       } catch (err) {
-        const failure = toActivityFailure(err, mapping);
+        const failure = toActivityFailure(err, {
+          authRetryDelayMs: deps.authRetryDelayMs,
+          isPost: true,
+          // Read after the failed call, which never counts as an answer itself.
+          serviceAnswering: imt.answeredOkWithin(answeringWindowMs),
+        });
         const type = failure.type ?? 'Error';
         deps.metrics?.paymentAttemptFailures?.inc(type);
         // A non-retryable posting failure is exactly when the payment workflow parks the payment.

@@ -58,8 +58,8 @@ function profile(o: Options) {
     burstSeconds: short ? 3 : 6,
     icDownMaxSeconds: short ? 600 : 1800,
     deadSeconds: short ? 2 : 5,
-    // Short: 7 min, past the 5-minute backoff cap of a MAYBE_POSTED payment plus its attempt
-    // (a CI run failed on one straggler still retrying after 4 min; money was not at risk).
+    // Short: 7 min. A bound on waiting, not the expected time: payments retry within 30 s
+    // once IMT answers again (patch short-backoff-while-imt-answers, docs/decisions.md).
     settleMs: (short ? 7 : 30) * 60_000,
   };
 }

@@ -70,6 +70,8 @@ const PATHS = {
 export class ImtClient {
   private readonly http: AxiosInstance;
   private readonly secrets: string[];
+  /** When IMT last answered a call of this client 2xx (ms since the epoch; 0 = never). */
+  private lastAnsweredOkAt = 0;
 
   constructor(private readonly opts: ImtClientOptions) {
     this.secrets = [opts.integratorId];
@@ -86,6 +88,15 @@ export class ImtClient {
 
   get baseUrl(): string {
     return this.opts.baseUrl;
+  }
+
+  /**
+   * Whether IMT answered some call of this client 2xx within the last `windowMs`: IMT is
+   * up, so a failure now is a one-off rather than an outage (workflows/payment.ts retries
+   * such a posting sooner).
+   */
+  answeredOkWithin(windowMs: number): boolean {
+    return Date.now() - this.lastAnsweredOkAt <= windowMs;
   }
 
   // postPayment and reversePayment stay two thin methods on purpose: each names its contract and its result.
@@ -156,7 +167,9 @@ export class ImtClient {
 
   private async call<T>(method: string, path: string, send: () => Promise<T>): Promise<T> {
     try {
-      return await send();
+      const res = await send();
+      this.lastAnsweredOkAt = Date.now();
+      return res;
     } catch (err) {
       throw toHttpCallError(err, 'IMT', method, path, this.secrets);
     }

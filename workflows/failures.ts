@@ -19,6 +19,11 @@ export interface DescribedFailure {
   outcomeUnknown: boolean;
   /** A definite "not applied" answer to this very request (400, 404, other 4xx). */
   definiteRejection: boolean;
+  /**
+   * The service answered other calls 2xx just before this failure (activities/errors.ts):
+   * it is up and the failure is a one-off. Undefined when the failure does not say.
+   */
+  serviceAnswering?: boolean;
   error: AttemptError;
 }
 
@@ -74,6 +79,7 @@ export function describeFailure(err: unknown): DescribedFailure {
       reasons?: unknown;
       nextRetryDelayMs?: number;
       outcomeUnknown?: boolean;
+      serviceAnswering?: boolean;
     };
     const type = cause.type ?? 'Error';
     const outcomeUnknown =
@@ -84,6 +90,7 @@ export function describeFailure(err: unknown): DescribedFailure {
       nextRetryDelayMs: details.nextRetryDelayMs,
       outcomeUnknown,
       definiteRejection: !outcomeUnknown && DEFINITE_REJECTIONS.has(type),
+      serviceAnswering: typeof details.serviceAnswering === 'boolean' ? details.serviceAnswering : undefined,
       error: { type, message: cause.message, status: details.status, reasons: details.reasons, at },
     };
   }

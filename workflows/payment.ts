@@ -71,6 +71,15 @@ export const UNCERTAIN_POSTING_PATCH = 'uncertain-posting-v2';
  * waited out the full EARLY_EVENT_VERDICT_WAIT (a minute) before parking.
  */
 export const EARLY_VERDICT_FIRST_PATCH = 'early-verdict-before-asking';
+/**
+ * A failed attempt while IMT answers other calls 2xx (the failure's `serviceAnswering`) is a
+ * one-off, not an outage: the next attempt comes within ONE_OFF_RETRY_MAX_MS instead of up to
+ * RETRY_MAX_MS. Before, attempts piled up during an outage kept their long backoff after IMT
+ * was back, so a MAYBE_POSTED payment hit by one more random 5xx waited 5 minutes, then 5
+ * more (the chaos run's stragglers). An outage keeps the long cap: nothing answers 2xx then,
+ * so retries never storm a partner that is down.
+ */
+export const ONE_OFF_FAILURE_PATCH = 'short-backoff-while-imt-answers';
 
 const { postPayment } = proxyActivities<Activities>({
   // Longer than the longest IMT timeout by construction (IMT_TIMEOUT_MS ≤ IMT_TIMEOUT_MAX_MS);
@@ -82,9 +91,10 @@ const { postPayment } = proxyActivities<Activities>({
   retry: { maximumAttempts: 1 },
 });
 
-/** Backoff between attempts: 1 s, 2 s, 4 s … capped at 5 minutes. */
+/** Backoff between attempts: 1 s, 2 s, 4 s … capped at 5 minutes (30 s while IMT answers). */
 export const RETRY_INITIAL_MS = 1000;
 export const RETRY_MAX_MS = 5 * 60 * 1000;
+export const ONE_OFF_RETRY_MAX_MS = 30 * 1000;
 /** Keep histories small during a long outage (≈ 10 events per attempt). */
 const MAX_ATTEMPTS_PER_RUN = 200;
 const MAX_EVENTS_KEPT = 50;
@@ -350,7 +360,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
               ? PaymentStatus.MAYBE_POSTED
               : PaymentStatus.RETRYING,
         );
-      const delay = Math.max(failure.nextRetryDelayMs ?? 0, backoffMs(state.attempts));
+      // A 429's Retry-After or a 403's slow retry still wins (the larger of the two).
+      const cap =
+        failure.serviceAnswering === true && patched(ONE_OFF_FAILURE_PATCH)
+          ? ONE_OFF_RETRY_MAX_MS
+          : RETRY_MAX_MS;
+      const delay = Math.max(failure.nextRetryDelayMs ?? 0, backoffMs(state.attempts, cap));
       retryRequested = false;
       const cancelledAlready = cancellation !== undefined;
       // Wake early for an operator's retry, a cancellation or a mismatch; never mid-request.
@@ -363,6 +378,6 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   }
 }
 
-export function backoffMs(attempt: number): number {
-  return Math.min(RETRY_INITIAL_MS * 2 ** Math.max(0, attempt - 1), RETRY_MAX_MS);
+export function backoffMs(attempt: number, capMs = RETRY_MAX_MS): number {
+  return Math.min(RETRY_INITIAL_MS * 2 ** Math.max(0, attempt - 1), capMs);
 }

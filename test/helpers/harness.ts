@@ -29,6 +29,8 @@ export interface HarnessOptions {
   name: string;
   confirmWaitMs?: number;
   authRetryDelayMs?: number;
+  /** ActivityDeps.imtAnsweringWindowMs (default: the production 10 s). */
+  imtAnsweringWindowMs?: number;
   imtTimeoutMs?: number;
   cycles?: { seed: number; invoiceMonth: string; count: number; invalidEvery?: number }[];
   withIc?: boolean;
@@ -127,6 +129,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       : undefined,
     logger: silentLogger,
     authRetryDelayMs: opts.authRetryDelayMs ?? 500,
+    imtAnsweringWindowMs: opts.imtAnsweringWindowMs,
     alertWebhookUrl: opts.alertWebhookUrl,
     alertDigestWindowMs: opts.alertDigestWindowMs,
     temporalUiUrl: opts.temporalUiUrl,

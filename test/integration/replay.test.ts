@@ -66,7 +66,8 @@ const payment = () => seedPayment(h.imt, { amount: '20.00' });
 describe('workflow determinism', () => {
   // The histories without a prefix were recorded before issue 9 (workflows/*-v1.ts replay
   // them); `v2-*` ones by the code of issue 9 (early events passed in by the ingress);
-  // `v3-*` ones since issue 13 (an early event waits as an awaited payment). Recording
+  // `v3-*` ones since issue 13 (an early event waits as an awaited payment); `v4-*` ones
+  // since the short backoff of a one-off failure (patch `short-backoff-while-imt-answers`). Recording
   // only adds missing files: an older set is what proves that runs already open in
   // production survive the deploy.
   it.runIf(UPDATE)('records histories of representative runs of the current code', async () => {
@@ -139,6 +140,15 @@ describe('workflow determinism', () => {
     await record('v3-awaited-payment-handed-over', awaitedRun.workflowId, awaitedRun.runId);
     await record('v3-payment-continued-from-awaited', workflowIds.payment(awaited.transaction_id));
     await record('v3-void-before-awaited-payment', workflowIds.void(awaited.transaction_id));
+
+    // A one-off 503 while IMT answers other calls: the short backoff cap (its patch marker).
+    await h.http.post(POST, payment());
+    const oneOff = payment();
+    h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
+    await h.http.post(POST, oneOff);
+    h.imt.faults.clear();
+    await result(workflowIds.payment(oneOff.transaction_id));
+    await record('v4-payment-one-off-failure-retried', workflowIds.payment(oneOff.transaction_id));
   });
 
   const files = fs.existsSync(DIR)
@@ -149,6 +159,7 @@ describe('workflow determinism', () => {
     expect(files.filter((f) => !f.startsWith('v2-')).length).toBeGreaterThanOrEqual(7);
     expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(8);
     expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(3);
+    expect(files.filter((f) => f.startsWith('v4-')).length).toBeGreaterThanOrEqual(1);
   });
 
   it.each(files)('replays %s against the current workflow code', async (file) => {

@@ -70,6 +70,19 @@ describe('outcome of a posting attempt', () => {
     expect(seen(toActivityFailure(http('status', 500), opts)).definiteRejection).toBe(false);
   });
 
+  it('says whether IMT answered other calls just before (a one-off), only when the activity knows', () => {
+    expect(
+      seen(toActivityFailure(http('status', 503), { ...opts, serviceAnswering: true })).serviceAnswering,
+    ).toBe(true);
+    expect(
+      seen(toActivityFailure(http('network', undefined, true), { ...opts, serviceAnswering: false }))
+        .serviceAnswering,
+    ).toBe(false);
+    expect(seen(toActivityFailure(http('status', 503), opts)).serviceAnswering).toBeUndefined();
+    const timeout = new TimeoutFailure('activity timed out', undefined, TimeoutType.HEARTBEAT);
+    expect(seen(timeout).serviceAnswering).toBeUndefined();
+  });
+
   it('a worker that died (start-to-close or heartbeat timeout) leaves the outcome unknown', () => {
     const timeout = new TimeoutFailure('activity timed out', undefined, TimeoutType.HEARTBEAT);
     expect(seen(timeout)).toMatchObject({ outcomeUnknown: true, permanent: false, definiteRejection: false });
