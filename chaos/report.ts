@@ -25,6 +25,8 @@ export interface RunFacts {
   actions: { perPayment: number; how: string };
   workerRssPeakBytes: number;
   loadSeconds: number;
+  /** From the end of the load phase until every run had settled (or the bound ran out). */
+  settleSeconds?: number;
   rate: number;
   exportSummary: string;
   events: { at: number; event: string }[];
@@ -123,6 +125,9 @@ export function reconcile(f: RunFacts): Row[] {
     },
     { name: 'payments/s (first send → last posting)', value: fmt(postings / seconds) },
     { name: 'send rate (payments/s) / load phase (s)', value: `${f.rate} / ${Math.round(f.loadSeconds)}` },
+    ...(f.settleSeconds === undefined
+      ? []
+      : [{ name: 'settling after the load phase (s)', value: Math.round(f.settleSeconds) }]),
     { name: 'worker RSS peak (MiB)', value: Math.round(f.workerRssPeakBytes / 2 ** 20) },
     { name: `Temporal actions per payment (${f.actions.how})`, value: fmt(f.actions.perPayment) },
     { name: 'export', value: f.exportSummary },
