@@ -62,8 +62,8 @@ function profile(o: Options) {
     // IMT answers again (patch short-backoff-while-imt-answers). After the load phase nothing
     // else calls IMT, which still fails ~27% of calls: a payment left at a high attempt count
     // waits the outage cap (5 min) per failure, as designed for a quiet system. 20 min covers
-    // four such waits in a row (≈ 0.27^3 ≈ 2% per straggler beyond 15 min). The table shows
-    // how long the settling took.
+    // four such waits: running out takes four failed attempts in a row (≈ 0.27^4 ≈ 0.5% per
+    // straggler). The table shows how long the settling took.
     settleMs: (short ? 20 : 30) * 60_000,
   };
 }
