@@ -93,7 +93,7 @@ const CLOSE_CHECK_MAX_MS = 10 * 60_000;
  * signals before it completes, so the notice usually overtakes its completion by a moment.
  * Without them the event waited out the fallback timer (30 s – 10 min) for nothing.
  */
-const AFTER_CLOSE_NOTICE_CHECKS_MS = [1_000, 3_000, 10_000];
+export const AFTER_CLOSE_NOTICE_CHECKS_MS = [1_000, 3_000, 10_000];
 export const CLOSE_NOTICE_RECHECK_PATCH = 'reversal-close-notice-recheck';
 /** Bound on history: continue-as-new past this many events. */
 const MAX_HISTORY_EVENTS = 2_000;
