@@ -31,6 +31,11 @@ export interface ActivityDeps {
    * within this window; default IMT_ANSWERING_WINDOW_MS (activities/payment.ts).
    */
   imtAnsweringWindowMs?: number;
+  /**
+   * Failed postings per minute on this worker that are still retried soon, whatever IMT
+   * answers other calls; default POSTING_RETRY_BUDGET_PER_MINUTE (activities/retry-budget.ts).
+   */
+  postingRetryBudgetPerMinute?: number;
   alertWebhookUrl?: string;
   /** Window of an alert digest (many runs, one cause): default 10 minutes (workflows/alerts.ts). */
   alertDigestWindowMs?: number;

@@ -47,6 +47,11 @@ export interface FailureDetails {
    * failure is a one-off, not an outage (set for IMT postings; workflows/payment.ts).
    */
   serviceAnswering?: boolean;
+  /**
+   * Few calls of this kind failed on this worker in the last minute (a retry budget,
+   * activities/retry-budget.ts): a quick retry cannot storm the service. Set for IMT postings.
+   */
+  withinRetryBudget?: boolean;
   service: HttpService;
   call: string;
 }
@@ -58,6 +63,8 @@ export interface FailureMappingOptions {
   isPost?: boolean;
   /** Whether the service answered other calls 2xx just before (see `FailureDetails`). */
   serviceAnswering?: boolean;
+  /** Whether this failure fits the retry budget (see `FailureDetails`). */
+  withinRetryBudget?: boolean;
 }
 
 /** Upper bound for an honoured Retry-After, so a bogus header cannot park a payment for days. */
@@ -103,6 +110,7 @@ export function toActivityFailure(err: unknown, opts: FailureMappingOptions): Ap
       (err.kind === 'network' && err.requestSent !== false) ||
       (err.kind === 'status' && (status0 >= 500 || status0 === 408)),
     ...(opts.serviceAnswering === undefined ? {} : { serviceAnswering: opts.serviceAnswering }),
+    ...(opts.withinRetryBudget === undefined ? {} : { withinRetryBudget: opts.withinRetryBudget }),
   };
   const make = (type: FailureType, message: string, nextRetryDelayMs?: number) =>
     classified(type, message, details, nextRetryDelayMs);

@@ -10,6 +10,7 @@ import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
 import { boundedAttempt } from './imt-attempt';
 import { activityLogger } from './log';
+import { POSTING_RETRY_BUDGET_PER_MINUTE, RetryBudget } from './retry-budget';
 
 /** IMT answered a call 2xx this recently: a failed posting is a one-off, not an outage. */
 export const IMT_ANSWERING_WINDOW_MS = 10_000;
@@ -17,6 +18,7 @@ export const IMT_ANSWERING_WINDOW_MS = 10_000;
 export function createPaymentActivities(deps: ActivityDeps) {
   const imt: ImtClient = deps.imt;
   const answeringWindowMs = deps.imtAnsweringWindowMs ?? IMT_ANSWERING_WINDOW_MS;
+  const budget = new RetryBudget(deps.postingRetryBudgetPerMinute ?? POSTING_RETRY_BUDGET_PER_MINUTE);
 
   return {
     /**
@@ -50,6 +52,8 @@ export function createPaymentActivities(deps: ActivityDeps) {
           isPost: true,
           // Read after the failed call, which never counts as an answer itself.
           serviceAnswering: imt.answeredOkWithin(answeringWindowMs),
+          // Few postings of this worker failed in the last minute: not an outage (retry-budget.ts).
+          withinRetryBudget: budget.spend(),
         });
         const type = failure.type ?? 'Error';
         deps.metrics?.paymentAttemptFailures?.inc(type);

@@ -24,6 +24,11 @@ export interface DescribedFailure {
    * it is up and the failure is a one-off. Undefined when the failure does not say.
    */
   serviceAnswering?: boolean;
+  /**
+   * Few postings failed on the worker in the last minute (a retry budget, activities/errors.ts):
+   * not an outage, whatever IMT answers other calls. Undefined when the failure does not say.
+   */
+  withinRetryBudget?: boolean;
   error: AttemptError;
 }
 
@@ -80,6 +85,7 @@ export function describeFailure(err: unknown): DescribedFailure {
       nextRetryDelayMs?: number;
       outcomeUnknown?: boolean;
       serviceAnswering?: boolean;
+      withinRetryBudget?: boolean;
     };
     const type = cause.type ?? 'Error';
     const outcomeUnknown =
@@ -91,6 +97,8 @@ export function describeFailure(err: unknown): DescribedFailure {
       outcomeUnknown,
       definiteRejection: !outcomeUnknown && DEFINITE_REJECTIONS.has(type),
       serviceAnswering: typeof details.serviceAnswering === 'boolean' ? details.serviceAnswering : undefined,
+      withinRetryBudget:
+        typeof details.withinRetryBudget === 'boolean' ? details.withinRetryBudget : undefined,
       error: { type, message: cause.message, status: details.status, reasons: details.reasons, at },
     };
   }

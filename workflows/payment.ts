@@ -80,6 +80,14 @@ export const EARLY_VERDICT_FIRST_PATCH = 'early-verdict-before-asking';
  * so retries never storm a partner that is down.
  */
 export const ONE_OFF_FAILURE_PATCH = 'short-backoff-while-imt-answers';
+/**
+ * A failed attempt that fits the worker's retry budget (the failure's `withinRetryBudget`:
+ * few postings failed there in the last minute) is a one-off too, whatever IMT answers
+ * other calls. Before, on a quiet system — nothing else calling IMT — a payment left at a
+ * high attempt count waited 5 minutes per random failure (the chaos run's settling tail).
+ * Many failures (an outage) keep the long cap, so the quick retries stay bounded.
+ */
+export const RETRY_BUDGET_PATCH = 'short-backoff-within-retry-budget';
 
 const { postPayment } = proxyActivities<Activities>({
   // Longer than the longest IMT timeout by construction (IMT_TIMEOUT_MS ≤ IMT_TIMEOUT_MAX_MS);
@@ -91,7 +99,7 @@ const { postPayment } = proxyActivities<Activities>({
   retry: { maximumAttempts: 1 },
 });
 
-/** Backoff between attempts: 1 s, 2 s, 4 s … capped at 5 minutes (30 s while IMT answers). */
+/** Backoff between attempts: 1 s, 2 s, 4 s … capped at 5 minutes (30 s for a one-off failure). */
 export const RETRY_INITIAL_MS = 1000;
 export const RETRY_MAX_MS = 5 * 60 * 1000;
 export const ONE_OFF_RETRY_MAX_MS = 30 * 1000;
@@ -361,10 +369,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
               : PaymentStatus.RETRYING,
         );
       // A 429's Retry-After or a 403's slow retry still wins (the larger of the two).
-      const cap =
-        failure.serviceAnswering === true && patched(ONE_OFF_FAILURE_PATCH)
-          ? ONE_OFF_RETRY_MAX_MS
-          : RETRY_MAX_MS;
+      // Each patch is asked only when its detail says "one-off", so older histories replay alike.
+      const oneOff =
+        (failure.serviceAnswering === true && patched(ONE_OFF_FAILURE_PATCH)) ||
+        (failure.withinRetryBudget === true && patched(RETRY_BUDGET_PATCH));
+      const cap = oneOff ? ONE_OFF_RETRY_MAX_MS : RETRY_MAX_MS;
       const delay = Math.max(failure.nextRetryDelayMs ?? 0, backoffMs(state.attempts, cap));
       retryRequested = false;
       const cancelledAlready = cancellation !== undefined;

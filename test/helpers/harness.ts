@@ -31,6 +31,8 @@ export interface HarnessOptions {
   authRetryDelayMs?: number;
   /** ActivityDeps.imtAnsweringWindowMs (default: the production 10 s). */
   imtAnsweringWindowMs?: number;
+  /** ActivityDeps.postingRetryBudgetPerMinute (default: the production 30). */
+  postingRetryBudgetPerMinute?: number;
   imtTimeoutMs?: number;
   cycles?: { seed: number; invoiceMonth: string; count: number; invalidEvery?: number }[];
   withIc?: boolean;
@@ -130,6 +132,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     logger: silentLogger,
     authRetryDelayMs: opts.authRetryDelayMs ?? 500,
     imtAnsweringWindowMs: opts.imtAnsweringWindowMs,
+    postingRetryBudgetPerMinute: opts.postingRetryBudgetPerMinute,
     alertWebhookUrl: opts.alertWebhookUrl,
     alertDigestWindowMs: opts.alertDigestWindowMs,
     temporalUiUrl: opts.temporalUiUrl,

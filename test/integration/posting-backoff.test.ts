@@ -1,8 +1,10 @@
 /**
  * How long a payment waits before its next posting attempt (workflows/payment.ts): a
- * failure while IMT answers other calls is a one-off, retried within 30 s however many
- * attempts came before; during an outage the backoff keeps its 5-minute cap. Asserted on
- * the timer the real run started, then on IMT's ledger once the run is woken.
+ * failure while IMT answers other calls, or one of the few failures a quiet worker sees
+ * (its retry budget), is a one-off, retried within 30 s however many attempts came before;
+ * during an outage — IMT answers nothing and many postings fail — the backoff keeps its
+ * 5-minute cap. Asserted on the timer the real run started, then on IMT's ledger once the
+ * run is woken.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaymentStatus, workflowIds, type PaymentRequest, type PaymentState } from '../../domain';
@@ -13,10 +15,16 @@ import { seedPayment } from '../helpers/payments';
 
 const POST = '/api/integration/invoice/post-payment';
 const WINDOW_MS = 3000;
+/** Failed postings per minute that are still one-offs. The file's tests spend it in order. */
+const BUDGET = 2;
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ name: 'posting-backoff', imtAnsweringWindowMs: WINDOW_MS });
+  h = await startHarness({
+    name: 'posting-backoff',
+    imtAnsweringWindowMs: WINDOW_MS,
+    postingRetryBudgetPerMinute: BUDGET,
+  });
 });
 afterAll(async () => {
   await h?.stop();
@@ -77,14 +85,32 @@ describe('backoff of a failed posting', () => {
     await wakeAndExpectPostedOnce(p);
   });
 
-  it('keeps the 5-minute cap when IMT answered nothing 2xx lately (an outage)', async () => {
+  it('retries within 30 s on a quiet system: IMT answered nothing lately, but few postings failed', async () => {
+    // Nothing else calls IMT (the chaos run's settling phase); this is the worker's second failure.
     await eventually(async () => !h.deps.imt.answeredOkWithin(WINDOW_MS), 10_000);
-    h.imt.faults.set({ reset: true, routes: [POST] });
+    h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
     const p = seedPayment(h.imt);
     await startAfterManyAttempts(p, 12);
 
-    expect(await firstTimerMs(workflowIds.payment(p.transaction_id))).toBe(RETRY_MAX_MS);
+    expect(await firstTimerMs(workflowIds.payment(p.transaction_id))).toBe(ONE_OFF_RETRY_MAX_MS);
     h.imt.faults.clear();
     await wakeAndExpectPostedOnce(p);
+  });
+
+  it('keeps the 5-minute cap in an outage: IMT answers nothing and more postings fail than the budget', async () => {
+    await eventually(async () => !h.deps.imt.answeredOkWithin(WINDOW_MS), 10_000);
+    h.imt.faults.set({ reset: true, routes: [POST] });
+    // One after the other, so the last one's failure is past the budget whatever ran before.
+    const payments = Array.from({ length: BUDGET + 1 }, () => seedPayment(h.imt));
+    const timers: number[] = [];
+    for (const p of payments) {
+      await startAfterManyAttempts(p, 12);
+      timers.push(await firstTimerMs(workflowIds.payment(p.transaction_id)));
+    }
+
+    expect(timers.at(-1)).toBe(RETRY_MAX_MS);
+    for (const t of timers) expect([ONE_OFF_RETRY_MAX_MS, RETRY_MAX_MS]).toContain(t);
+    h.imt.faults.clear();
+    for (const p of payments) await wakeAndExpectPostedOnce(p);
   });
 });

@@ -14,6 +14,7 @@ import { inject } from 'vitest';
 import type { Payload } from '@temporalio/common';
 import { AesGcmPayloadCodec } from '../../common/payload-codec';
 import { workflowIds } from '../../domain';
+import { IMT_ANSWERING_WINDOW_MS } from '../../activities/payment';
 import { testPayloadKeyList } from '../helpers/payload-keys';
 import { startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
@@ -67,7 +68,8 @@ describe('workflow determinism', () => {
   // The histories without a prefix were recorded before issue 9 (workflows/*-v1.ts replay
   // them); `v2-*` ones by the code of issue 9 (early events passed in by the ingress);
   // `v3-*` ones since issue 13 (an early event waits as an awaited payment); `v4-*` ones
-  // since the short backoff of a one-off failure (patch `short-backoff-while-imt-answers`). Recording
+  // since the short backoff of a one-off failure (patch `short-backoff-while-imt-answers`);
+  // `v5-*` ones since the retry budget (patch `short-backoff-within-retry-budget`). Recording
   // only adds missing files: an older set is what proves that runs already open in
   // production survive the deploy.
   it.runIf(UPDATE)('records histories of representative runs of the current code', async () => {
@@ -149,6 +151,15 @@ describe('workflow determinism', () => {
     h.imt.faults.clear();
     await result(workflowIds.payment(oneOff.transaction_id));
     await record('v4-payment-one-off-failure-retried', workflowIds.payment(oneOff.transaction_id));
+
+    // A one-off 503 on a quiet system (IMT answered nothing lately): the retry budget's marker.
+    await new Promise((r) => setTimeout(r, IMT_ANSWERING_WINDOW_MS + 1000));
+    const quiet = payment();
+    h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
+    await h.http.post(POST, quiet);
+    h.imt.faults.clear();
+    await result(workflowIds.payment(quiet.transaction_id));
+    await record('v5-payment-failure-within-retry-budget', workflowIds.payment(quiet.transaction_id));
   });
 
   const files = fs.existsSync(DIR)
@@ -160,6 +171,7 @@ describe('workflow determinism', () => {
     expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(8);
     expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(3);
     expect(files.filter((f) => f.startsWith('v4-')).length).toBeGreaterThanOrEqual(1);
+    expect(files.filter((f) => f.startsWith('v5-')).length).toBeGreaterThanOrEqual(1);
   });
 
   it.each(files)('replays %s against the current workflow code', async (file) => {

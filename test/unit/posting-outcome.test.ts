@@ -83,6 +83,16 @@ describe('outcome of a posting attempt', () => {
     expect(seen(timeout).serviceAnswering).toBeUndefined();
   });
 
+  it('says whether the failure fits the worker’s retry budget, only when the activity knows', () => {
+    const within = seen(toActivityFailure(http('status', 503), { ...opts, withinRetryBudget: true }));
+    expect(within).toMatchObject({ withinRetryBudget: true, serviceAnswering: undefined });
+    const past = seen(toActivityFailure(http('status', 503), { ...opts, withinRetryBudget: false }));
+    expect(past.withinRetryBudget).toBe(false);
+    expect(seen(toActivityFailure(http('status', 503), opts)).withinRetryBudget).toBeUndefined();
+    const timeout = new TimeoutFailure('activity timed out', undefined, TimeoutType.HEARTBEAT);
+    expect(seen(timeout).withinRetryBudget).toBeUndefined();
+  });
+
   it('a worker that died (start-to-close or heartbeat timeout) leaves the outcome unknown', () => {
     const timeout = new TimeoutFailure('activity timed out', undefined, TimeoutType.HEARTBEAT);
     expect(seen(timeout)).toMatchObject({ outcomeUnknown: true, permanent: false, definiteRejection: false });
