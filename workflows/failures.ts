@@ -25,7 +25,7 @@ export interface DescribedFailure {
    */
   serviceAnswering?: boolean;
   /**
-   * Few postings failed on the worker in the last minute (a retry budget, activities/errors.ts):
+   * Few postings failed on the worker in the last minute (a retry budget, activities/retry-budget.ts):
    * not an outage, whatever IMT answers other calls. Undefined when the failure does not say.
    */
   withinRetryBudget?: boolean;
