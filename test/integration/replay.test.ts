@@ -143,23 +143,21 @@ describe('workflow determinism', () => {
     await record('v3-payment-continued-from-awaited', workflowIds.payment(awaited.transaction_id));
     await record('v3-void-before-awaited-payment', workflowIds.void(awaited.transaction_id));
 
-    // A one-off 503 while IMT answers other calls: the short backoff cap (its patch marker).
+    /** A payment whose first posting IMT answers 503, retried and posted once. */
+    const recordOneOff503 = async (name: string) => {
+      const p = payment();
+      h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
+      await h.http.post(POST, p);
+      h.imt.faults.clear();
+      await result(workflowIds.payment(p.transaction_id));
+      await record(name, workflowIds.payment(p.transaction_id));
+    };
+    // While IMT answers other calls: the short backoff cap (its patch marker).
     await h.http.post(POST, payment());
-    const oneOff = payment();
-    h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
-    await h.http.post(POST, oneOff);
-    h.imt.faults.clear();
-    await result(workflowIds.payment(oneOff.transaction_id));
-    await record('v4-payment-one-off-failure-retried', workflowIds.payment(oneOff.transaction_id));
-
-    // A one-off 503 on a quiet system (IMT answered nothing lately): the retry budget's marker.
+    await recordOneOff503('v4-payment-one-off-failure-retried');
+    // On a quiet system (IMT answered nothing lately): the retry budget's marker.
     await new Promise((r) => setTimeout(r, IMT_ANSWERING_WINDOW_MS + 1000));
-    const quiet = payment();
-    h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
-    await h.http.post(POST, quiet);
-    h.imt.faults.clear();
-    await result(workflowIds.payment(quiet.transaction_id));
-    await record('v5-payment-failure-within-retry-budget', workflowIds.payment(quiet.transaction_id));
+    await recordOneOff503('v5-payment-failure-within-retry-budget');
   });
 
   const files = fs.existsSync(DIR)
