@@ -82,7 +82,11 @@ describe('a void or ACH reject after an uncertain posting', () => {
     await eventually(
       async () => (await statusOf(workflowIds.payment(p.transaction_id))) === PaymentStatus.SETTLING,
     );
-    expect(await statusOf(workflowIds.void(p.transaction_id))).toBe(PaymentStatus.AWAITING_POSTING_OUTCOME);
+    // The void sets its status once its signal is acknowledged, a workflow task after the payment's.
+    await eventually(
+      async () =>
+        (await statusOf(workflowIds.void(p.transaction_id))) === PaymentStatus.AWAITING_POSTING_OUTCOME,
+    );
 
     h.imt.faults.clear();
     const event = (await handle(workflowIds.void(p.transaction_id)).result()) as ReversalEventState;
@@ -177,7 +181,11 @@ describe('early events are checked, never trusted', () => {
     await eventually(
       async () => (await statusOf(workflowIds.payment(p.transaction_id))) === PaymentStatus.NEEDS_ATTENTION,
     );
-    expect(await statusOf(workflowIds.achReject(p.transaction_id))).toBe(PaymentStatus.NEEDS_ATTENTION);
+    // The event parks itself once its signal to the payment run is acknowledged: a workflow task
+    // after the payment run parks (CI's load once showed it still AWAITING_PAYMENT in between).
+    await eventually(
+      async () => (await statusOf(workflowIds.achReject(p.transaction_id))) === PaymentStatus.NEEDS_ATTENTION,
+    );
     expect((await paymentState(p.transaction_id)).mismatch?.differences.join()).toContain('credit payment');
     const alerts = await eventually(async () => nonEmpty(hooks.about(p.transaction_id)));
     expect(alerts).toHaveLength(1);
