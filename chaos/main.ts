@@ -58,12 +58,11 @@ function profile(o: Options) {
     burstSeconds: short ? 3 : 6,
     icDownMaxSeconds: short ? 600 : 1800,
     deadSeconds: short ? 2 : 5,
-    // A bound on waiting, not the expected time. Under load a payment retries within 30 s once
-    // IMT answers again (patch short-backoff-while-imt-answers). After the load phase nothing
-    // else calls IMT, which still fails ~27% of calls: a payment left at a high attempt count
-    // waits the outage cap (5 min) per failure, as designed for a quiet system. 20 min covers
-    // four such waits: running out takes four failed attempts in a row (≈ 0.27^4 ≈ 0.5% per
-    // straggler). The table shows how long the settling took.
+    // A bound on waiting, not the expected time. A failed posting retries within 30 s while IMT
+    // answers other calls or few postings fail (patches short-backoff-while-imt-answers and
+    // short-backoff-within-retry-budget), so runs settle within a minute or two; 20 min still
+    // covers four 5-minute waits, should a worker's retry budget be spent. The table shows how
+    // long the settling took.
     settleMs: (short ? 20 : 30) * 60_000,
   };
 }

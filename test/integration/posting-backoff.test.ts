@@ -61,6 +61,13 @@ async function firstTimerMs(workflowId: string): Promise<number> {
   });
 }
 
+/** A payment run after 12 earlier attempts whose next posting IMT answers 503: its backoff timer (ms). */
+async function timerAfterOne503(p: PaymentRequest): Promise<number> {
+  h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
+  await startAfterManyAttempts(p, 12);
+  return firstTimerMs(workflowIds.payment(p.transaction_id));
+}
+
 async function wakeAndExpectPostedOnce(p: PaymentRequest): Promise<void> {
   const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
   expect((await handle.query<PaymentState>('state')).status).toBe(PaymentStatus.MAYBE_POSTED);
@@ -75,12 +82,9 @@ describe('backoff of a failed posting', () => {
     // IMT answers: another payment is posted through the same worker just before.
     const other = seedPayment(h.imt);
     expect((await h.http.post(POST, other)).status).toBe(201);
-    h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
     const p = seedPayment(h.imt);
-    await startAfterManyAttempts(p, 12);
-
     // 2^12 s would be capped at 5 minutes; IMT is up, so the cap is 30 s.
-    expect(await firstTimerMs(workflowIds.payment(p.transaction_id))).toBe(ONE_OFF_RETRY_MAX_MS);
+    expect(await timerAfterOne503(p)).toBe(ONE_OFF_RETRY_MAX_MS);
     h.imt.faults.clear();
     await wakeAndExpectPostedOnce(p);
   });
@@ -88,11 +92,8 @@ describe('backoff of a failed posting', () => {
   it('retries within 30 s on a quiet system: IMT answered nothing lately, but few postings failed', async () => {
     // Nothing else calls IMT (the chaos run's settling phase); this is the worker's second failure.
     await eventually(async () => !h.deps.imt.answeredOkWithin(WINDOW_MS), 10_000);
-    h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
     const p = seedPayment(h.imt);
-    await startAfterManyAttempts(p, 12);
-
-    expect(await firstTimerMs(workflowIds.payment(p.transaction_id))).toBe(ONE_OFF_RETRY_MAX_MS);
+    expect(await timerAfterOne503(p)).toBe(ONE_OFF_RETRY_MAX_MS);
     h.imt.faults.clear();
     await wakeAndExpectPostedOnce(p);
   });
