@@ -7,7 +7,7 @@ import type { ActivityDeps } from './deps';
 import { createPaymentActivities } from './payment';
 import { createAlertActivities } from './alerts';
 import { createExportActivities } from './export';
-import { createVoidAndAchRejectActivities } from './void-and-ach-reject';
+import { createReversalActivities } from './reversal';
 import { createAdjustmentActivities } from './adjustment';
 import { createBalanceActivities } from './balances';
 import { createReconcileActivities } from './reconcile';
@@ -19,7 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPaymentActivities(deps),
     ...createAlertActivities(deps),
     ...createExportActivities(deps),
-    ...createVoidAndAchRejectActivities(deps),
+    ...createReversalActivities(deps),
     ...createAdjustmentActivities(deps),
     ...createBalanceActivities(deps),
     ...createReconcileActivities(deps),

@@ -91,11 +91,6 @@ function createInstruments(registry: Registry, prefix: string) {
     help: 'Payment / void / ACH-reject calls the ingress holds right now (admission control; 429 past INGRESS_MAX_IN_FLIGHT, counted as ingress_rejected_total{reason="overloaded"}).',
     registers: [registry],
   });
-  const admissionLimit = new Gauge({
-    name: `${prefix}ingress_admission_limit`,
-    help: 'Calls the ingress admits now: INGRESS_MAX_IN_FLIGHT, lower while Temporal is slow to start runs (calls past it get 429).',
-    registers: [registry],
-  });
   const posted = new Counter({
     name: `${prefix}payments_posted_total`,
     help: 'Payments IMT confirmed (post-payment answered 2xx), counted by the worker in this process.',
@@ -119,7 +114,6 @@ function createInstruments(registry: Registry, prefix: string) {
     answered,
     latency,
     inFlight,
-    admissionLimit,
     posted,
     parked,
     attemptFailures,
@@ -138,9 +132,6 @@ function ingressHooksOf(m: Instruments): Required<IngressHooks> {
     },
     onInFlight(count) {
       m.inFlight.set(count);
-    },
-    onAdmissionLimit(allowed) {
-      m.admissionLimit.set(allowed);
     },
     onAnswered(rawCall, status, seconds) {
       const call = callName(rawCall);
@@ -211,6 +202,5 @@ export function combineIngressHooks(...sets: (IngressHooks | undefined)[]): Ingr
     onRejected: (call, reason) => present.forEach((s) => s.onRejected?.(call, reason)),
     onAnswered: (call, status, seconds) => present.forEach((s) => s.onAnswered?.(call, status, seconds)),
     onInFlight: (count) => present.forEach((s) => s.onInFlight?.(count)),
-    onAdmissionLimit: (allowed) => present.forEach((s) => s.onAdmissionLimit?.(allowed)),
   };
 }

@@ -127,7 +127,7 @@ export function serviceIngressOptions(
     confirmWaitMs: config.ingress.confirmWaitMs,
     rateLimitPerMinute: config.ingress.rateLimitPerMinute,
     maxInFlight: config.ingress.maxInFlight,
-    unknownPaymentWaitMs: config.unknownPaymentWaitMs,
+    timing: { awaitPaymentMs: config.unknownPaymentWaitMs },
     logger: parts.logger,
     imt: imtClientOf(config, endpoints),
     temporalUiUrl: parts.temporalUiUrl,

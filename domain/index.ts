@@ -11,6 +11,7 @@ export * from './business-day';
 export * from './ach-return-window';
 export * from './payment';
 export * from './void-and-ach-reject';
+export * from './transaction';
 export * from './alerts';
 export * from './export';
 export * from './adjustment';

@@ -8,18 +8,8 @@ import type { InvoiceAdjustmentState } from './adjustment';
 import type { RaisedAlert } from './alerts';
 import type { BalanceRefreshProgress } from './balance-refresh';
 import type { ApproveExportInput, ExportProgress, ExportSummary, RejectExportInput } from './export';
-import type {
-  CancelPostingInput,
-  DismissInput,
-  EarlyEventInput,
-  EarlyEventMismatch,
-  PaymentArrivedInput,
-  PaymentClosedInput,
-  PaymentRequest,
-  PaymentState,
-  SettledDelivery,
-} from './payment';
-import type { ReversalEventState, ReversalOutcome } from './void-and-ach-reject';
+import type { DismissInput } from './payment';
+import type { DeliverInput, DeliveryAnswer, OperatorAnswer, TransactionState } from './transaction';
 
 // The same objects @temporalio/workflow's defineSignal / defineQuery / defineUpdate return
 // (typed by @temporalio/common's public definitions). Built here so that domain/ imports no
@@ -31,42 +21,23 @@ const defineQuery = <Ret>(name: string): QueryDefinition<Ret> =>
 const defineUpdate = <Ret, Args extends unknown[] = []>(name: string): UpdateDefinition<Ret, Args> =>
   ({ type: 'update', name }) as UpdateDefinition<Ret, Args>;
 
-// Payments (workflows/payment.ts)
-export const retrySignal = defineSignal<[{ by?: string }?]>('retry');
-export const dismissSignal = defineSignal<[DismissInput]>('dismiss');
-/** A void (or ACH reject) arrived before the payment was posted: stop posting it. */
-export const cancelPostingSignal = defineSignal<[CancelPostingInput]>('cancelPosting');
-/** An early void / ACH reject does not match the payment: park it for a person. */
-export const earlyEventMismatchSignal = defineSignal<[EarlyEventMismatch]>('earlyEventMismatch');
-/** Sent by the payment run to every void / ACH reject waiting on it, when it closes. */
-export const paymentClosedSignal = defineSignal<[PaymentClosedInput]>('paymentClosed');
-export const paymentStateQuery = defineQuery<PaymentState>('state');
+// Transactions (workflows/transaction.ts)
 /**
- * The ingress's one round trip (update-with-start): delivers IC's payment and returns
- * once the posting is settled for IC's answer — POSTED (201), parked (400 when IMT refused
- * it), or closed otherwise. The validator refuses a delivery whose content differs from
- * the run's payment (409), so a conflicting repeat leaves nothing in history.
+ * IC's delivery of a payment, void or ACH reject (the ingress's update-with-start). The
+ * validator refuses a delivery that conflicts with what the run holds (409/400) without
+ * writing history; the handler records it and answers once it is settled for IC, or after
+ * the `waitMs` the ingress asked for — inside the workflow, so nothing is left in flight.
  */
-export const paymentSettledUpdate = defineUpdate<PaymentState, [PaymentRequest, SettledDelivery?]>('settled');
-/**
- * An event (void / ACH reject) came before its payment: sent with signal-with-start to
- * `payment-<txid>`, which starts `awaitedPaymentWorkflow` there (or, in a race, reaches the
- * payment run that just started, which only records it: the event then finds that run itself).
- */
-export const earlyEventSignal = defineSignal<[EarlyEventInput]>('earlyEvent');
+export const deliverUpdate = defineUpdate<DeliveryAnswer, [DeliverInput]>('deliver');
+export const transactionStateQuery = defineQuery<TransactionState>('state');
+
+// Operators: an Update answers with the outcome; its validator refuses a request in the
+// wrong state without writing history. Transactions and invoice adjustments share them.
+export const retryUpdate = defineUpdate<OperatorAnswer, [{ by?: string }]>('retry');
+export const dismissUpdate = defineUpdate<OperatorAnswer, [DismissInput]>('dismiss');
 
 // Alerts (workflows/alerts.ts)
 export const alertRaisedSignal = defineSignal<[RaisedAlert]>('alertRaised');
-
-// Voids and ACH rejects (workflows/void-and-ach-reject.ts)
-/**
- * Sent by the payment run (runs before issue 9: by the ingress, without arguments) to a
- * waiting void / ACH reject when its payment arrives.
- */
-export const paymentArrivedSignal = defineSignal<[PaymentArrivedInput?]>('paymentArrived');
-/** Every run of a transaction answers the `state` query (the status call and CLI rely on it). */
-export const reversalEventStateQuery = defineQuery<ReversalEventState>('state');
-export const reversalStateQuery = defineQuery<ReversalOutcome>('state');
 
 // Exports (workflows/export-billing-cycle.ts)
 export const approveExportSignal = defineSignal<[ApproveExportInput?]>('approve');

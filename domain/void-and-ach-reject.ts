@@ -1,10 +1,9 @@
 /**
- * Voids and ACH rejects from IC (contracts B): what IC sends, the event run's state and
- * the one reversal per transaction that whichever event comes first owns.
+ * Voids and ACH rejects from IC (contracts B): what IC sends, and what makes one not about
+ * its payment. The transaction's run (domain/transaction.ts) owns the one reversal.
  */
-import type { AttemptError } from './failures';
 import { toCents } from './money';
-import type { PaymentEvent, PaymentRequest, PaymentStatus } from './payment';
+import type { PaymentRequest } from './payment';
 
 export type ReversalKind = 'void' | 'ach_reject';
 
@@ -21,69 +20,6 @@ export interface VoidEvent {
 export interface AchRejectEvent extends VoidEvent {
   return_code: string;
   returned_at: string;
-}
-
-export interface ReversalEventInput {
-  kind: ReversalKind;
-  event: VoidEvent | AchRejectEvent;
-  receivedAt: string;
-  /** How long to wait for a payment this service has not seen (default 24 h). */
-  unknownPaymentWaitMs: number;
-  /** Carried over by continue-as-new (a very long wait keeps the history bounded). */
-  carried?: {
-    state: ReversalEventState;
-    told: { cancel: boolean; mismatch: boolean };
-    alerted: boolean;
-    deadline: number;
-  };
-}
-
-export interface ReversalEventState {
-  kind: ReversalKind;
-  transactionId: string;
-  status: PaymentStatus;
-  event: VoidEvent | AchRejectEvent;
-  /** Status of the payment run when this event was resolved. */
-  paymentStatus?: PaymentStatus;
-  reversal?: ReversalOutcome;
-  /** Set when the other event type already reversed (or cancelled) this payment. */
-  reversedBy?: ReversalKind;
-  /**
-   * How the event was resolved against IMT (issue 9): `nothing-posted` (IMT never had the
-   * payment: never sent, or definitely refused), `reversed` (the payment was posted, then
-   * reversed), `posted-to-settle-then-reversed` (IMT may have had it, so the posting was
-   * finished idempotently and then reversed), `already-reversed`.
-   */
-  resolution?: 'nothing-posted' | 'reversed' | 'posted-to-settle-then-reversed' | 'already-reversed';
-  lateReturn?: boolean;
-  lastError?: AttemptError;
-  closingReason?: string;
-  events: PaymentEvent[];
-}
-
-export interface ReversalInput {
-  kind: ReversalKind;
-  transactionId: string;
-  customer: string;
-  invoiceNumber: string;
-  amount: string;
-  returnCode: string | null;
-  message: string;
-  lateReturn: boolean;
-  requestedBy: string;
-}
-
-export interface ReversalOutcome {
-  kind: ReversalKind;
-  status: PaymentStatus;
-  amount: string;
-  returnCode: string | null;
-  imtReversalId?: number | string;
-  lateReturn: boolean;
-  attempts: number;
-  lastError?: AttemptError;
-  closingReason?: string;
-  events: PaymentEvent[];
 }
 
 /** What makes an event not about this payment. Empty when they match. */

@@ -195,7 +195,15 @@ export class ImtClient {
    * posting day in the biller's time zone, both dates inclusive (contracts C4). 1-based pages.
    */
   async listPayments(
-    args: { postedFrom: string; postedTo: string; page: number; pageSize: number; source?: string },
+    args: {
+      postedFrom: string;
+      postedTo: string;
+      page: number;
+      pageSize: number;
+      source?: string;
+      /** Contracts C4 (amended): only this transaction (0 or 1 result). */
+      transactionId?: string;
+    },
     signal?: AbortSignal,
   ): Promise<ImtPaymentPage> {
     const params = {
@@ -204,6 +212,7 @@ export class ImtClient {
       posted_to: args.postedTo,
       page: args.page,
       page_size: args.pageSize,
+      ...(args.transactionId ? { transaction_id: args.transactionId } : {}),
     };
     const path = `/api/integration/payments?${new URLSearchParams({ ...params, page: String(params.page), page_size: String(params.page_size) })}`;
     const res = await this.call('GET', path, () =>

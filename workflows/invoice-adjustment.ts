@@ -14,10 +14,11 @@
  * once and is retried slowly until fixed. A run that fails alerts.
  */
 import {
+  ApplicationFailure,
+  allHandlersFinished,
   condition,
   continueAsNew,
   isCancellation,
-  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,7 +26,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { ALERTS_AS_RUNS_PATCH, raiseAlert, sendAlertInRun } from './alerts';
+import { raiseAlert } from './alerts';
 import { callIcAlertingOnAuth } from './ic-calls';
 import { failureMessageOf, failureTypeOf } from './failures';
 import {
@@ -34,10 +35,11 @@ import {
   type BalanceCheckResult,
   type BalanceSyncResult,
   type InvoiceAdjustmentState,
-  dismissSignal,
+  type OperatorAnswer,
+  dismissUpdate,
   invoiceAdjustedSignal,
   invoiceAdjustmentStateQuery,
-  retrySignal,
+  retryUpdate,
 } from '../domain';
 
 export type { InvoiceAdjustmentState } from '../domain';
@@ -53,7 +55,6 @@ const SYNC_OPTIONS: ActivityOptions = {
   retry: SYNC_RETRY,
 };
 
-const { syncInvoiceBalance } = proxyActivities<Activities>(SYNC_OPTIONS);
 const { syncInvoiceBalance: syncUntilAuthRejected, checkIcBalance: checkUntilAuthRejected } =
   proxyActivities<Activities>({
     ...SYNC_OPTIONS,
@@ -84,9 +85,6 @@ const MAX_HISTORY_EVENTS = 2_000;
  * (collect → sync → verify) share one closure (Temporal's workflow style).
  */
 export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<InvoiceAdjustmentState> {
-  // Runs started before verification existed keep their command sequence (replay safety).
-  if (!patched('adjustment-collect-verify-alert')) return unverifiedAdjustment(invoiceNumber);
-
   const state: InvoiceAdjustmentState = {
     invoiceNumber,
     status: AdjustmentStatus.COLLECTING,
@@ -102,12 +100,32 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
     changes += 1;
     if (reason && state.reasons.length < 50) state.reasons.push(reason);
   });
-  setHandler(retrySignal, () => {
-    if (state.status === AdjustmentStatus.NEEDS_ATTENTION) retryRequested = true;
-  });
-  setHandler(dismissSignal, ({ reason }) => {
-    if (state.status === AdjustmentStatus.NEEDS_ATTENTION) dismissed = reason;
-  });
+  // Operators: an Update each, refused without history unless the update needs attention.
+  const parkedOnly = () => {
+    if (state.status !== AdjustmentStatus.NEEDS_ATTENTION)
+      throw ApplicationFailure.nonRetryable(
+        `the balance update of invoice ${invoiceNumber} is ${state.status}; only a NEEDS_ATTENTION one can be retried or dismissed`,
+        'WrongState',
+      );
+  };
+  const answer = (): OperatorAnswer => ({ workflowId: info.workflowId, status: state.status ?? 'UNKNOWN' });
+  setHandler(
+    retryUpdate,
+    (_by: { by?: string }) => {
+      retryRequested = true;
+      return answer();
+    },
+    { validator: (_by: { by?: string }) => parkedOnly() },
+  );
+  setHandler(
+    dismissUpdate,
+    async ({ reason }: { reason: string }) => {
+      dismissed = reason;
+      await condition(() => state.status === AdjustmentStatus.DISMISSED);
+      return answer();
+    },
+    { validator: (_input: { reason: string }) => parkedOnly() },
+  );
   setHandler(invoiceAdjustmentStateQuery, () => state);
 
   const setStatus = (status: AdjustmentStatus, detail?: string) => {
@@ -117,8 +135,7 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
   // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
   const alert = async (title: string, text: string) => {
     const key = `${info.workflowId}:${info.runId}:${state.status}`;
-    if (patched(ALERTS_AS_RUNS_PATCH)) await raiseAlert({ key, title, text });
-    else await sendAlertInRun({ key, title, text }).catch(() => undefined);
+    await raiseAlert({ key, title, text });
   };
   const onAuthRejected = async (message: string) => {
     setStatus(AdjustmentStatus.AUTH_REJECTED, message);
@@ -133,10 +150,15 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
   try {
     for (;;) {
       // Wait for a change (the first came with the start); end when idle.
-      if (!(await condition(() => changes > handled || retryRequested, IDLE_MS))) return state;
-      if (info.historyLength > MAX_HISTORY_EVENTS && !retryRequested) {
+      if (!(await condition(() => changes > handled || retryRequested, IDLE_MS))) {
+        await condition(allHandlersFinished);
+        return state;
+      }
+      // The history length now, not at start (workflowInfo() is a snapshot).
+      if (workflowInfo().historyLength > MAX_HISTORY_EVENTS && !retryRequested) {
         // Unhandled changes are signals again in the new run: the ingress's signal-with-start
         // and Temporal's rule that a run cannot close over unread signals keep them.
+        await condition(allHandlersFinished);
         await continueAsNew<typeof invoiceAdjustmentWorkflow>(invoiceNumber);
       }
       retryRequested = false;
@@ -187,6 +209,7 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
       if (dismissed !== undefined) {
         state.closingReason = dismissed;
         setStatus(AdjustmentStatus.DISMISSED, dismissed);
+        await condition(allHandlersFinished);
         return state;
       }
       // A retry or a new change: the next round sends IMT's current balance again.
@@ -203,21 +226,5 @@ export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<
       );
     }
     throw err;
-  }
-}
-
-/** The code of runs started before verification: kept as it was for replay. */
-async function unverifiedAdjustment(invoiceNumber: string): Promise<InvoiceAdjustmentState> {
-  const state: InvoiceAdjustmentState = { invoiceNumber, reasons: [], syncs: [] };
-  let pending = false;
-  setHandler(invoiceAdjustedSignal, ({ reason }) => {
-    pending = true;
-    if (reason && state.reasons.length < 50) state.reasons.push(reason);
-  });
-  for (;;) {
-    if (!(await condition(() => pending, '1 minute'))) return state;
-    pending = false;
-    const roundKey = `${workflowInfo().runId.replace(/-/g, '')}-${state.syncs.length + 1}`;
-    state.syncs.push(await syncInvoiceBalance(invoiceNumber, roundKey));
   }
 }

@@ -1,20 +1,16 @@
 /**
- * `payments retry` and `payments dismiss`: steer a NEEDS_ATTENTION payment through its
- * workflow's own signals, then (optionally) wait for what it did.
+ * `payments retry` and `payments dismiss`: one Update each to a NEEDS_ATTENTION
+ * transaction's run. The run's validator refuses a request in the wrong state without
+ * writing history, and the answer is the outcome — no check, signal, then poll.
  */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import {
-  PaymentStatus,
-  SA,
-  dismissSignal,
-  paymentStateQuery,
-  retrySignal,
-  workflowIds,
-  type PaymentState,
-} from '../../domain';
+import { PaymentStatus, dismissUpdate, retryUpdate, workflowIds, type OperatorAnswer } from '../../domain';
 import {
   CliError,
+  NotFoundError,
+  RefusedError,
   UsageError,
   commandAction,
   parseArgs,
@@ -33,7 +29,7 @@ export function registerSteeringCommands(payments: Command, io: CliIo, provider:
 function registerRetry(payments: Command, io: CliIo, provider: ContextProvider): void {
   payments
     .command('retry')
-    .description('post a NEEDS_ATTENTION payment again, after its cause was fixed (signal "retry")')
+    .description('go on with a NEEDS_ATTENTION transaction, after its cause was fixed (Update "retry")')
     .argument('[transaction_id]', "IC's payment GUID")
     .option('--all', 'retry every NEEDS_ATTENTION payment (narrow with --invoice / --customer)')
     .option('--invoice <invoice_number>', 'with --all: only payments on this invoice')
@@ -62,22 +58,12 @@ function registerRetry(payments: Command, io: CliIo, provider: ContextProvider):
         if (opts.invoice || opts.customer) throw new UsageError('--invoice / --customer only go with --all');
         const transactionId = parseId(id);
         const ctx = await provider.get();
-        const handle = await requireParked(ctx, transactionId, 'retry');
-        const before = await ctx.client
-          .withDeadline(Date.now() + 5000, () => handle.query(paymentStateQuery))
-          .catch(() => undefined);
-        await handle.signal(retrySignal, { by });
-        io.out(`Retry requested for payment ${transactionId}.\n`);
-        if (opts.wait === 0) return;
-        const after = await waitForNextOutcome(ctx, transactionId, before?.attempts ?? 0, opts.wait * 1000);
-        if (!after) {
-          io.out(`No outcome within ${opts.wait}s; follow with: imt-ic payments show ${transactionId}\n`);
-          return;
-        }
-        io.out(`Now ${after.status} after attempt ${after.attempts}.\n`);
-        if (after.status === PaymentStatus.NEEDS_ATTENTION && after.lastError) {
-          throw new CliError(`IMT refused it again: ${after.lastError.message}`);
-        }
+        const answer = await operate(ctx, transactionId, 'retry', (h) =>
+          h.executeUpdate(retryUpdate, { args: [{ by }] }),
+        );
+        io.out(`Retried payment ${transactionId}: now ${answer.status}.\n`);
+        if (answer.status === PaymentStatus.NEEDS_ATTENTION)
+          throw new CliError(`it needs attention again: ${answer.detail ?? ''}`);
       }),
     );
 }
@@ -85,7 +71,7 @@ function registerRetry(payments: Command, io: CliIo, provider: ContextProvider):
 function registerDismiss(payments: Command, io: CliIo, provider: ContextProvider): void {
   payments
     .command('dismiss')
-    .description('close a NEEDS_ATTENTION payment without posting it (signal "dismiss")')
+    .description('close a NEEDS_ATTENTION transaction without posting it (Update "dismiss")')
     .argument('<transaction_id>', "IC's payment GUID")
     .requiredOption('--reason <text>', 'why it must not be posted (recorded in the run and shown in the UI)')
     .option('--by <name>', 'who decided; default cli:<your user name>')
@@ -106,76 +92,35 @@ function registerDismiss(payments: Command, io: CliIo, provider: ContextProvider
           raw,
         );
         const ctx = await provider.get();
-        const handle = await requireParked(ctx, transactionId, 'dismiss');
-        await handle.signal(dismissSignal, { reason: opts.reason, by: operator(opts.by) });
-        io.out(`Dismiss requested for payment ${transactionId}.\n`);
-        if (opts.wait === 0) return;
-        const result = (await ctx.client
-          .withDeadline(Date.now() + opts.wait * 1000, () => handle.result())
-          .catch(() => undefined)) as PaymentState | undefined;
-        if (!result) {
-          io.out(
-            `The run has not closed within ${opts.wait}s; follow with: imt-ic payments show ${transactionId}\n`,
-          );
-          return;
-        }
-        if (result.status !== PaymentStatus.DISMISSED) {
-          throw new CliError(
-            `the payment ended ${result.status}, not DISMISSED (it changed state meanwhile)`,
-          );
-        }
-        io.out(`Payment ${transactionId} is DISMISSED: ${result.closingReason ?? opts.reason}\n`);
+        const answer = await operate(ctx, transactionId, 'dismiss', (h) =>
+          h.executeUpdate(dismissUpdate, { args: [{ reason: opts.reason, by: operator(opts.by) }] }),
+        );
+        io.out(`Payment ${transactionId} is ${answer.status}: ${opts.reason}\n`);
       }),
     );
 }
 
-async function requireParked(ctx: CommandContext, transactionId: string, action: string) {
-  const workflowId = workflowIds.payment(transactionId);
-  const desc = await describeOrUndefined(ctx.client, workflowId);
-  if (!desc)
-    throw new CliError(
-      `no payment ${transactionId} (no workflow ${workflowId} in namespace ${ctx.namespace})`,
-    );
-  const status = desc.typedSearchAttributes.get(SA.PaymentStatus) ?? 'UNKNOWN';
-  if (desc.status.name !== 'RUNNING' || status !== PaymentStatus.NEEDS_ATTENTION) {
-    const why =
-      status === PaymentStatus.RETRYING ||
-      status === PaymentStatus.AUTH_REJECTED ||
-      status === PaymentStatus.MAYBE_POSTED ||
-      status === PaymentStatus.SETTLING
-        ? 'the service is retrying it automatically'
-        : desc.status.name === 'RUNNING'
-          ? 'it is in progress'
-          : `its run is ${desc.status.name.toLowerCase()}`;
-    throw new CliError(
-      `cannot ${action} payment ${transactionId}: it is ${status} (${why}); only a NEEDS_ATTENTION payment can be ${action === 'retry' ? 'retried' : 'dismissed'}`,
-    );
-  }
-  return ctx.client.workflow.getHandle(workflowId);
-}
+type Handle = ReturnType<CommandContext['client']['workflow']['getHandle']>;
 
-async function sleep(ms: number) {
-  await new Promise((r) => setTimeout(r, ms));
-}
-
-/** After a retry signal: the state once the new attempt has an outcome (or undefined at the deadline). */
-async function waitForNextOutcome(
+/** One operator Update; a refusal (wrong state, unknown transaction) becomes a clear CLI error. */
+async function operate(
   ctx: CommandContext,
   transactionId: string,
-  attemptsBefore: number,
-  waitMs: number,
-) {
-  const handle = ctx.client.workflow.getHandle(workflowIds.payment(transactionId));
-  const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline) {
-    const state = await ctx.client
-      .withDeadline(Math.min(deadline, Date.now() + 5000), () => handle.query(paymentStateQuery))
-      .catch(() => undefined);
-    if (state && state.attempts > attemptsBefore && state.status !== PaymentStatus.RECEIVED) return state;
-    if (state && state.status === PaymentStatus.DISMISSED) return state;
-    await sleep(250);
+  action: 'retry' | 'dismiss',
+  send: (h: Handle) => Promise<OperatorAnswer>,
+): Promise<OperatorAnswer> {
+  const workflowId = workflowIds.payment(transactionId);
+  if (!(await describeOrUndefined(ctx.client, workflowId)))
+    throw new NotFoundError(
+      `no payment ${transactionId} (no workflow ${workflowId} in namespace ${ctx.namespace})`,
+    );
+  try {
+    return await send(ctx.client.workflow.getHandle(workflowId));
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+    const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    throw new RefusedError(`cannot ${action} payment ${transactionId}: ${why}`);
   }
-  return undefined;
 }
 
 async function retryAll(
@@ -199,7 +144,9 @@ async function retryAll(
   const failed: string[] = [];
   for (const row of parked) {
     try {
-      await ctx.client.workflow.getHandle(row.workflow_id).signal(retrySignal, { by: opts.by });
+      await ctx.client.workflow
+        .getHandle(row.workflow_id)
+        .executeUpdate(retryUpdate, { args: [{ by: opts.by }] });
     } catch (err) {
       failed.push(
         `${row.transaction_id}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
@@ -208,6 +155,6 @@ async function retryAll(
     bar.tick();
   }
   bar.done();
-  io.out(`Retry requested for ${parked.length - failed.length} of ${parked.length} payments.\n`);
-  if (failed.length) throw new CliError(`${failed.length} could not be signalled: ${failed.join('; ')}`);
+  io.out(`Retried ${parked.length - failed.length} of ${parked.length} payments.\n`);
+  if (failed.length) throw new CliError(`${failed.length} could not be retried: ${failed.join('; ')}`);
 }

@@ -9,11 +9,10 @@ import type { Admission } from './admission';
 import { receiveAdjustment, parseInvoiceNumber } from './adjustment';
 import { parseBody, sendAnswer, type Answer, type AnswerHooks } from './answers';
 import { invoiceDetail, invoicePdf } from './invoice-detail';
-import { receivePayment } from './payment';
+import { receiveDelivery } from './payment';
 import type { IntakeDeps } from './runs';
 import { AchRejectSchema, InvoiceAdjustedSchema, PostPaymentSchema, VoidPaymentSchema } from './schemas';
 import { paymentStatus } from './status';
-import { receiveReversalEvent } from './void-and-ach-reject';
 
 export interface RouteHooks extends AnswerHooks {
   onReceived?(call: string): void;
@@ -33,6 +32,7 @@ export const ROUTES: Record<string, 'GET' | 'POST'> = {
 
 type Params = { transaction_id?: string; invoice_number?: string };
 type Flow = (req: FastifyRequest<{ Params: Params }>) => Promise<Answer>;
+type BodyFlow<T> = (body: T, req: FastifyRequest) => Promise<Answer>;
 
 export function registerRoutes(
   app: FastifyInstance,
@@ -51,31 +51,37 @@ export function registerRoutes(
     });
   /** Validates the body with `schema`, then runs `flow` on it. */
   const withBody =
-    <S extends z.ZodType>(schema: S, call: string, flow: (body: z.infer<S>) => Promise<Answer>) =>
+    <S extends z.ZodType>(schema: S, call: string, flow: BodyFlow<z.infer<S>>) =>
     async (req: FastifyRequest): Promise<Answer> => {
       const parsed = parseBody(schema, req.body, call);
-      return 'answer' in parsed ? parsed.answer : flow(parsed.value);
+      return 'answer' in parsed ? parsed.answer : flow(parsed.value, req);
     };
+  /** Every delivery of a transaction: one update-with-start, abandoned when IC hangs up. */
+  const plan = (req: FastifyRequest) => ({ giveUp: admission.hangUpSignal(req) });
 
   route(
     'POST',
     '/api/integration/invoice/post-payment',
     'post-payment',
-    withBody(PostPaymentSchema, 'post-payment', (payment) =>
-      receivePayment(deps, payment, admission.planFor(deps.confirmWaitMs)),
+    withBody(PostPaymentSchema, 'post-payment', (payment, req) =>
+      receiveDelivery(deps, { kind: 'payment', payment }, plan(req)),
     ),
   );
   route(
     'POST',
     '/api/integration/invoice/void-payment',
     'void-payment',
-    withBody(VoidPaymentSchema, 'void-payment', (event) => receiveReversalEvent(deps, 'void', event)),
+    withBody(VoidPaymentSchema, 'void-payment', (event, req) =>
+      receiveDelivery(deps, { kind: 'void', event }, plan(req)),
+    ),
   );
   route(
     'POST',
     '/api/integration/invoice/ach-reject',
     'ach-reject',
-    withBody(AchRejectSchema, 'ach-reject', (event) => receiveReversalEvent(deps, 'ach_reject', event)),
+    withBody(AchRejectSchema, 'ach-reject', (event, req) =>
+      receiveDelivery(deps, { kind: 'ach_reject', event }, plan(req)),
+    ),
   );
   route('POST', '/api/integration/invoice/:invoice_number/adjusted', 'adjusted', async (req) => {
     const invoice = parseInvoiceNumber(req.params.invoice_number ?? '');

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../common/logger';
+import type { TransactionTiming } from '../../domain';
 import { ClientRateLimiter } from '../../common/rate-limit';
 import type { ImtClient } from '../../integrations/imt-client';
 import { Admission, DEFAULT_MAX_IN_FLIGHT, INTAKE_URLS, type AdmissionHooks } from './admission';
@@ -19,8 +20,8 @@ export interface IngressOptions {
   taskQueue: string;
   integratorId: string;
   confirmWaitMs: number;
-  /** How long a void / ACH reject waits for a payment not seen yet (default 24 h). */
-  unknownPaymentWaitMs?: number;
+  /** The transaction run's waits (domain DEFAULT_TIMING unless given; tests shorten them). */
+  timing?: Partial<TransactionTiming>;
   logger: Logger;
   /** For the invoice detail and PDF pass-through calls. */
   imt?: ImtClient;
@@ -40,7 +41,6 @@ export interface IngressHooks extends RouteHooks, AnswerHooks, AdmissionHooks {
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
-const DEFAULT_UNKNOWN_PAYMENT_WAIT_MS = 24 * 60 * 60 * 1000;
 
 export function buildIngress(opts: IngressOptions): FastifyInstance {
   const app = Fastify({
@@ -58,9 +58,8 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
   // Admission control for the calls that hold Temporal work open (issue 13).
   app.addHook('preHandler', async (req, reply) => {
     if (req.method !== 'POST' || !INTAKE_URLS.has(req.routeOptions?.url ?? '')) return;
-    if (!admission.enter(req)) return sendAnswer(reply, routeName(req), admission.refusal(), hooks);
+    if (!admission.enter(req, reply)) return sendAnswer(reply, routeName(req), admission.refusal(), hooks);
   });
-  app.addHook('onResponse', async (req) => admission.leave(req));
 
   registerRoutes(
     app,
@@ -69,7 +68,7 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
       namespace: opts.namespace,
       taskQueue: opts.taskQueue,
       confirmWaitMs: opts.confirmWaitMs,
-      unknownPaymentWaitMs: opts.unknownPaymentWaitMs ?? DEFAULT_UNKNOWN_PAYMENT_WAIT_MS,
+      timing: opts.timing,
       imt: opts.imt,
       temporalUiUrl: opts.temporalUiUrl,
     },

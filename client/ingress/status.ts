@@ -1,32 +1,26 @@
 /**
- * The lifecycle of one transaction as IC and operators see it: the payment run plus any
- * void / ACH-reject runs, read from Temporal (no separate database).
+ * The lifecycle of one transaction as IC and operators see it: its one run
+ * `payment-<txid>` (workflows/transaction.ts), read from Temporal (no separate database).
  */
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { SA, workflowIds, type PaymentState, paymentStateQuery } from '../../domain';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { SA, workflowIds, type TransactionState, transactionStateQuery } from '../../domain';
 import type { Answer } from './answers';
 import type { IntakeDeps } from './runs';
-
-export interface RunView {
-  workflow_id: string;
-  run_status: string;
-  status?: string;
-  ui_url?: string;
-  state?: unknown;
-}
 
 export interface PaymentView {
   transaction_id: string;
   status: string;
-  attempts?: number;
+  /** RUNNING, COMPLETED, TERMINATED… of the transaction's latest run. */
+  run_status: string;
   /** NO / MAYBE / YES: whether IMT holds the payment (MAYBE: an attempt got no definite answer). */
   imt_holds?: string;
-  /** How a void / ACH reject that stopped the payment was resolved. */
-  settlement?: string;
+  attempts?: number;
+  reversal?: { kind?: string; imt_holds?: string; record?: unknown; late_return?: boolean };
+  needs_attention?: { reason: string; imt_may_hold: boolean; since: string };
   last_error?: unknown;
   posted?: unknown;
   events?: unknown;
-  runs: RunView[];
+  ui_url?: string;
 }
 
 export function uiUrl(base: string | undefined, namespace: string, workflowId: string): string | undefined {
@@ -35,73 +29,50 @@ export function uiUrl(base: string | undefined, namespace: string, workflowId: s
     : undefined;
 }
 
-async function describeRun(
-  client: Client,
-  workflowId: string,
-  uiBase: string | undefined,
-  namespace: string,
-): Promise<{ view: RunView; handle: WorkflowHandle } | undefined> {
-  const handle = client.workflow.getHandle(workflowId);
-  try {
-    const desc = await handle.describe();
-    return {
-      handle,
-      view: {
-        workflow_id: workflowId,
-        run_status: desc.status.name,
-        status: desc.typedSearchAttributes.get(SA.PaymentStatus) as string | undefined,
-        ui_url: uiUrl(uiBase, namespace, workflowId),
-      },
-    };
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
-
-/** Reads the state by query (works for open and closed runs while a worker is up). */
-async function readState(handle: WorkflowHandle): Promise<PaymentState | undefined> {
-  try {
-    return await handle.query(paymentStateQuery);
-  } catch {
-    return undefined;
-  }
-}
-
+/** The state by query (open and closed runs, while a worker is up); the search attribute otherwise. */
 export async function lookupPayment(
   client: Client,
   transactionId: string,
   uiBase: string | undefined,
   namespace: string,
 ): Promise<PaymentView | undefined> {
-  const ids = [
-    workflowIds.payment(transactionId),
-    workflowIds.void(transactionId),
-    workflowIds.achReject(transactionId),
-    workflowIds.reversal(transactionId),
-  ];
-  const runs = await Promise.all(ids.map((id) => describeRun(client, id, uiBase, namespace)));
-  const found = runs.filter((r): r is NonNullable<typeof r> => r !== undefined);
-  if (found.length === 0) return undefined;
-
-  const payment = runs[0];
-  const state = payment ? await readState(payment.handle) : undefined;
-  for (const r of found.slice(payment ? 1 : 0)) r.view.state = await readState(r.handle);
-  return {
+  const workflowId = workflowIds.payment(transactionId);
+  const handle = client.workflow.getHandle(workflowId);
+  let desc;
+  try {
+    desc = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const state: TransactionState | undefined = await handle
+    .query(transactionStateQuery)
+    .catch(() => undefined);
+  const view: PaymentView = {
     transaction_id: transactionId,
-    status: lifecycleStatus(
-      state?.status ?? payment?.view.status,
-      runs[1]?.view,
-      runs[2]?.view,
-      runs[3]?.view,
-    ),
-    attempts: state?.attempts,
-    imt_holds: state?.imtHolds,
-    settlement: state?.settlement,
-    last_error: state?.lastError,
-    posted: state?.posted,
-    events: state?.events,
-    runs: found.map((r) => r.view),
+    status: state?.status ?? String(desc.typedSearchAttributes.get(SA.PaymentStatus) ?? 'UNKNOWN'),
+    run_status: desc.status.name,
+    ui_url: uiUrl(uiBase, namespace, workflowId),
+  };
+  if (!state) return view;
+  return {
+    ...view,
+    imt_holds: state.posting.holds,
+    attempts: state.posting.attempts,
+    reversal: state.reversalKind
+      ? {
+          kind: state.reversalKind,
+          imt_holds: state.reversal.holds,
+          record: state.reversed,
+          late_return: state.lateReturn,
+        }
+      : undefined,
+    needs_attention: state.parked
+      ? { reason: state.parked.reason, imt_may_hold: state.parked.imtMayHold, since: state.parked.since }
+      : undefined,
+    last_error: state.lastError,
+    posted: state.posted,
+    events: state.log,
   };
 }
 
@@ -110,29 +81,4 @@ export async function paymentStatus(deps: IntakeDeps, transactionId: string): Pr
   const view = await lookupPayment(deps.client, transactionId, deps.temporalUiUrl, deps.namespace);
   if (view) return { kind: 'found', body: view };
   return { kind: 'not-found', body: { error: 'not_found', message: `No payment ${transactionId}.` } };
-}
-
-/**
- * One status for the whole transaction: the reversal's when there is one (VOIDED,
- * ACH_REJECTED, LATE_RETURN, NEEDS_ATTENTION…), else a waiting or parked void/ACH event,
- * else the payment's.
- */
-function lifecycleStatus(
-  paymentStatus: string | undefined,
-  voidRun: RunView | undefined,
-  achRun: RunView | undefined,
-  reversalRun: RunView | undefined,
-): string {
-  if (reversalRun?.status) return reversalRun.status;
-  if (paymentStatus === 'VOIDED_BEFORE_POSTING') return paymentStatus;
-  for (const run of [voidRun, achRun]) {
-    if (
-      run?.status &&
-      ['NEEDS_ATTENTION', 'AWAITING_PAYMENT', 'AWAITING_POSTING_OUTCOME', 'VOIDED_BEFORE_POSTING'].includes(
-        run.status,
-      )
-    )
-      return run.status;
-  }
-  return paymentStatus ?? voidRun?.status ?? achRun?.status ?? 'UNKNOWN';
 }

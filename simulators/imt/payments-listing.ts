@@ -58,6 +58,8 @@ export interface PaymentListRequest {
   posted_to: string;
   page: number;
   page_size: number;
+  /** Contracts C4 (amended): narrows the result to that one transaction. */
+  transaction_id?: string;
 }
 
 const calendarDate = z
@@ -77,6 +79,7 @@ const ListQuerySchema = z
       .max(MAX_PAGE_SIZE, `Ensure this value is less than or equal to ${MAX_PAGE_SIZE}.`)
       .default(DEFAULT_PAGE_SIZE),
     page: z.coerce.number().int().min(1).default(1),
+    transaction_id: z.string().min(1, 'This field may not be blank.').optional(),
   })
   .refine((q) => q.posted_from <= q.posted_to, {
     path: ['posted_to'],
@@ -182,8 +185,9 @@ export function registerPaymentListing(
     listing.requests.push({ ...q });
     const { count, results } = listing.page(q);
     if (q.page > lastPageOf(count, q.page_size)) return reply.code(404).send(INVALID_PAGE);
-    const { source, posted_from, posted_to } = q;
-    return pageAnswer(request, API_PATH, { source, posted_from, posted_to }, { ...q, count, results });
+    const { source, posted_from, posted_to, transaction_id } = q;
+    const filters = { source, posted_from, posted_to, ...(transaction_id ? { transaction_id } : {}) };
+    return pageAnswer(request, API_PATH, filters, { ...q, count, results });
   });
   return listing;
 }
@@ -209,7 +213,9 @@ class PaymentListing implements ImtPaymentsAdmin {
     const from = (q.page - 1) * q.page_size;
     const results: ListedPayment[] = [];
     let count = 0;
-    for (const record of this.book.payments.values()) {
+    const only = q.transaction_id === undefined ? undefined : this.book.payments.get(q.transaction_id);
+    const records = q.transaction_id === undefined ? this.book.payments.values() : only ? [only] : [];
+    for (const record of records) {
       if (!this.matches(record.payment, q)) continue;
       if (count >= from && results.length < q.page_size) results.push(this.toListed(record));
       count++;

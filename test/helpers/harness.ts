@@ -20,6 +20,7 @@ import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/serve
 import { startIcSimulator, type IcSimulator } from '../../simulators/ic/server';
 import { createWorker } from '../../worker/worker';
 import type { ActivityDeps } from '../../activities';
+import type { TransactionTiming } from '../../domain';
 import { dataProtection } from '../../common/data-protection';
 import { connectTemporal, connectWorkerToTemporal } from '../../common/temporal-connection';
 import { testPayloadKeyList } from './payload-keys';
@@ -38,7 +39,8 @@ export interface HarnessOptions {
   withIc?: boolean;
   alertWebhookUrl?: string;
   alertDigestWindowMs?: number;
-  unknownPaymentWaitMs?: number;
+  /** The transaction run's waits (hold windows, settle time, wait for a payment). */
+  timing?: Partial<TransactionTiming>;
   /** Send this X-Integrator-ID to IMT instead of the right one (403 tests). */
   wrongImtIntegratorId?: string;
   /** Another Temporal server than the shared one from global-setup (e.g. one with the UI). */
@@ -174,7 +176,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     taskQueue,
     integratorId: ingressIntegratorId,
     confirmWaitMs: opts.confirmWaitMs ?? 5000,
-    unknownPaymentWaitMs: opts.unknownPaymentWaitMs,
+    timing: opts.timing,
     logger: opts.ingressLogger ?? silentLogger,
     rateLimitPerMinute: opts.rateLimitPerMinute,
     maxInFlight: opts.maxInFlight,
