@@ -12,6 +12,8 @@ export * from './ach-return-window';
 export * from './payment';
 export * from './void-and-ach-reject';
 export * from './transaction';
+export * from './transaction-events';
+export * from './transaction-outcomes';
 export * from './alerts';
 export * from './export';
 export * from './adjustment';

@@ -9,7 +9,8 @@ import type { RaisedAlert } from './alerts';
 import type { BalanceRefreshProgress } from './balance-refresh';
 import type { ApproveExportInput, ExportProgress, ExportSummary, RejectExportInput } from './export';
 import type { DismissInput } from './payment';
-import type { DeliverInput, DeliveryAnswer, OperatorAnswer, TransactionState } from './transaction';
+import type { DeliverInput, TransactionState } from './transaction';
+import type { DeliveryAnswer, OperatorAnswer } from './transaction-events';
 
 // The same objects @temporalio/workflow's defineSignal / defineQuery / defineUpdate return
 // (typed by @temporalio/common's public definitions). Built here so that domain/ imports no
