@@ -106,7 +106,11 @@ export function takeDelivery(state: TransactionState, d: Delivery, at: string): 
     d.kind === 'void' ? 'void received' : 'ACH reject received',
     d.event.message || undefined,
   );
-  if (!state.reversalKind) state.reversalKind = d.kind;
+  if (!state.reversalKind) {
+    state.reversalKind = d.kind;
+    // Asked to reverse while IMT may hold the payment: read IMT's record now, not after the retry's backoff.
+    if (state.posting.holds === 'MAYBE') state.posting.nextAt = undefined;
+  }
   if (state.payment) checkEventsAgainstPayment(state, at);
   return true;
 }
