@@ -17,6 +17,7 @@ import { registerExportCommands } from './export-commands';
 import { registerScheduleCommands } from './schedule-commands';
 import { registerBalanceCommands } from './balance-commands';
 import { registerReconcileCommands } from './reconcile-commands';
+import { registerPatchCommands } from './patch-commands';
 
 /** Adds commands to the program before it parses (app/main.ts adds the service's processes). */
 export type ProgramExtension = (program: Command) => void;
@@ -64,6 +65,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error, 3 not found, 4 refused in the current
   registerScheduleCommands(program, getContext);
   registerBalanceCommands(program, getContext);
   registerReconcileCommands(program, io, provider);
+  registerPatchCommands(program, getContext);
   extend?.(program);
   return program;
 }
