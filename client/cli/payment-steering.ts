@@ -18,7 +18,7 @@ import {
   type ContextProvider,
 } from './context';
 import { ProgressBar, type CliIo } from './format';
-import { bySchema, idArg, operator, parseId, waitSchema } from './payment-args';
+import { bySchema, idArg, operator, parseId } from './payment-args';
 import { describeOrUndefined, listPayments } from './payment-runs';
 
 export function registerSteeringCommands(payments: Command, io: CliIo, provider: ContextProvider): void {
@@ -35,7 +35,6 @@ function registerRetry(payments: Command, io: CliIo, provider: ContextProvider):
     .option('--invoice <invoice_number>', 'with --all: only payments on this invoice')
     .option('--customer <customer>', 'with --all: only payments of this customer')
     .option('--by <name>', 'who asked (recorded in the run); default cli:<your user name>')
-    .option('--wait <seconds>', 'wait this long for the new attempt’s outcome (0 = do not wait)', '20')
     .action(
       commandAction(async (id: string | undefined, raw: Record<string, unknown>) => {
         const opts = parseArgs(
@@ -44,7 +43,6 @@ function registerRetry(payments: Command, io: CliIo, provider: ContextProvider):
             invoice: idArg('invoice number', 64).optional(),
             customer: idArg('customer', 64).optional(),
             by: bySchema,
-            wait: waitSchema,
           }),
           raw,
         );
@@ -75,7 +73,6 @@ function registerDismiss(payments: Command, io: CliIo, provider: ContextProvider
     .argument('<transaction_id>', "IC's payment GUID")
     .requiredOption('--reason <text>', 'why it must not be posted (recorded in the run and shown in the UI)')
     .option('--by <name>', 'who decided; default cli:<your user name>')
-    .option('--wait <seconds>', 'wait this long for the run to close (0 = do not wait)', '20')
     .action(
       commandAction(async (id: string, raw: Record<string, unknown>) => {
         const transactionId = parseId(id);
@@ -87,7 +84,6 @@ function registerDismiss(payments: Command, io: CliIo, provider: ContextProvider
               .min(3, 'give a reason of at least 3 characters')
               .max(500, 'must be at most 500 characters'),
             by: bySchema,
-            wait: waitSchema,
           }),
           raw,
         );
