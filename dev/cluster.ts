@@ -71,7 +71,7 @@ async function freePorts(count: number, taken: number[] = []): Promise<number[]>
 }
 
 /** Debian installs each PostgreSQL major under /usr/lib/postgresql/<major>/bin; prefer 15. */
-function postgresBin(): string {
+export function postgresBin(): string {
   const root = '/usr/lib/postgresql';
   const majors = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   const major = majors.includes('15') ? '15' : majors[0];
