@@ -46,6 +46,8 @@ export interface TransactionTiming {
   settleMs: number;
   /** A void / ACH reject waits this long for its payment before a person is asked. */
   awaitPaymentMs: number;
+  /** Past this many history events the run continues as new (read fresh each time; tests lower it). */
+  continueAfterEvents: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -59,6 +61,7 @@ export const DEFAULT_TIMING: TransactionTiming = {
   holdEcheckMs: 67 * DAY_MS,
   settleMs: 10 * 60 * 1000,
   awaitPaymentMs: DAY_MS,
+  continueAfterEvents: 2000,
 };
 
 /** The run's input: started by the ingress's update-with-start, or carried by continue-as-new. */

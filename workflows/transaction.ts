@@ -81,8 +81,6 @@ const { findImtTransaction } = proxyActivities<Activities>({
   retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
 });
 
-/** Continue-as-new past this many history events (read fresh each time), well under Temporal's limits. */
-const MAX_HISTORY_EVENTS = 2000;
 /** How long an operator's update waits for the run to move after a retry. */
 const OPERATOR_WAIT_MS = 10_000;
 
@@ -95,7 +93,10 @@ export async function transactionWorkflow(input: TransactionInput): Promise<Tran
   try {
     for (;;) {
       run.show();
-      if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
+      if (
+        workflowInfo().continueAsNewSuggested ||
+        workflowInfo().historyLength > timing.continueAfterEvents
+      ) {
         await condition(allHandlersFinished);
         await continueAsNew<typeof transactionWorkflow>({ ...input, carried: run.state });
       }

@@ -13,18 +13,31 @@ import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Payload } from '@temporalio/common';
 import { AesGcmPayloadCodec } from '../../common/payload-codec';
-import { workflowIds } from '../../domain';
-import { IMT_ANSWERING_WINDOW_MS } from '../../activities/payment';
+import {
+  workflowIds,
+  type PaymentMethod,
+  type PaymentRequest,
+  type TransactionState,
+  dismissUpdate,
+  retryUpdate,
+  transactionStateQuery,
+} from '../../domain';
 import { testPayloadKeyList } from '../helpers/payload-keys';
 import { startHarness, type Harness } from '../helpers/harness';
-import { seedPayment } from '../helpers/payments';
+import { seedPayment, voidOf } from '../helpers/payments';
 
 const DIR = path.resolve('test/fixtures/histories');
 const UPDATE = process.env.UPDATE_HISTORIES === '1';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ name: 'replay', confirmWaitMs: 3000 });
+  h = await startHarness({
+    name: 'replay',
+    confirmWaitMs: 3000,
+    imtTimeoutMs: 1000,
+    // Small enough that a few redeliveries during an outage make the run continue as new.
+    timing: { settleMs: 1000, continueAfterEvents: 40 },
+  });
 });
 afterAll(async () => {
   await h?.stop();
@@ -62,114 +75,120 @@ async function record(name: string, workflowId: string, runId?: string): Promise
   fs.writeFileSync(IDS_FILE, `${JSON.stringify({ ...savedIds(), [`${name}.json`]: workflowId }, null, 2)}\n`);
 }
 
-const payment = () => seedPayment(h.imt, { amount: '20.00' });
+const payment = (method: PaymentMethod = 'echeck') => seedPayment(h.imt, { amount: '20.00', method });
+const POST = '/api/integration/invoice/post-payment';
+const VOID = '/api/integration/invoice/void-payment';
+const ACH = '/api/integration/invoice/ach-reject';
+const run = (txid: string) => h.client.workflow.getHandle(workflowIds.payment(txid));
+const until = async (txid: string, ok: (s: TransactionState) => boolean) => {
+  for (let i = 0; i < 300; i++) {
+    const s = await run(txid)
+      .query(transactionStateQuery)
+      .catch(() => undefined);
+    if (s && ok(s)) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`transaction ${txid} did not reach the expected state`);
+};
+
+/**
+ * Release 1.0 (issue 20): one history per state of a transaction's lifecycle, recorded from
+ * the current code. From 1.0 on these files are never re-recorded: each proves that runs open
+ * in production survive a deploy. A change that breaks one needs a registered patch
+ * (workflows/patches.ts), then a new history of its own.
+ */
+async function recordLifecycle(): Promise<void> {
+  const achOf = (p: PaymentRequest) => ({ ...voidOf(p), return_code: 'R01', returned_at: '2022-10-05' });
+
+  const posted = payment();
+  await h.http.post(POST, posted);
+  await record('1.0-posted-asleep', workflowIds.payment(posted.transaction_id));
+
+  const awaiting = payment();
+  await h.http.post(VOID, voidOf(awaiting));
+  await record('1.0-void-awaiting-payment', workflowIds.payment(awaiting.transaction_id));
+
+  const notPosted = payment('credit');
+  await h.http.post(VOID, voidOf(notPosted));
+  await h.http.post(POST, notPosted);
+  await until(notPosted.transaction_id, (s) => s.status === 'NOT_POSTED');
+  await record('1.0-voided-before-posting', workflowIds.payment(notPosted.transaction_id));
+
+  const reversed = payment();
+  await h.http.post(POST, reversed);
+  await h.http.post(ACH, achOf(reversed));
+  await run(reversed.transaction_id).result();
+  await record('1.0-ach-rejected', workflowIds.payment(reversed.transaction_id));
+
+  // An event for a completed transaction: a reopened run reads IMT's record (C4).
+  await h.http.post(VOID, voidOf(reversed));
+  await run(reversed.transaction_id).result();
+  await record('1.0-reopened-already-reversed', workflowIds.payment(reversed.transaction_id));
+
+  // Applied but unanswered, IMT then refuses the repeat (400): IMT's record decides; then a void.
+  const uncertain = payment('credit');
+  h.imt.faults.set({ applyThenHangNext: 1, failNext: 10_000, errorStatus: 500, routes: [POST] });
+  await h.http.post(POST, uncertain);
+  await until(uncertain.transaction_id, (s) => s.posting.holds === 'MAYBE');
+  await record('1.0-maybe-posted-retrying', workflowIds.payment(uncertain.transaction_id));
+  h.imt.rejectPostsFor(uncertain.invoice_number, { amount: ['exceeds the balance due'] });
+  h.imt.faults.clear();
+  await until(uncertain.transaction_id, (s) => s.posting.holds === 'YES');
+  h.imt.clearRejections();
+  await h.http.post(VOID, voidOf(uncertain));
+  await run(uncertain.transaction_id).result();
+  await record('1.0-refused-repeat-checked-then-voided', workflowIds.payment(uncertain.transaction_id));
+
+  const parked = payment('credit');
+  h.imt.rejectPostsFor(parked.invoice_number, { amount: ['invalid'] });
+  await h.http.post(POST, parked);
+  h.imt.clearRejections();
+  await run(parked.transaction_id).executeUpdate(retryUpdate, { args: [{ by: 'replay' }] });
+  await record('1.0-parked-then-retried', workflowIds.payment(parked.transaction_id));
+
+  const dismissed = payment('credit');
+  h.imt.rejectPostsFor(dismissed.invoice_number, { amount: ['invalid'] });
+  await h.http.post(POST, dismissed);
+  await run(dismissed.transaction_id).executeUpdate(dismissUpdate, { args: [{ reason: 'replay' }] });
+  await run(dismissed.transaction_id).result();
+  h.imt.clearRejections();
+  await record('1.0-parked-then-dismissed', workflowIds.payment(dismissed.transaction_id));
+
+  const cancelled = payment('credit');
+  h.imt.faults.set({ maintenance: true, routes: [POST] });
+  await h.http.post(POST, cancelled);
+  await run(cancelled.transaction_id).cancel();
+  await run(cancelled.transaction_id)
+    .result()
+    .catch(() => undefined);
+  h.imt.faults.clear();
+  await record('1.0-cancelled-while-posting', workflowIds.payment(cancelled.transaction_id));
+
+  // Continue-as-new: the run's history limit is lowered for this one transaction.
+  const long = payment('credit');
+  h.imt.faults.set({ maintenance: true, routes: [POST] });
+  await h.http.post(POST, long);
+  const first = await run(long.transaction_id).describe();
+  for (let i = 0; i < 6; i++) await h.http.post(POST, long);
+  h.imt.faults.clear();
+  await until(long.transaction_id, (s) => s.posting.holds === 'YES');
+  await record('1.0-continued-as-new-first-run', workflowIds.payment(long.transaction_id), first.runId);
+  await record('1.0-continued-as-new-next-run', workflowIds.payment(long.transaction_id));
+}
 
 describe('workflow determinism', () => {
-  // The histories without a prefix were recorded before issue 9 (workflows/*-v1.ts replay
-  // them); `v2-*` ones by the code of issue 9 (early events passed in by the ingress);
-  // `v3-*` ones since issue 13 (an early event waits as an awaited payment); `v4-*` ones
-  // since the short backoff of a one-off failure (patch `short-backoff-while-imt-answers`);
-  // `v5-*` ones since the retry budget (patch `short-backoff-within-retry-budget`). Recording
-  // only adds missing files: an older set is what proves that runs already open in
-  // production survive the deploy.
-  it.runIf(UPDATE)('records histories of representative runs of the current code', async () => {
-    const POST = '/api/integration/invoice/post-payment';
-    const eventOf = (p: ReturnType<typeof payment>, amount = p.amount) => ({
-      customer: p.customer,
-      invoice_number: p.invoice_number,
-      transaction_id: p.transaction_id,
-      amount,
-      message: '',
-    });
-    const result = (id: string) => h.client.workflow.getHandle(id).result();
-
-    const happy = payment();
-    await h.http.post(POST, happy);
-    await record('v2-payment-posted', workflowIds.payment(happy.transaction_id));
-
-    // Applied but unanswered, then 500s, then a void: settled, then reversed.
-    const settled = payment();
-    h.imt.faults.set({ applyThenHangNext: 1, failNext: 10_000, errorStatus: 500, routes: [POST] });
-    await h.http.post(POST, settled);
-    await h.http.post('/api/integration/invoice/void-payment', eventOf(settled));
-    h.imt.faults.clear();
-    await result(workflowIds.void(settled.transaction_id));
-    await record('v2-payment-settled-for-void', workflowIds.payment(settled.transaction_id));
-    await record('v2-void-after-settling', workflowIds.void(settled.transaction_id));
-    await record('v2-reversal-void', workflowIds.reversal(settled.transaction_id));
-
-    // An early void with another amount: both parked; the payment is posted after a retry.
-    const mismatched = payment();
-    await h.http.post('/api/integration/invoice/void-payment', eventOf(mismatched, '1.00'));
-    await h.http.post(POST, mismatched);
-    const paymentRun = h.client.workflow.getHandle(workflowIds.payment(mismatched.transaction_id));
-    for (
-      let i = 0;
-      i < 50 && (await paymentRun.query<{ status: string }>('state')).status !== 'NEEDS_ATTENTION';
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 100));
-    await paymentRun.signal('retry', { by: 'test' });
-    await paymentRun.result();
-    await h.client.workflow
-      .getHandle(workflowIds.void(mismatched.transaction_id))
-      .signal('dismiss', { reason: 'recorded for replay' });
-    await result(workflowIds.void(mismatched.transaction_id));
-    await record('v2-payment-early-mismatch-then-retried', workflowIds.payment(mismatched.transaction_id));
-    await record('v2-void-early-mismatch-dismissed', workflowIds.void(mismatched.transaction_id));
-
-    // A matching early ACH reject: never sent.
-    const early = payment();
-    await h.http.post('/api/integration/invoice/ach-reject', {
-      ...eventOf(early),
-      return_code: 'R01',
-      returned_at: '2022-10-05',
-    });
-    await h.http.post(POST, early);
-    await result(workflowIds.achReject(early.transaction_id));
-    await record('v2-payment-cancelled-before-posting', workflowIds.payment(early.transaction_id));
-    await record('v2-ach-reject-before-posting', workflowIds.achReject(early.transaction_id));
-
-    // A matching early void waits as an awaited payment; the payment hands over, never sent.
-    const awaited = payment();
-    await h.http.post('/api/integration/invoice/void-payment', eventOf(awaited));
-    const awaitedRun = await h.client.workflow
-      .getHandle(workflowIds.payment(awaited.transaction_id))
-      .describe();
-    await h.http.post(POST, awaited);
-    await result(workflowIds.void(awaited.transaction_id));
-    await result(workflowIds.payment(awaited.transaction_id));
-    await record('v3-awaited-payment-handed-over', awaitedRun.workflowId, awaitedRun.runId);
-    await record('v3-payment-continued-from-awaited', workflowIds.payment(awaited.transaction_id));
-    await record('v3-void-before-awaited-payment', workflowIds.void(awaited.transaction_id));
-
-    /** A payment whose first posting IMT answers 503, retried and posted once. */
-    const recordOneOff503 = async (name: string) => {
-      const p = payment();
-      h.imt.faults.set({ failNext: 1, errorStatus: 503, routes: [POST] });
-      await h.http.post(POST, p);
-      h.imt.faults.clear();
-      await result(workflowIds.payment(p.transaction_id));
-      await record(name, workflowIds.payment(p.transaction_id));
-    };
-    // While IMT answers other calls: the short backoff cap (its patch marker).
-    await h.http.post(POST, payment());
-    await recordOneOff503('v4-payment-one-off-failure-retried');
-    // On a quiet system (IMT answered nothing lately): the retry budget's marker.
-    await new Promise((r) => setTimeout(r, IMT_ANSWERING_WINDOW_MS + 1000));
-    await recordOneOff503('v5-payment-failure-within-retry-budget');
-  });
+  it.runIf(UPDATE)(
+    'records a history of every state of the transaction lifecycle (1.0)',
+    recordLifecycle,
+    180_000,
+  );
 
   const files = fs.existsSync(DIR)
     ? fs.readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json')
     : [];
 
-  it('has saved histories to replay', () => {
-    expect(files.filter((f) => !f.startsWith('v2-')).length).toBeGreaterThanOrEqual(7);
-    expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(8);
-    expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(3);
-    expect(files.filter((f) => f.startsWith('v4-')).length).toBeGreaterThanOrEqual(1);
-    expect(files.filter((f) => f.startsWith('v5-')).length).toBeGreaterThanOrEqual(1);
+  it('has a saved 1.0 history of every lifecycle state', () => {
+    for (const name of LIFECYCLE) expect(files).toContain(`${name}.json`);
   });
 
   it.each(files)('replays %s against the current workflow code', async (file) => {
@@ -181,3 +200,18 @@ describe('workflow determinism', () => {
     );
   });
 });
+
+const LIFECYCLE = [
+  '1.0-posted-asleep',
+  '1.0-void-awaiting-payment',
+  '1.0-voided-before-posting',
+  '1.0-ach-rejected',
+  '1.0-reopened-already-reversed',
+  '1.0-maybe-posted-retrying',
+  '1.0-refused-repeat-checked-then-voided',
+  '1.0-parked-then-retried',
+  '1.0-parked-then-dismissed',
+  '1.0-cancelled-while-posting',
+  '1.0-continued-as-new-first-run',
+  '1.0-continued-as-new-next-run',
+];
