@@ -1,12 +1,12 @@
 /**
- * One transaction compared (contracts C4): the service's payment run against IMT's record of
- * it, every difference as a report row of its kind, and the day's totals on both sides. No
+ * One transaction compared (contracts C4): the service's transaction run against IMT's record
+ * of it, every difference as a report row of its kind, and the day's totals on both sides. No
  * I/O of its own: rows go to the `write` it is given, so the rules read in one place.
  */
 import { toCents, PaymentStatus, ReconcileKind, type ReconcileRow, type ReconcileTotals } from '../domain';
 import type { ImtListedPayment } from '../integrations/imt-payment-types';
 
-/** A payment run as the service knows it, from visibility (or a describe). */
+/** A transaction's run as the service knows it, from visibility (or a describe). */
 export interface ServicePayment {
   txid: string;
   workflowId: string;
@@ -14,14 +14,12 @@ export interface ServicePayment {
   customer: string;
   invoice: string;
   cents: number | null;
-  /** PaymentStatus search attribute, else the run's execution status. */
+  /** PaymentStatus search attribute, else (a run closed before it settled) the run's execution status. */
   status: string;
+  /** The run is open (asleep for a void / ACH reject, or still working). */
   running: boolean;
-}
-
-export interface ServiceReversal {
-  status: string;
-  running: boolean;
+  /** The run is still working on it: not posted yet, a person must decide, or a reversal under way. */
+  pending: boolean;
 }
 
 /** A payment as IMT lists it for the day, with its reversals folded in. */
@@ -34,12 +32,8 @@ export interface ImtSide {
   reversal: string | null;
 }
 
-/** Statuses of a reversal run that mean "reversed in IMT by us". */
-const REVERSED = new Set<string>([
-  PaymentStatus.VOIDED,
-  PaymentStatus.ACH_REJECTED,
-  PaymentStatus.LATE_RETURN,
-]);
+/** Statuses of a run whose payment IMT confirmed (whatever became of it since). */
+const POSTED = new Set<string>([PaymentStatus.POSTED, PaymentStatus.REVERSING, PaymentStatus.REVERSED]);
 
 export const emptyTotals = (): ReconcileTotals => ({
   deliveredCents: 0,
@@ -99,34 +93,25 @@ function recordProblems(s: ServicePayment, m: ImtSide, reversedCents: number | n
   return problems;
 }
 
-/**
- * A reversal one side has and the other has not. `reversedAs` is the final status of the
- * service's reversal run when it reversed the payment, else undefined.
- */
-function reversalDifference(
-  s: ServicePayment,
-  m: ImtSide,
-  rev: ServiceReversal | undefined,
-  reversedAs: string | undefined,
-): ReconcileRow | undefined {
-  if (reversedAs !== undefined && m.reversal === null)
+/** A reversal one side has and the other has not. `reversed`: the service's run reversed the payment. */
+function reversalDifference(s: ServicePayment, m: ImtSide, reversed: boolean): ReconcileRow | undefined {
+  if (reversed && m.reversal === null)
     return rowFor(
       ReconcileKind.REVERSED_NOT_IN_IMT,
       s,
       m,
-      `reversed by the service (${reversedAs}); IMT shows no reversal`,
+      `reversed by the service (${s.status}); IMT shows no reversal`,
       { service: s.cents ?? 0, imt: null },
-      { service: reversedAs, imt: 'POSTED' },
+      { service: s.status, imt: 'POSTED' },
     );
-  if (reversedAs === undefined && m.reversal !== null)
+  if (!reversed && m.reversal !== null)
     return rowFor(
       ReconcileKind.REVERSED_IN_IMT_ONLY,
       s,
       m,
-      `IMT shows a reversal (${m.reversal}) the service did not make` +
-        (rev ? ` (service reversal run: ${rev.status})` : ''),
+      `IMT shows a reversal (${m.reversal}) the service did not make`,
       { service: null, imt: m.reversalCents },
-      { service: rev?.status ?? s.status, imt: m.reversal },
+      { service: s.status, imt: m.reversal },
     );
   return undefined;
 }
@@ -140,9 +125,6 @@ export class DayComparison {
 
   constructor(
     private readonly date: string,
-    private readonly reversals: Map<string, ServiceReversal>,
-    /** Transactions with a void / ACH-reject event run still running. */
-    private readonly pendingEvents: Set<string>,
     private readonly write: (row: ReconcileRow) => Promise<void>,
   ) {}
 
@@ -156,18 +138,11 @@ export class DayComparison {
   async compare(s: ServicePayment, m: ImtSide | undefined): Promise<void> {
     this.transactions++;
     this.service.deliveredCents += s.cents ?? 0;
-    if (s.running) {
-      await this.write(
-        rowFor(
-          ReconcileKind.IN_FLIGHT,
-          s,
-          m,
-          m ? 'IMT has it; the service has not recorded the posting yet' : 'delivered; not posted yet',
-        ),
-      );
+    if (s.pending && !POSTED.has(s.status)) {
+      await this.write(rowFor(ReconcileKind.IN_FLIGHT, s, m, inFlightDetail(s.status, m !== undefined)));
       return;
     }
-    if (s.status !== PaymentStatus.POSTED) {
+    if (!POSTED.has(s.status)) {
       if (m)
         await this.write(
           rowFor(
@@ -207,9 +182,9 @@ export class DayComparison {
   private async comparePosted(s: ServicePayment, m: ImtSide | undefined): Promise<void> {
     const cents = s.cents ?? 0;
     this.service.postedCents += cents;
-    const rev = this.reversals.get(s.txid);
-    const reversedAs = rev !== undefined && !rev.running && REVERSED.has(rev.status) ? rev.status : undefined;
-    if (reversedAs !== undefined) this.service.reversedCents += cents;
+    // Reversed whenever it was: IMT folds the reversal into the payment's day too.
+    const reversed = s.status === PaymentStatus.REVERSED;
+    if (reversed) this.service.reversedCents += cents;
     if (!m) {
       await this.write(
         rowFor(
@@ -217,16 +192,16 @@ export class DayComparison {
           s,
           undefined,
           `posted by the service; IMT does not list it for ${this.date}` +
-            (reversedAs !== undefined ? ` (the service also reversed it: ${reversedAs})` : ''),
+            (reversed ? ` (the service also reversed it: ${s.status})` : ''),
         ),
       );
       return;
     }
-    const problems = recordProblems(s, m, reversedAs !== undefined ? cents : null);
+    const problems = recordProblems(s, m, reversed ? cents : null);
     if (problems.length)
       await this.write(rowFor(ReconcileKind.AMOUNT_OR_INVOICE_DIFFERS, s, m, problems.join('; ')));
-    // A reversal run still working, or a void / ACH reject not yet resolved: in flight.
-    if (reversedAs === undefined && (rev?.running === true || this.pendingEvents.has(s.txid))) {
+    // A void or ACH reject the run is still applying: in flight.
+    if (s.pending) {
       await this.write(
         rowFor(
           ReconcileKind.IN_FLIGHT,
@@ -234,13 +209,29 @@ export class DayComparison {
           m,
           'a void or ACH reject is being applied by the service',
           undefined,
-          { service: rev?.status ?? PaymentStatus.REVERSING, imt: m.reversal ?? 'POSTED' },
+          {
+            service: s.status,
+            imt: m.reversal ?? 'POSTED',
+          },
         ),
       );
       return;
     }
-    const reversalRow = reversalDifference(s, m, rev, reversedAs);
+    const reversalRow = reversalDifference(s, m, reversed);
     if (reversalRow) await this.write(reversalRow);
     if (problems.length === 0 && !reversalRow) this.matched++;
   }
+}
+
+/** Why a run that has not posted (or may have) is in flight, in the report's words. */
+function inFlightDetail(status: string, inImt: boolean): string {
+  if (status === PaymentStatus.NEEDS_ATTENTION)
+    return inImt
+      ? 'IMT has it; the service waits for a person (NEEDS_ATTENTION)'
+      : 'a person must decide (NEEDS_ATTENTION)';
+  if (status === PaymentStatus.AWAITING_PAYMENT)
+    return inImt
+      ? 'IMT has it; the service has a void or ACH reject and waits for IC to send the payment'
+      : 'a void or ACH reject came; IC has not sent its payment';
+  return inImt ? 'IMT has it; the service has not recorded the posting yet' : 'delivered; not posted yet';
 }

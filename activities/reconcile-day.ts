@@ -7,16 +7,16 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  AWAITED_PAYMENT_WORKFLOW_TYPE,
   dateOfInstant,
   dayBounds,
   PaymentStatus,
+  transactionStateQuery,
   workflowIds,
-  type PaymentState,
   ReconcileFailureType,
   type ReconcileDayInput,
   type ReconcileProgress,
   type ReconcileSummary,
+  type TransactionState,
 } from '../domain';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
@@ -65,7 +65,7 @@ export async function reconcileOneDay(
 
   const side = await listServiceSide(temporal, { taskQueue, start, end }, progress, beat);
   const report = ReconcileReport.open(deps.dataDir, date, input.reportName, ctx.info.attempt);
-  const day = new DayComparison(date, side.reversals, side.pendingEvents, (row) => report.writeRow(row));
+  const day = new DayComparison(date, (row) => report.writeRow(row));
 
   progress.phase = 'listing-imt';
   const imtOnly = await compareImtListing(deps, input, side.payments, day, progress, beat);
@@ -166,7 +166,7 @@ async function compareImtListing(
   }
 }
 
-/** IMT lists it; the service's run did not close (or start) that day, or never existed. */
+/** IMT lists it; the service's run did not start that day, or never existed. */
 async function resolveImtOnly(
   temporal: Client,
   imtOnly: ImtSide[],
@@ -179,9 +179,7 @@ async function resolveImtOnly(
     async (m) => {
       let s: ServicePayment | undefined;
       try {
-        const desc = await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe();
-        // An awaited payment (an event came first, the payment never did) holds no payment.
-        if (desc.type !== AWAITED_PAYMENT_WORKFLOW_TYPE) s = servicePaymentOf(desc);
+        s = servicePaymentOf(await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe());
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
@@ -204,11 +202,9 @@ async function resolveServiceOnly(
     serviceOnly,
     LOOKUP_CONCURRENCY,
     async (s) => {
-      if (!s.running && s.status === PaymentStatus.POSTED) {
-        // Closed today; IMT may have dated the posting yesterday (confirmed across midnight).
-        const state = (await temporal.workflow.getHandle(s.workflowId, s.runId).result()) as PaymentState;
-        const postedAt =
-          typeof state.posted?.posted_at === 'string' ? state.posted.posted_at : state.postedAt;
+      if (POSTED_STATUSES.has(s.status)) {
+        // Received today; IMT may have dated the posting another day (confirmed across midnight).
+        const postedAt = await postedAtOf(temporal, s);
         if (
           postedAt &&
           !Number.isNaN(Date.parse(postedAt)) &&
@@ -221,4 +217,29 @@ async function resolveServiceOnly(
     },
     beat,
   );
+}
+
+const POSTED_STATUSES = new Set<string>([
+  PaymentStatus.POSTED,
+  PaymentStatus.REVERSING,
+  PaymentStatus.REVERSED,
+]);
+
+/**
+ * When IMT posted the run's payment: IMT's own `posted_at` when its answer carried one, else
+ * when the run recorded the confirmation. The `state` query of the run (usually still open,
+ * asleep); a closed run's result, or the query replayed by a worker when it has none.
+ */
+async function postedAtOf(temporal: Client, s: ServicePayment): Promise<string | undefined> {
+  const handle = temporal.workflow.getHandle(s.workflowId, s.runId);
+  let state: TransactionState;
+  if (s.running) state = await handle.query(transactionStateQuery);
+  else {
+    try {
+      state = (await handle.result()) as TransactionState;
+    } catch {
+      state = await handle.query(transactionStateQuery); // terminated or failed: no result
+    }
+  }
+  return typeof state.posted?.posted_at === 'string' ? state.posted.posted_at : state.postedAt;
 }

@@ -4,18 +4,14 @@
  * activities/reconcile.ts.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { toCents, SA, type ReconcileProgress } from '../domain';
-import type { ServicePayment, ServiceReversal } from './reconcile-compare';
+import { toCents, PaymentStatus, SA, TRANSACTION_WORKFLOW_TYPE, type ReconcileProgress } from '../domain';
+import type { ServicePayment } from './reconcile-compare';
 
 const VISIBILITY_PAGE_SIZE = 1000;
 
 export interface ServiceSide {
-  /** The day's payment runs by transaction ID. */
+  /** The day's transaction runs by transaction ID (the latest run of each workflow ID). */
   payments: Map<string, ServicePayment>;
-  /** Reversal runs started since the day began, by transaction ID. */
-  reversals: Map<string, ServiceReversal>;
-  /** Transactions with a void / ACH-reject event run still running. */
-  pendingEvents: Set<string>;
 }
 
 const q = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -29,12 +25,39 @@ function centsOrNull(amount: unknown): number | null {
   }
 }
 
+/** Statuses in which the run is still working on the transaction (while it runs). */
+const PENDING = new Set<string>([
+  PaymentStatus.AWAITING_PAYMENT,
+  PaymentStatus.POSTING,
+  PaymentStatus.MAYBE_POSTED,
+  PaymentStatus.NEEDS_ATTENTION,
+  PaymentStatus.REVERSING,
+]);
+/** Statuses that stay true of a run that was terminated (or failed) afterwards: IMT confirmed them, or a person closed it. */
+const SETTLED = new Set<string>([
+  PaymentStatus.POSTED,
+  PaymentStatus.REVERSING,
+  PaymentStatus.REVERSED,
+  PaymentStatus.NOT_POSTED,
+  PaymentStatus.DISMISSED,
+]);
+
 export function servicePaymentOf(
   info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'memo' | 'typedSearchAttributes' | 'status'>,
 ): ServicePayment {
   const sa = info.typedSearchAttributes;
   const memo = (info.memo ?? {}) as { amount?: unknown };
-  const running = info.status.name === 'RUNNING';
+  const execution = info.status.name;
+  // A run that continued as new goes on in its next run (listed, or described, instead).
+  const running = execution === 'RUNNING' || execution === 'CONTINUED_AS_NEW';
+  const shown = sa.get(SA.PaymentStatus);
+  // A terminated / failed run no longer works on anything: an unsettled status is not true any more.
+  const status =
+    running || execution === 'COMPLETED'
+      ? (shown ?? execution)
+      : shown && SETTLED.has(shown)
+        ? shown
+        : execution;
   return {
     txid: sa.get(SA.TransactionId) ?? info.workflowId.replace(/^payment-/, ''),
     workflowId: info.workflowId,
@@ -42,23 +65,9 @@ export function servicePaymentOf(
     customer: sa.get(SA.CustomerId) ?? '',
     invoice: sa.get(SA.InvoiceNumber) ?? '',
     cents: centsOrNull(memo.amount),
-    // A terminated / failed run is not POSTED whatever its last search attribute says.
-    status:
-      running || info.status.name === 'COMPLETED'
-        ? (sa.get(SA.PaymentStatus) ?? info.status.name)
-        : info.status.name,
+    status,
     running,
-  };
-}
-
-function serviceReversalOf(info: WorkflowExecutionInfo): ServiceReversal {
-  const running = info.status.name === 'RUNNING';
-  return {
-    running,
-    status:
-      running || info.status.name === 'COMPLETED'
-        ? (info.typedSearchAttributes.get(SA.PaymentStatus) ?? info.status.name)
-        : info.status.name,
+    pending: running && PENDING.has(status),
   };
 }
 
@@ -69,37 +78,29 @@ export async function listServiceSide(
   progress: ReconcileProgress,
   beat: () => void,
 ): Promise<ServiceSide> {
-  const list = async (query: string, each: (info: WorkflowExecutionInfo) => void) => {
-    for await (const info of temporal.workflow.list({ query, pageSize: VISIBILITY_PAGE_SIZE })) {
-      each(info);
-      if (++progress.serviceRunsListed % VISIBILITY_PAGE_SIZE === 0) beat();
-    }
-  };
   const tq = `TaskQueue = ${q(day.taskQueue)}`;
   const from = q(day.start.toISOString());
   const to = q(day.end.toISOString());
+  // One run per transaction, open (asleep while a void / ACH reject can come) or closed; a
+  // run continued as new, or a transaction reopened the same day, lists more than one run of
+  // the same workflow ID: the latest started stands for it.
+  const latest = new Map<string, WorkflowExecutionInfo>();
+  const query = `WorkflowType = ${q(TRANSACTION_WORKFLOW_TYPE)} AND ${tq} AND StartTime >= ${from} AND StartTime < ${to}`;
+  for await (const info of temporal.workflow.list({ query, pageSize: VISIBILITY_PAGE_SIZE })) {
+    const seen = latest.get(info.workflowId);
+    if (!seen || info.startTime.getTime() >= seen.startTime.getTime()) latest.set(info.workflowId, info);
+    if (++progress.serviceRunsListed % VISIBILITY_PAGE_SIZE === 0) beat();
+  }
   const payments = new Map<string, ServicePayment>();
-  const addPayment = (info: WorkflowExecutionInfo) => {
-    const p = servicePaymentOf(info);
+  for (const info of latest.values()) {
+    // Its next run started after the day: the workflow ID's current run tells where it stands.
+    const current =
+      info.status.name === 'CONTINUED_AS_NEW'
+        ? await temporal.workflow.getHandle(info.workflowId).describe()
+        : info;
+    const p = servicePaymentOf(current);
     payments.set(p.txid, p);
-  };
-  await list(
-    `WorkflowType = 'paymentWorkflow' AND ${tq} AND ExecutionStatus != 'Running' AND ExecutionStatus != 'ContinuedAsNew' AND CloseTime >= ${from} AND CloseTime < ${to}`,
-    addPayment,
-  );
-  await list(
-    `WorkflowType = 'paymentWorkflow' AND ${tq} AND ExecutionStatus = 'Running' AND StartTime >= ${from} AND StartTime < ${to}`,
-    addPayment,
-  );
-  const reversals = new Map<string, ServiceReversal>();
-  await list(`WorkflowType = 'reversalWorkflow' AND ${tq} AND StartTime >= ${from}`, (info) => {
-    const txid =
-      info.typedSearchAttributes.get(SA.TransactionId) ?? info.workflowId.replace(/^reversal-/, '');
-    reversals.set(txid, serviceReversalOf(info));
-  });
-  const pendingEvents = new Set<string>();
-  await list(`WorkflowType = 'reversalEventWorkflow' AND ${tq} AND ExecutionStatus = 'Running'`, (info) =>
-    pendingEvents.add(info.typedSearchAttributes.get(SA.TransactionId) ?? ''),
-  );
-  return { payments, reversals, pendingEvents };
+  }
+  beat();
+  return { payments };
 }

@@ -4,16 +4,18 @@
  * All data stays in this activity: both sides are paged, the differences stream into a CSV
  * report under DATA_DIR, and only a summary goes back to the workflow (and its history).
  *
- * Which of the service's runs belong to the day (docs/decisions.md "Reconciliation"):
- * - payment runs that **closed** during the day (a posted payment's run closes in the
- *   workflow task that records IMT's confirmation, so its CloseTime is its posting time),
- *   and payment runs **started** during the day that are still running (in flight);
- * - reversal runs started since the day began (a reversal starts after its payment closed),
- *   and void / ACH-reject event runs still running (a reversal on its way).
- * All read from Temporal's visibility store (memo + search attributes: no per-run call).
- * The rare boundary cases are settled per transaction: a posted run that IMT does not list
- * for the day is checked against its exact posting time (its result), and a transaction
- * IMT lists that was not among the day's runs is looked up by its workflow ID.
+ * Which of the service's runs belong to the day (docs/decisions.md "Reconciliation"): the
+ * transaction runs (`payment-<txid>`, one per transaction) **started** during the day — a
+ * run starts when IC delivers the payment — open (asleep while a void or ACH reject can
+ * come, or still working) or closed; of a workflow ID listed more than once (continued as
+ * new, reopened) the latest run stands. Its PaymentStatus says posted (POSTED, REVERSING,
+ * REVERSED), reversed (REVERSED, whenever the reversal came), not posted (NOT_POSTED,
+ * DISMISSED) or in flight (POSTING, MAYBE_POSTED, AWAITING_PAYMENT, NEEDS_ATTENTION, and
+ * REVERSING for its reversal). All read from Temporal's visibility store (memo + search
+ * attributes: no per-run call). The rare boundary cases are settled per transaction: a
+ * posted run that IMT does not list for the day is checked against its exact posting time
+ * (the run's `state` query, or a closed run's result), and a transaction IMT lists that was
+ * not among the day's runs is looked up by its workflow ID.
  *
  * The pieces: reconcile-day.ts (the phases), reconcile-service-side.ts (visibility),
  * reconcile-compare.ts (the per-transaction rules), reconcile-report.ts (the CSV).

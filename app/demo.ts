@@ -27,7 +27,13 @@ import { sampleValue } from './metrics';
 import { workflowListUiUrl, workflowUiUrl } from '../common/ui';
 import { ImtClient } from '../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from './wiring';
-import { PaymentStatus, workflowIds, type PaymentRequest, type PaymentState } from '../domain';
+import {
+  PaymentStatus,
+  TRANSACTION_WORKFLOW_TYPE,
+  transactionStateQuery,
+  workflowIds,
+  type PaymentRequest,
+} from '../domain';
 import { listPayments } from '../client/cli/payments';
 import { startExport } from '../client/exports';
 import { startStack, type Stack } from './stack';
@@ -230,16 +236,8 @@ async function imtTroubleScene(
   step('11:20', 'IMT is back');
   imtSim.faults.clear();
   const all = [...morning, ...flaky, ...down].map((a) => a.p);
-  const outcomes = await Promise.all(
-    all.map((p) =>
-      client
-        .withDeadline(Date.now() + 120_000, () =>
-          client.workflow.getHandle(workflowIds.payment(p.transaction_id)).result(),
-        )
-        .then((s) => (s as PaymentState).status)
-        .catch(() => 'NOT DONE'),
-    ),
-  );
+  // A posted payment's run stays open (asleep) for a void or ACH reject: its state says when it is posted.
+  const outcomes = await Promise.all(all.map((p) => settledStatus(client, p.transaction_id, 120_000)));
   const postedIds = new Set(
     all.filter((_, i) => outcomes[i] === PaymentStatus.POSTED).map((p) => p.transaction_id),
   );
@@ -305,11 +303,8 @@ async function sendReversal(
     amount: payment.amount,
     ...extra,
   });
-  const id =
-    kind === 'void'
-      ? workflowIds.void(payment.transaction_id)
-      : workflowIds.achReject(payment.transaction_id);
-  describeReversal(res.status, res.data, id, day.link);
+  // The payment's own run takes the void / ACH reject: one run per transaction.
+  describeReversal(res.status, res.data, workflowIds.payment(payment.transaction_id), day.link);
 }
 
 async function endOfDay(day: Day): Promise<void> {
@@ -322,7 +317,7 @@ async function endOfDay(day: Day): Promise<void> {
   );
   const byStatus = new Map<string, number>();
   for (const r of rows) {
-    const status = r.reversal ? `${r.status}→${r.reversal}` : r.status;
+    const status = r.reversal ? `${r.status} (${r.reversal})` : r.status;
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
   note(`payments by status: ${[...byStatus.entries()].map(([s, n]) => `${s} ${n}`).join(' · ')}`);
@@ -336,12 +331,33 @@ async function endOfDay(day: Day): Promise<void> {
   );
   out('');
   out('Where to look:');
-  out(`  every payment:        ${workflowListUiUrl(ui, ns, "WorkflowType='paymentWorkflow'") ?? ''}`);
+  out(
+    `  every payment:        ${workflowListUiUrl(ui, ns, `WorkflowType='${TRANSACTION_WORKFLOW_TYPE}'`) ?? ''}`,
+  );
   out(`  what needs a person:  ${workflowListUiUrl(ui, ns, 'PaymentStatus="NEEDS_ATTENTION"') ?? ''}`);
   out('  from a terminal:      npx imt-ic payments list --status NEEDS_ATTENTION');
   out(
     `  metrics:              ${stack.ingressUrl}/metrics${stack.sdkMetricsUrl ? ` and ${stack.sdkMetricsUrl}` : ''}`,
   );
+}
+
+/** The transaction's status once it no longer waits on IMT (POSTED, NEEDS_ATTENTION, …), or NOT DONE. */
+async function settledStatus(
+  client: Stack['client'],
+  transactionId: string,
+  withinMs: number,
+): Promise<string> {
+  const handle = client.workflow.getHandle(workflowIds.payment(transactionId));
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    const status = await handle
+      .query(transactionStateQuery)
+      .then((s) => s.status)
+      .catch(() => undefined);
+    if (status && status !== PaymentStatus.POSTING && status !== PaymentStatus.MAYBE_POSTED) return status;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return 'NOT DONE';
 }
 
 function describeReversal(status: number, data: unknown, workflowId: string, link: (id: string) => string) {

@@ -5,7 +5,7 @@
  * the real worker, which runs alone in a child process so its peak RSS (VmHWM) is the
  * reconciliation's.
  *
- * Seeding: N posted-payment runs with the real workflow type, memo and search attributes
+ * Seeding: N posted transaction runs with the real workflow type, memo and search attributes
  * (a stand-in workflow that completes at once: bench/reconcile-workflows.ts), and the same
  * N payments in IMT; then 10 payments removed from IMT, 10 altered and 10 entered only in
  * IMT, so the run must find exactly 30 differences.
@@ -25,7 +25,7 @@ import { runReconciliation } from '../client/reconcile';
 import { startDevServer } from '../dev/temporal-server';
 import { startImtSimulator } from '../simulators/imt/server';
 import { WORKFLOWS_PATH } from '../worker/worker';
-import { dateOfInstant, PaymentStatus, SA, workflowIds } from '../domain';
+import { dateOfInstant, PaymentStatus, SA, TRANSACTION_WORKFLOW_TYPE, workflowIds } from '../domain';
 
 const log = (line: string) => process.stderr.write(`[bench:reconcile] ${line}\n`);
 const SEED_CONCURRENCY = 64;
@@ -111,7 +111,7 @@ export async function runReconcileBench(transactions: number) {
       }
       // A start retried after a timeout may find its first attempt succeeded: that is fine here.
       await client.workflow
-        .start('paymentWorkflow', {
+        .start(TRANSACTION_WORKFLOW_TYPE, {
           workflowId: workflowIds.payment(txid),
           taskQueue,
           memo: { amount, payment_method: 'echeck' },

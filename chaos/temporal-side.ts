@@ -4,17 +4,29 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { SA, workflowIds } from '../domain';
+import { PaymentStatus, SA, TRANSACTION_WORKFLOW_TYPE, workflowIds, type TransactionState } from '../domain';
 
 /** Workflow types that may stay open by design (they batch alerts), whatever the payments do. */
 const LONG_LIVED = new Set(['alertDigestWorkflow', 'scheduledExportWorkflow', 'scheduledReconcileWorkflow']);
+
+/**
+ * A transaction's run stays open, asleep, once it has settled — until its payment's return
+ * window closes (days) — so an open run in one of these statuses has nothing left to do.
+ */
+const SETTLED_TRANSACTION = new Set<string>([
+  PaymentStatus.POSTED,
+  PaymentStatus.REVERSED,
+  PaymentStatus.NOT_POSTED,
+  PaymentStatus.DISMISSED,
+  PaymentStatus.NEEDS_ATTENTION,
+]);
 
 export interface Unsettled {
   count: number;
   byStatus: Record<string, number>;
 }
 
-/** Open runs that are neither parked for a person nor long-lived by design. */
+/** Open runs that still work: neither settled (a transaction asleep), parked for a person nor long-lived by design. */
 export async function unsettled(client: Client): Promise<Unsettled> {
   const byStatus: Record<string, number> = {};
   let count = 0;
@@ -24,6 +36,7 @@ export async function unsettled(client: Client): Promise<Unsettled> {
       wf.typedSearchAttributes.get(SA.PaymentStatus) ?? wf.typedSearchAttributes.get(SA.ExportStatus) ?? '-',
     );
     if (status === 'NEEDS_ATTENTION') continue;
+    if (wf.type === TRANSACTION_WORKFLOW_TYPE && SETTLED_TRANSACTION.has(status)) continue;
     count++;
     const key = `${wf.type}:${status}`;
     byStatus[key] = (byStatus[key] ?? 0) + 1;
@@ -56,26 +69,24 @@ export async function waitSettled(
   return `${last.count} runs still open after ${Math.round(timeoutMs / 1000)} s: ${JSON.stringify(last.byStatus)}`;
 }
 
-interface StateLike {
-  status?: string;
-  lastError?: { type?: string; message?: string };
-  mismatch?: { differences?: string[] };
-  closingReason?: string;
-}
-
-/** transaction_id → reason, for every run parked in NEEDS_ATTENTION. */
+/**
+ * transaction_id → reason, for every transaction whose run is parked in NEEDS_ATTENTION (the
+ * only way its money may differ from what IC asked for: a person decides).
+ */
 export async function parkedRuns(client: Client): Promise<Map<string, string>> {
   const parked = new Map<string, string>();
-  const query = 'ExecutionStatus = "Running" AND PaymentStatus = "NEEDS_ATTENTION"';
+  const query = `ExecutionStatus = "Running" AND WorkflowType = "${TRANSACTION_WORKFLOW_TYPE}" AND PaymentStatus = "NEEDS_ATTENTION"`;
   for await (const wf of client.workflow.list({ query })) {
     const txid = wf.typedSearchAttributes.get(SA.TransactionId);
     if (typeof txid !== 'string') continue;
     let reason = `${wf.type} NEEDS_ATTENTION`;
     try {
-      const state = await client.workflow.getHandle(wf.workflowId).query<StateLike>('state');
-      reason = state.mismatch?.differences?.length
-        ? `early event does not match: ${state.mismatch.differences.join(', ')}`
-        : `${state.lastError?.type ?? 'no error type'}: ${(state.lastError?.message ?? state.closingReason ?? '').slice(0, 80)}`;
+      // The `state` query of the transaction's run (domain/messages.ts transactionStateQuery).
+      const state = await client.workflow.getHandle(wf.workflowId).query<TransactionState>('state');
+      reason = state.mismatch?.length
+        ? `early event does not match: ${state.mismatch.join(', ')}`
+        : `${state.lastError?.type ?? 'no error type'}: ${(state.parked?.reason ?? state.lastError?.message ?? '').slice(0, 80)}` +
+          (state.parked?.imtMayHold ? ' (IMT MAY HOLD it)' : '');
     } catch {
       // no worker answered: keep the generic reason
     }
@@ -100,9 +111,10 @@ const ACTION_EVENTS = new Set([
 ]);
 
 /**
- * Actions per payment, counted from the histories of a sample of transactions (every run of
- * each: payment, void, ACH reject, reversal): billable event types plus each activity retry
- * (ActivityTaskStarted.attempt − 1). Queries and the ingress's describe calls are not counted.
+ * Actions per payment, counted from the histories of a sample of transactions (the one run
+ * of each takes its payment, void and ACH reject; still open, asleep, for the later ones):
+ * billable event types plus each activity retry (ActivityTaskStarted.attempt − 1). Queries
+ * and the ingress's describe calls are not counted.
  */
 export async function actionsPerPayment(
   client: Client,
@@ -114,23 +126,18 @@ export async function actionsPerPayment(
   let actions = 0;
   let events = 0;
   for (const txid of picked) {
-    const ids = [workflowIds.payment, workflowIds.void, workflowIds.achReject, workflowIds.reversal].map(
-      (f) => f(txid),
-    );
-    for (const id of ids) {
-      let history;
-      try {
-        history = await client.workflow.getHandle(id).fetchHistory();
-      } catch {
-        continue;
-      }
-      for (const e of history.events ?? []) {
-        events++;
-        const type = eventTypeName(e.eventType);
-        if (ACTION_EVENTS.has(type)) actions++;
-        const attempt = e.activityTaskStartedEventAttributes?.attempt;
-        if (attempt && attempt > 1) actions += attempt - 1;
-      }
+    let history;
+    try {
+      history = await client.workflow.getHandle(workflowIds.payment(txid)).fetchHistory();
+    } catch {
+      continue;
+    }
+    for (const e of history.events ?? []) {
+      events++;
+      const type = eventTypeName(e.eventType);
+      if (ACTION_EVENTS.has(type)) actions++;
+      const attempt = e.activityTaskStartedEventAttributes?.attempt;
+      if (attempt && attempt > 1) actions += attempt - 1;
     }
   }
   const n = picked.length || 1;

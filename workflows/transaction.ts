@@ -83,6 +83,12 @@ const { findImtTransaction } = proxyActivities<Activities>({
 
 /** How long an operator's update waits for the run to move after a retry. */
 const OPERATOR_WAIT_MS = 10_000;
+/** Statuses of a call to IMT still under way: a retry's answer waits past them. */
+const IN_PROGRESS = new Set<string>([
+  PaymentStatus.POSTING,
+  PaymentStatus.MAYBE_POSTED,
+  PaymentStatus.REVERSING,
+]);
 
 export async function transactionWorkflow(input: TransactionInput): Promise<TransactionState> {
   const timing: TransactionTiming = { ...DEFAULT_TIMING, ...input.timing };
@@ -171,11 +177,9 @@ class TransactionRun {
     applyOperator(this.state, action, Date.now());
     this.changes += 1;
     this.show();
+    // The answer is the outcome: wait (bounded) until the run is past the call it retries.
     if (action.action === 'retry')
-      await condition(
-        () => this.state.parked !== undefined || statusOf(this.state) !== PaymentStatus.POSTING,
-        OPERATOR_WAIT_MS,
-      );
+      await condition(() => !IN_PROGRESS.has(statusOf(this.state)), OPERATOR_WAIT_MS);
     return {
       workflowId: workflowInfo().workflowId,
       status: statusOf(this.state),

@@ -1,6 +1,8 @@
 /**
- * What completed histories tell: where the time of a run went (stages between event
- * timestamps), Temporal actions per payment, and why a history left the happy path.
+ * What the runs' histories tell: where the time of a posting went (stages between event
+ * timestamps), Temporal actions per payment, and why a history left the happy path. A
+ * transaction's run stays open (asleep for a void) after posting: its history up to now is
+ * read, and the posting ends where the run completed IC's delivery update.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { percentiles, type Percentiles } from './measure';
@@ -49,7 +51,8 @@ interface Timeline {
   activityStarted?: number;
   activityCompleted?: number;
   wft2Started?: number;
-  closed?: number;
+  /** The run answered the delivery (its `deliver` update completed). */
+  answered?: number;
 }
 
 /** Milliseconds since the epoch of an event (protobuf Timestamp: seconds as a Long, nanos). */
@@ -72,7 +75,8 @@ function timelineOf(events: HistoryEvent[]): Timeline {
       t.activityStarted = eventMs(e);
     else if (e.activityTaskCompletedEventAttributes && t.activityCompleted === undefined)
       t.activityCompleted = eventMs(e);
-    else if (e.workflowExecutionCompletedEventAttributes) t.closed = eventMs(e);
+    else if (e.workflowExecutionUpdateCompletedEventAttributes && t.answered === undefined)
+      t.answered = eventMs(e);
   }
   return t;
 }
@@ -82,7 +86,7 @@ export interface Traced {
   sentAt: number;
   answeredAt?: number;
   postedAt?: number;
-  /** 201 = answered once IMT confirmed; a 202 (confirm wait over) answered before the close. */
+  /** 201 = answered once IMT confirmed; a 202 (confirm wait over) answered before the posting. */
   status?: number;
 }
 
@@ -99,8 +103,8 @@ export async function stagesOf(client: Client, traced: Traced[], firstStage: str
     'activity: queue wait',
     'activity: running (the IMT call)',
     'workflow task 2: queue wait',
-    'workflow task 2 → workflow closed',
-    'closed → answer (result long-poll; 201s only)',
+    'workflow task 2 → delivery update completed',
+    'update completed → answer (201s only)',
     'total (send → answer; 201s only)',
   ];
   const histories = await Promise.all(
@@ -117,10 +121,10 @@ export async function stagesOf(client: Client, traced: Traced[], firstStage: str
     add(names[3], tl.wft1Completed, tl.activityStarted);
     add(names[4], tl.activityStarted, tl.activityCompleted);
     add(names[5], tl.activityCompleted, tl.wft2Started);
-    add(names[6], tl.wft2Started, tl.closed);
-    // A 202 was answered before the workflow closed: only 201s time the result delivery.
+    // A 202 was answered before the posting: only 201s time the answer's delivery.
     if (t.status === 201) {
-      add(names[7], tl.closed, t.answeredAt);
+      add(names[6], tl.wft2Started, tl.answered);
+      add(names[7], tl.answered, t.answeredAt);
       add(names[8], t.sentAt, t.answeredAt);
     }
   }

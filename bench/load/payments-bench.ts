@@ -1,10 +1,10 @@
 /**
  * The payments benchmark, in one run on this machine:
  *   1. throughput: interleaved rounds of bare workflows (the ceiling), payments through the real
- *      ingress and the same payment workflows started directly, N in flight each;
+ *      ingress and the same transaction runs started directly (update-with-start), N in flight each;
  *   2. overload: payments through the ingress paced at twice the rate the ingress run sustained
  *      (open-loop arrivals) — the answer latency issue 13 bounds;
- *   3. Temporal actions per payment, from a sample of completed histories.
+ *   3. Temporal actions per payment, from a sample of the runs' histories (open: asleep for a void).
  */
 import os from 'node:os';
 import { countActions, type ActionsResult } from '../environment/histories';

@@ -1,12 +1,23 @@
 /**
  * The payments load generators, one round each: bare workflows (the ceiling), payments POSTed
- * to the real ingress (closed loop or paced), and the same payment workflows started directly
- * with the ingress's start options. A round ends when the IMT simulator recorded every posting.
+ * to the real ingress (closed loop or paced), and the same transaction runs started directly
+ * with the ingress's update-with-start and start options. A round ends when the IMT simulator
+ * recorded every posting.
  */
-import { paymentStartOptions } from '../../client/ingress/payment';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { transactionStartOptions } from '../../client/ingress/payment';
+import { fingerprint } from '../../client/ingress/runs';
 import type { ImtSimulator } from '../../simulators/imt/server';
-import { PaymentStatus, workflowIds, type PaymentRequest } from '../../domain';
-import type { paymentWorkflow } from '../../workflows/payment';
+import {
+  PaymentStatus,
+  SA,
+  TRANSACTION_WORKFLOW_TYPE,
+  deliverUpdate,
+  workflowIds,
+  type Delivery,
+  type PaymentRequest,
+} from '../../domain';
+import type { transactionWorkflow } from '../../workflows/transaction';
 import type { Traced } from '../environment/histories';
 import { cpuSince, markCpu, secondsTo99, sleep, type CpuMark, type CpuRaw } from '../environment/measure';
 import type { RpcRaw } from '../environment/rpc';
@@ -116,8 +127,30 @@ export interface RunSpec {
 }
 
 /**
- * Ends a payments round: fails on any error, waits for every posting, then for the close of
- * the runs answered 202 (so their last workflow task is counted in this round, not the next).
+ * The direct start holds its call until the outcome, as the ingress would with an unbounded
+ * confirm window: the run answers the update once IMT confirmed (or after this long).
+ */
+const DIRECT_WAIT_MS = 60_000;
+
+/**
+ * A transaction's run stays open (asleep for a void) after posting: it is done with the
+ * posting once its status search attribute (describe: the run's own record) is no longer
+ * POSTING / MAYBE_POSTED.
+ */
+async function postingRecorded(env: BenchStack, workflowId: string, timeoutMs: number): Promise<void> {
+  const handle = env.client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await handle.describe()).typedSearchAttributes.get(SA.PaymentStatus);
+    if (status !== PaymentStatus.POSTING && status !== PaymentStatus.MAYBE_POSTED) return;
+    if (Date.now() > deadline) throw new Error(`${workflowId} still ${status} after ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+/**
+ * Ends a payments round: fails on any error, waits for every posting, then until the runs
+ * answered 202 recorded it (so their last workflow task is counted in this round, not the next).
  */
 async function endPaymentsRound(
   env: BenchStack,
@@ -136,7 +169,7 @@ async function endPaymentsRound(
   const posted = await waitForPostings(env.sim, new Set(started.map((s) => s.transactionId)), 300_000);
   const rpc = env.rpc.take();
   await Promise.all(
-    started.filter((s) => s.status !== 201).map((s) => env.client.workflow.getHandle(s.workflowId).result()),
+    started.filter((s) => s.status !== 201).map((s) => postingRecorded(env, s.workflowId, 300_000)),
   );
   env.rpc.take();
   const cpu = cpuSince(mark, env.serverPid);
@@ -216,7 +249,7 @@ export async function ingressRound(env: BenchStack, ingressUrl: string, spec: Ru
   return endPaymentsRound(env, spec, sent, mark, maxSendLagMs);
 }
 
-/** The same payment workflows, started by a client with the ingress's start options but no ingress. */
+/** The same transaction runs, started by a client with the ingress's update-with-start but no ingress. */
 export async function directRound(env: BenchStack, taskQueue: string, spec: RunSpec): Promise<Round<Sent>> {
   const payments = Array.from({ length: spec.n }, (_, i) => newPayment(env, spec.tag, i));
   const sent: Sent[] = payments.map((p) => ({
@@ -231,12 +264,15 @@ export async function directRound(env: BenchStack, taskQueue: string, spec: RunS
     const s = sent[i];
     s.sentAt = Date.now();
     try {
-      const handle = await env.client.workflow.start<typeof paymentWorkflow>(
-        'paymentWorkflow',
-        paymentStartOptions(payment, taskQueue),
-      );
-      const outcome = await handle.result();
-      s.status = outcome.status === PaymentStatus.POSTED ? 201 : 202;
+      const delivery: Delivery = { kind: 'payment', payment };
+      const answer = await env.client.workflow.executeUpdateWithStart(deliverUpdate, {
+        args: [{ delivery, waitMs: DIRECT_WAIT_MS, fingerprint: fingerprint(delivery) }],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof transactionWorkflow>(
+          TRANSACTION_WORKFLOW_TYPE,
+          transactionStartOptions(delivery, { taskQueue }),
+        ),
+      });
+      s.status = answer.imtHolds === 'YES' ? 201 : 202;
     } catch (err) {
       s.error = err instanceof Error ? err.message : String(err);
     }

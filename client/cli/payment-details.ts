@@ -1,21 +1,31 @@
 /**
- * `payments show`: everything Temporal knows of one payment — its state, attempts, last
- * error, the void / ACH reject runs of the same transaction, links into the Temporal UI —
- * and what an operator should do next.
+ * `payments show`: everything Temporal knows of one transaction — its run's state (status,
+ * whether IMT holds the payment, attempts, the reversal, why a person is needed, the last
+ * error, the run's log), links into the Temporal UI — and what an operator should do next.
  */
 import { workflowListUiUrl, workflowUiUrl } from '../../common/ui';
-import { PaymentStatus, SA, workflowIds, type PaymentState } from '../../domain';
+import { PaymentStatus, SA, workflowIds, type ImtHolds, type TransactionState } from '../../domain';
 import type { CommandContext } from './context';
 import { formatTime, renderFields } from './format';
-import { REVERSAL_WORKFLOW_TYPE, describeOrUndefined, readState } from './payment-runs';
+import { describeOrUndefined, readState } from './payment-runs';
 
-export interface RelatedRun {
-  workflow_id: string;
-  type: string;
-  run_status: string;
-  status?: string;
-  summary?: string;
-  ui_url?: string;
+export interface ReversalDetails {
+  /** Which event owns the reversal: the first that came. */
+  kind: 'void' | 'ach_reject';
+  /** Whether IMT holds the reversal: NO, MAYBE (an attempt got no definite answer) or YES. */
+  imt_holds: ImtHolds;
+  attempts: number;
+  imt_reversal_id?: string | number;
+  return_code?: string | null;
+  /** An ACH return after its code's window (flagged; IMT reverses it all the same). */
+  late_return?: boolean;
+}
+
+export interface NeedsAttention {
+  reason: string;
+  /** IMT may hold money this run cannot account for: compare with IMT before dismissing. */
+  imt_may_hold: boolean;
+  since: string;
 }
 
 export interface PaymentDetails {
@@ -30,20 +40,21 @@ export interface PaymentDetails {
   payment_method?: string;
   started_at: string;
   closed_at?: string;
+  /** Posting attempts. */
   attempts?: number;
-  last_error?: PaymentState['lastError'];
-  imt_payment_id?: string | number;
-  closing_reason?: string;
   /** Whether IMT holds the payment: NO, MAYBE (an attempt got no definite answer) or YES. */
-  imt_holds?: PaymentState['imtHolds'];
-  /** How a void / ACH reject that stopped this payment was resolved. */
-  settlement?: PaymentState['settlement'];
-  mismatch?: PaymentState['mismatch'];
-  events?: PaymentState['events'];
+  imt_holds?: ImtHolds;
+  imt_payment_id?: string | number;
+  posted_at?: string;
+  reversal?: ReversalDetails;
+  needs_attention?: NeedsAttention;
+  /** An event that came before its payment and does not match it. */
+  mismatch?: string[];
+  last_error?: TransactionState['lastError'];
+  closing_reason?: string;
+  /** The run's log (latest last). */
+  log?: TransactionState['log'];
   state_note?: string;
-  /** Status of the transaction's reversal run (VOIDED, ACH_REJECTED, LATE_RETURN, …), if any. */
-  reversal_status?: string;
-  related_runs: RelatedRun[];
   ui_url?: string;
   ui_search_url?: string;
 }
@@ -54,44 +65,8 @@ export async function paymentDetails(
   transactionId: string,
 ): Promise<PaymentDetails | undefined> {
   const workflowId = workflowIds.payment(transactionId);
-  // Reversal runs (void-…, ach-reject-…, …) are keyed by the same transaction ID.
-  const relatedIds = [workflowIds.void, workflowIds.achReject, workflowIds.reversal].map((id) =>
-    id(transactionId),
-  );
-  const [desc, ...relatedDescs] = await Promise.all(
-    [workflowId, ...relatedIds].map((id) => describeOrUndefined(ctx.client, id)),
-  );
-  const related: RelatedRun[] = [];
-  for (const [i, d] of relatedDescs.entries()) {
-    if (!d) continue;
-    related.push({
-      workflow_id: relatedIds[i],
-      type: d.type,
-      run_status: d.status.name,
-      status: d.typedSearchAttributes.get(SA.PaymentStatus),
-      summary: await d.staticSummary().catch(() => undefined),
-      ui_url: workflowUiUrl(ctx.temporalUiUrl, ctx.namespace, relatedIds[i]),
-    });
-  }
-  if (!desc && related.length === 0) return undefined;
-
-  const ui_search_url = workflowListUiUrl(
-    ctx.temporalUiUrl,
-    ctx.namespace,
-    `TransactionId="${transactionId}"`,
-  );
-  if (!desc) {
-    return {
-      transaction_id: transactionId,
-      workflow_id: workflowId,
-      status: 'NOT_RECEIVED',
-      run_status: 'NONE',
-      started_at: '',
-      state_note: 'no payment run: IC sent a void or ACH reject for a payment this service has not received',
-      related_runs: related,
-      ui_search_url,
-    };
-  }
+  const desc = await describeOrUndefined(ctx.client, workflowId);
+  if (!desc) return undefined;
   const { state, note } = await readState(ctx.client, workflowId, desc.status.name);
   const memo = (desc.memo ?? {}) as { amount?: unknown; payment_method?: unknown };
   return {
@@ -108,79 +83,102 @@ export async function paymentDetails(
       (typeof memo.payment_method === 'string' ? memo.payment_method : undefined),
     started_at: desc.startTime.toISOString(),
     closed_at: desc.closeTime?.toISOString(),
-    attempts: state?.attempts,
-    last_error: state?.lastError,
+    attempts: state?.posting.attempts,
+    imt_holds: state?.posting.holds,
     imt_payment_id: state?.posted?.id,
-    closing_reason: state?.closingReason,
-    imt_holds: state?.imtHolds,
-    settlement: state?.settlement,
+    posted_at: state?.postedAt,
+    reversal: state ? reversalOf(state) : undefined,
+    needs_attention: state?.parked
+      ? { reason: state.parked.reason, imt_may_hold: state.parked.imtMayHold, since: state.parked.since }
+      : undefined,
     mismatch: state?.mismatch,
-    events: state?.events,
+    last_error: state?.lastError,
+    closing_reason: state?.closingReason,
+    log: state?.log,
     state_note: note,
-    reversal_status: related.find((r) => r.type === REVERSAL_WORKFLOW_TYPE)?.status,
-    related_runs: related,
     ui_url: workflowUiUrl(ctx.temporalUiUrl, ctx.namespace, workflowId),
-    ui_search_url,
+    // Earlier runs of the same transaction (continued as new, or reopened by a late event).
+    ui_search_url: workflowListUiUrl(ctx.temporalUiUrl, ctx.namespace, `TransactionId="${transactionId}"`),
   };
 }
 
-function describeError(e: NonNullable<PaymentState['lastError']>): string {
+function reversalOf(state: TransactionState): ReversalDetails | undefined {
+  const kind = state.reversalKind;
+  if (!kind) return undefined;
+  return {
+    kind,
+    imt_holds: state.reversal.holds,
+    attempts: state.reversal.attempts,
+    imt_reversal_id: state.reversed?.id,
+    return_code: kind === 'ach_reject' ? state.events.ach_reject?.return_code : undefined,
+    late_return: state.lateReturn,
+  };
+}
+
+function describeError(e: NonNullable<PaymentDetails['last_error']>): string {
   // IMT's reasons are usually in the message already; print them separately only when not.
   const json = e.reasons === undefined ? '' : JSON.stringify(e.reasons);
   const reasons = json && !e.message.includes(json) ? `\nreasons: ${json}` : '';
   return `${e.type}${e.status ? ` (HTTP ${e.status})` : ''} at ${formatTime(e.at)}\n${e.message}${reasons}`;
 }
 
-const IMT_HOLDS_TEXT: Record<NonNullable<PaymentState['imtHolds']>, string> = {
-  NO: 'no — every attempt was answered, and nothing was applied',
-  MAYBE: 'MAYBE — an attempt got no definite answer; IMT may have applied it',
-  YES: 'yes — IMT confirmed the posting',
-};
+function imtHoldsText(holds: ImtHolds, attempts: number | undefined, what: 'posting' | 'reversal'): string {
+  switch (holds) {
+    case 'YES':
+      return `yes — IMT confirmed the ${what}`;
+    case 'MAYBE':
+      return 'MAYBE — an attempt got no definite answer; IMT may have applied it';
+    case 'NO':
+      return attempts
+        ? `no — every attempt was answered, and nothing was applied (or IMT's record shows none)`
+        : 'no — nothing was sent to IMT';
+  }
+}
 
-const SETTLEMENT_TEXT: Record<NonNullable<PaymentState['settlement']>, string> = {
-  'never-sent': 'stopped by a void / ACH reject before anything was sent to IMT',
-  'imt-refused': 'stopped by a void / ACH reject; IMT definitely refused the posting, so nothing was applied',
-  'posted-to-settle':
-    'IMT may have had it, so the posting was finished and then reversed by the void / ACH reject',
-};
+const KIND_NAME = { void: 'void', ach_reject: 'ACH reject' } as const;
+
+function reversalText(r: ReversalDetails): string {
+  const head = `${KIND_NAME[r.kind]}${r.return_code ? ` ${r.return_code}` : ''}${r.late_return ? ' (late return: after its code’s window)' : ''}`;
+  const id = r.imt_reversal_id === undefined ? '' : ` (IMT reversal ${r.imt_reversal_id})`;
+  return `${head}\nIMT holds it: ${imtHoldsText(r.imt_holds, r.attempts, 'reversal')}${id}\nattempts: ${r.attempts}`;
+}
+
+function attentionText(n: NeedsAttention): string {
+  return (
+    `${n.reason}\nsince ${formatTime(n.since)}; ` +
+    (n.imt_may_hold
+      ? 'IMT MAY HOLD money for it that the run cannot account for: compare with IMT before acting'
+      : 'IMT holds nothing for it that the run does not know of')
+  );
+}
 
 function nextSteps(d: PaymentDetails): string | undefined {
   switch (d.status) {
-    case PaymentStatus.NEEDS_ATTENTION:
+    case PaymentStatus.NEEDS_ATTENTION: {
+      const act =
+        `  imt-ic payments retry ${d.transaction_id}     (go on: post, reverse or read IMT's record again)\n` +
+        `  imt-ic payments dismiss ${d.transaction_id} --reason "<why>"     (close it as it is)`;
       if (d.mismatch)
-        return (
-          `A void / ACH reject that arrived first does not match this payment. Check with IC, then:\n` +
-          `  imt-ic payments retry ${d.transaction_id}     (post it; the event stays parked)\n` +
-          `  imt-ic payments dismiss ${d.transaction_id} --reason "<why>"     (never post it)`
-        );
-      return (
-        `IMT refused this payment. Fix the cause in IMT, then:\n` +
-        `  imt-ic payments retry ${d.transaction_id}\n` +
-        `or, if it must not be posted:\n` +
-        `  imt-ic payments dismiss ${d.transaction_id} --reason "<why>"`
-      );
-    case PaymentStatus.RETRYING:
-      return 'IMT is failing transiently; the service retries with backoff (at most 5 minutes apart) until IMT answers.';
+        return `A void / ACH reject that arrived first does not match this payment. Check with IC, then:\n${act}`;
+      return `${d.needs_attention?.imt_may_hold ? 'Check IMT first (it MAY hold the money). ' : ''}Fix the cause, then:\n${act}`;
+    }
+    case PaymentStatus.POSTING:
+      return 'IMT has not taken the payment yet; the service retries with backoff (at most 5 minutes apart) until IMT answers.';
     case PaymentStatus.MAYBE_POSTED:
-      return 'An attempt got no definite answer, so IMT may already hold this payment. The service retries with the same transaction_id (IMT deduplicates it) until IMT answers for sure. Do not post it by hand.';
-    case PaymentStatus.SETTLING:
-      return 'A void / ACH reject arrived while IMT may hold this payment: the service finishes the posting (idempotently) and then reverses it. Nothing to do unless it parks.';
-    case PaymentStatus.AUTH_REJECTED:
-      return 'IMT rejects the configured X-Integrator-ID. Fix IMT_INTEGRATOR_ID; the service retries every minute.';
+      return "An attempt got no definite answer, so IMT may already hold this payment. The service retries with the same transaction_id (IMT deduplicates it), or reads IMT's record of the transaction, until it knows for sure. Do not post it by hand.";
+    case PaymentStatus.REVERSING:
+      return 'IMT holds the payment and a void / ACH reject asks for it back: the service reverses it (retried until IMT answers). Nothing to do unless it parks.';
+    case PaymentStatus.AWAITING_PAYMENT:
+      return 'A void / ACH reject came before its payment: the run waits for IC to send the payment (then nothing is posted), and asks a person if it never comes.';
     default:
       return undefined;
   }
 }
 
 export function renderDetails(d: PaymentDetails): string {
-  const head =
-    `Payment ${d.transaction_id} — ${d.status}` +
-    `${d.reversal_status ? `, then ${d.reversal_status}` : ''}` +
-    `${d.run_status === 'RUNNING' || d.run_status === 'NONE' ? '' : ` (payment run ${d.run_status.toLowerCase()})`}\n`;
-  const run =
-    d.run_status === 'NONE'
-      ? undefined
-      : `${d.workflow_id}, ${d.run_status.toLowerCase()}, started ${formatTime(d.started_at)}${d.closed_at ? `, closed ${formatTime(d.closed_at)}` : ''}`;
+  const closed = d.run_status === 'RUNNING' ? '' : ` (run ${d.run_status.toLowerCase()})`;
+  const head = `Payment ${d.transaction_id} — ${d.status}${d.reversal ? ` · ${KIND_NAME[d.reversal.kind]}` : ''}${closed}\n`;
+  const run = `${d.workflow_id}, ${d.run_status.toLowerCase()}, started ${formatTime(d.started_at)}${d.closed_at ? `, closed ${formatTime(d.closed_at)}` : ''}`;
   let out =
     head +
     renderFields([
@@ -189,33 +187,26 @@ export function renderDetails(d: PaymentDetails): string {
       ['Invoice', d.invoice_number],
       ['Customer', d.customer],
       ['Run', run],
+      ['IMT holds it', d.imt_holds ? imtHoldsText(d.imt_holds, d.attempts, 'posting') : undefined],
       ['Attempts', d.attempts === undefined ? undefined : String(d.attempts)],
-      ['Last error', d.last_error ? describeError(d.last_error) : undefined],
-      ['IMT payment', d.imt_payment_id === undefined ? undefined : String(d.imt_payment_id)],
-      ['IMT holds it', d.imt_holds ? IMT_HOLDS_TEXT[d.imt_holds] : undefined],
-      ['Settlement', d.settlement ? SETTLEMENT_TEXT[d.settlement] : undefined],
       [
-        'Mismatch',
-        d.mismatch ? `${d.mismatch.requestedBy}: ${d.mismatch.differences.join('; ')}` : undefined,
+        'IMT payment',
+        d.imt_payment_id === undefined
+          ? undefined
+          : `${d.imt_payment_id}${d.posted_at ? `, posted ${formatTime(d.posted_at)}` : ''}`,
       ],
+      ['Reversal', d.reversal ? reversalText(d.reversal) : undefined],
+      ['Needs attention', d.needs_attention ? attentionText(d.needs_attention) : undefined],
+      ['Mismatch', d.mismatch?.join('; ')],
+      ['Last error', d.last_error ? describeError(d.last_error) : undefined],
       ['Closing reason', d.closing_reason],
       ['Note', d.state_note],
       ['Temporal UI', d.ui_url],
       ['All runs', d.ui_search_url],
     ]);
-  if (d.related_runs.length) {
-    out += '\nRelated runs\n';
-    out += renderFields(
-      d.related_runs.map((r): [string, string] => [
-        r.workflow_id,
-        `${r.run_status.toLowerCase()}${r.status ? ` · ${r.status}` : ''}${r.summary ? ` · ${r.summary}` : ''}${r.ui_url ? `\n${r.ui_url}` : ''}`,
-      ]),
-    );
-  }
-  if (d.events?.length) {
-    out += '\nEvents (latest last)\n';
-    out += d.events
-      .slice(-12)
+  if (d.log?.length) {
+    out += '\nLog (latest last)\n';
+    out += d.log
       .map((e) => `  ${formatTime(e.at)}  ${e.event}${e.detail ? ` — ${e.detail}` : ''}`)
       .join('\n');
     out += '\n';

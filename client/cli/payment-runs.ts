@@ -1,16 +1,19 @@
 /**
- * Reading payment runs from Temporal — the visibility queries behind `payments list`, a
- * run's description and its `state` query — so the CLI shows exactly what the Temporal UI shows.
+ * Reading transaction runs from Temporal (one per IC transaction, `payment-<txid>`) — the
+ * visibility queries behind `payments list`, a run's description and its `state` query — so
+ * the CLI shows exactly what the Temporal UI shows.
  */
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { workflowUiUrl } from '../../common/ui';
-import { PAYMENT_WORKFLOW_TYPE, SA, paymentStateQuery, type PaymentState } from '../../domain';
+import {
+  TRANSACTION_WORKFLOW_TYPE,
+  SA,
+  transactionStateQuery,
+  type TransactionMemo,
+  type TransactionState,
+} from '../../domain';
 import type { CommandContext } from './context';
-import { ID_RULE, type ListOptions } from './payment-args';
-
-export { PAYMENT_WORKFLOW_TYPE };
-/** The one reversal of a transaction (workflows/void-and-ach-reject.ts, ID `reversal-<transaction_id>`). */
-export const REVERSAL_WORKFLOW_TYPE = 'reversalWorkflow';
+import type { ListOptions } from './payment-args';
 
 export interface PaymentRow {
   transaction_id: string;
@@ -22,7 +25,7 @@ export interface PaymentRow {
   customer?: string;
   started_at: string;
   closed_at?: string;
-  /** Status of the transaction's reversal (VOIDED, ACH_REJECTED, …) when it has one. */
+  /** The void / ACH reject IC sent for the transaction (`void`, `ach_reject`), from the run's memo; its status says how far it got. */
   reversal?: string;
   workflow_id: string;
   ui_url?: string;
@@ -30,7 +33,7 @@ export interface PaymentRow {
 
 /** The visibility query behind `payments list` (also what the UI's search box accepts). */
 export function buildListQuery(opts: ListOptions, taskQueue?: string): string {
-  const clauses = [`WorkflowType = '${PAYMENT_WORKFLOW_TYPE}'`];
+  const clauses = [`WorkflowType = '${TRANSACTION_WORKFLOW_TYPE}'`];
   if (taskQueue) clauses.push(`TaskQueue = '${taskQueue}'`);
   if (opts.status?.length === 1) clauses.push(`PaymentStatus = '${opts.status[0]}'`);
   else if (opts.status?.length)
@@ -49,8 +52,9 @@ export async function listPayments(
   const query = buildListQuery(opts, opts.anyTaskQueue ? undefined : ctx.taskQueue);
   const rows: PaymentRow[] = [];
   for await (const wf of ctx.client.workflow.list({ query, pageSize: Math.min(opts.limit, 1000) })) {
-    const memo = (wf.memo ?? {}) as { amount?: unknown; payment_method?: unknown };
+    const memo = (wf.memo ?? {}) as Record<keyof TransactionMemo, unknown>;
     const sa = wf.typedSearchAttributes;
+    const events = (['void', 'ach_reject'] as const).filter((kind) => memo[kind] !== undefined);
     rows.push({
       transaction_id: sa.get(SA.TransactionId) ?? wf.workflowId.replace(/^payment-/, ''),
       status: sa.get(SA.PaymentStatus) ?? '',
@@ -61,31 +65,14 @@ export async function listPayments(
       customer: sa.get(SA.CustomerId),
       started_at: wf.startTime.toISOString(),
       closed_at: wf.closeTime?.toISOString(),
+      reversal: events.length ? events.join(', ') : undefined,
       workflow_id: wf.workflowId,
       ui_url: workflowUiUrl(ctx.temporalUiUrl, ctx.namespace, wf.workflowId),
     });
     onPage?.(rows.length);
     if (rows.length >= opts.limit) break;
   }
-  await addReversals(ctx, rows);
   return rows;
-}
-
-/**
- * A posted payment's run is closed; a later void or ACH reject lives in its own
- * `reversal-<id>` run. One extra visibility query per 100 rows brings that status in.
- */
-async function addReversals(ctx: CommandContext, rows: PaymentRow[]): Promise<void> {
-  const safe = rows.filter((r) => ID_RULE.test(r.transaction_id));
-  const byId = new Map(safe.map((r) => [r.transaction_id, r]));
-  for (let i = 0; i < safe.length; i += 100) {
-    const ids = safe.slice(i, i + 100).map((r) => `'${r.transaction_id}'`);
-    const query = `WorkflowType = '${REVERSAL_WORKFLOW_TYPE}' AND TransactionId IN (${ids.join(', ')})`;
-    for await (const wf of ctx.client.workflow.list({ query })) {
-      const row = byId.get(wf.typedSearchAttributes.get(SA.TransactionId) ?? '');
-      if (row) row.reversal = wf.typedSearchAttributes.get(SA.PaymentStatus) ?? wf.status.name;
-    }
-  }
 }
 
 /** The `state` query needs a worker; a closed run's result holds the same state without one. */
@@ -93,14 +80,14 @@ export async function readState(
   client: Client,
   workflowId: string,
   runStatus: string,
-): Promise<{ state?: PaymentState; note?: string }> {
+): Promise<{ state?: TransactionState; note?: string }> {
   const handle = client.workflow.getHandle(workflowId);
   try {
-    return { state: await client.withDeadline(Date.now() + 5000, () => handle.query(paymentStateQuery)) };
+    return { state: await client.withDeadline(Date.now() + 5000, () => handle.query(transactionStateQuery)) };
   } catch (err) {
     if (runStatus === 'COMPLETED') {
       try {
-        return { state: (await handle.result()) as PaymentState };
+        return { state: (await handle.result()) as TransactionState };
       } catch {
         // fall through to the note
       }

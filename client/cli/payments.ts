@@ -1,9 +1,10 @@
 /**
- * `imt-ic payments …` — find, understand and steer payment runs.
+ * `imt-ic payments …` — find, understand and steer transaction runs (one per IC transaction:
+ * its payment, void or ACH reject).
  *
  * Everything reads Temporal (visibility queries, describe, the `state` query), so the
- * CLI shows exactly what the Temporal UI shows; steering goes through the workflow's
- * own signals (`retry`, `dismiss`, payment-steering.ts) or, for voids and ACH rejects,
+ * CLI shows exactly what the Temporal UI shows; steering goes through the run's own
+ * Updates (`retry`, `dismiss`, payment-steering.ts) or, for voids and ACH rejects,
  * through the ingress endpoints IC itself calls (payment-manual-entry.ts) — so a manual
  * entry takes the same validated, deduplicated path as one from IC.
  */
@@ -22,7 +23,7 @@ export { listPayments, type PaymentRow } from './payment-runs';
 export function registerPaymentCommands(program: Command, io: CliIo, provider: ContextProvider): void {
   const payments = program
     .command('payments')
-    .description('find, inspect and steer payment runs (one per IC transaction)')
+    .description('find, inspect and steer transaction runs (one per IC transaction)')
     .addHelpText(
       'after',
       `
@@ -44,7 +45,7 @@ function registerList(payments: Command, io: CliIo, provider: ContextProvider): 
   payments
     .command('list')
     .description(
-      'list payment runs: open ones first, then the most recently closed (a Temporal visibility query)',
+      'list transaction runs: open ones first, then the most recently closed (a Temporal visibility query)',
     )
     .option('--status <status>', 'only these statuses (comma-separated), e.g. NEEDS_ATTENTION')
     .option('--invoice <invoice_number>', 'only payments on this IMT invoice')
@@ -92,7 +93,7 @@ function registerShow(payments: Command, io: CliIo, provider: ContextProvider): 
   payments
     .command('show')
     .description(
-      'state, attempts, last error, related void / ACH reject runs and Temporal UI links of one payment',
+      "one transaction's state: status, whether IMT holds it, attempts, reversal, why a person is needed, last error, its log and Temporal UI links",
     )
     .argument('<transaction_id>', "IC's payment GUID")
     .option('--json', 'print JSON')

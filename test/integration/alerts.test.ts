@@ -9,7 +9,14 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaymentStatus, workflowIds, type PaymentState, paymentStateQuery } from '../../domain';
+import {
+  PaymentStatus,
+  dismissUpdate,
+  retryUpdate,
+  transactionStateQuery,
+  workflowIds,
+  type TransactionState,
+} from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 
@@ -44,8 +51,14 @@ async function parkedPayment(h: Harness, errors: Record<string, string[]>) {
   const p = seedPayment(h.imt);
   h.imt.rejectPostsFor(p.invoice_number, errors);
   expect((await h.http.post('/api/integration/invoice/post-payment', p)).status).toBe(400);
-  return { p, handle: h.client.workflow.getHandle(workflowIds.payment(p.transaction_id)) };
+  const handle = h.client.workflow.getHandle(workflowIds.payment(p.transaction_id));
+  // Each parking of a run alerts under its own key: the run, and the how-manyth parking.
+  const { runId } = await handle.describe();
+  const alertKey = (n: number) => `payment-${p.transaction_id}:${runId}:parked:${n}`;
+  return { p, handle, alertKey };
 }
+
+const dismiss = { args: [{ reason: 'alert test done', by: 'test' }] as [{ reason: string; by: string }] };
 
 const alertsFor = (txid: string) => received.filter((r) => String(r.body.text).includes(txid));
 
@@ -64,20 +77,21 @@ describe('with ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends exactly one Slack-compatible notification per parked run, also across a worker restart', async () => {
-    const { p, handle } = await parkedPayment(h, { invoice_number: ['Invoice is closed.'] });
+    const { p, handle, alertKey } = await parkedPayment(h, { invoice_number: ['Invoice is closed.'] });
 
     const [alert] = await eventually(async () =>
       alertsFor(p.transaction_id).length ? alertsFor(p.transaction_id) : undefined,
     );
     expect(typeof alert.body.text).toBe('string');
     const text = String(alert.body.text);
-    expect(text).toContain(`Payment ${p.transaction_id} needs attention`);
+    expect(text).toContain(`Transaction ${p.transaction_id} needs attention`);
+    expect(text).not.toContain('IMT MAY HOLD'); // refused for sure: IMT holds nothing
     expect(text).toContain('InvalidPost');
     expect(text).toContain(
       `<http://ui.example:8233/namespaces/default/workflows/payment-${p.transaction_id}|Open in Temporal UI>`,
     );
     expect(Array.isArray(alert.body.blocks)).toBe(true);
-    expect(alert.idempotencyKey).toBe(`payment-${p.transaction_id}:NEEDS_ATTENTION:1`);
+    expect(alert.idempotencyKey).toBe(alertKey(1));
     expect(alert.body.idempotency_key).toBe(alert.idempotencyKey);
     // No credential ever leaves in an alert.
     expect(JSON.stringify(alert)).not.toContain(h.imtIntegratorId);
@@ -85,9 +99,7 @@ describe('with ALERT_WEBHOOK_URL', () => {
 
     // The alert is delivered by its own run, keyed by the alert: the payment run's history
     // holds its start (what a replay reads instead of starting it again).
-    const alertRun = h.client.workflow.getHandle(
-      workflowIds.alert(`payment-${p.transaction_id}:NEEDS_ATTENTION:1`),
-    );
+    const alertRun = h.client.workflow.getHandle(workflowIds.alert(alertKey(1)));
     expect(await alertRun.result()).toEqual({ sent: true });
     await eventually(async () => {
       const { events } = await handle.fetchHistory();
@@ -96,29 +108,29 @@ describe('with ALERT_WEBHOOK_URL', () => {
     // A fresh worker has no cached state: the query makes it replay the run from history.
     await h.stopWorker();
     await h.startWorker();
-    const replayed = (await handle.query(paymentStateQuery)) as PaymentState;
+    const replayed = await handle.query(transactionStateQuery);
     expect(replayed.status).toBe(PaymentStatus.NEEDS_ATTENTION);
 
     // Closing the run replays it once more on this worker; afterwards nothing can be pending.
-    await handle.signal('dismiss', { reason: 'alert test done', by: 'test' });
-    expect(((await handle.result()) as PaymentState).status).toBe(PaymentStatus.DISMISSED);
+    await handle.executeUpdate(dismissUpdate, dismiss);
+    expect(((await handle.result()) as TransactionState).status).toBe(PaymentStatus.DISMISSED);
     h.imt.clearRejections();
     expect(alertsFor(p.transaction_id)).toHaveLength(1);
   });
 
   it('sends one notification per parking: a retry that parks again alerts again, with a new key', async () => {
-    const { p, handle } = await parkedPayment(h, { amount: ['Amount exceeds balance.'] });
+    const { p, handle, alertKey } = await parkedPayment(h, { amount: ['Amount exceeds balance.'] });
     await eventually(async () => alertsFor(p.transaction_id).length === 1);
-    await handle.signal('retry', { by: 'test' });
-    await eventually(async () => ((await handle.query(paymentStateQuery)) as PaymentState).attempts === 2);
+    // IMT still refuses: the retry's attempt parks the run again.
+    expect(await handle.executeUpdate(retryUpdate, { args: [{ by: 'test' }] })).toMatchObject({
+      status: PaymentStatus.NEEDS_ATTENTION,
+    });
+    expect((await handle.query(transactionStateQuery)).posting.attempts).toBe(2);
     await eventually(async () => alertsFor(p.transaction_id).length === 2);
-    await handle.signal('dismiss', { reason: 'alert test done', by: 'test' });
+    await handle.executeUpdate(dismissUpdate, dismiss);
     await handle.result();
     h.imt.clearRejections();
-    expect(alertsFor(p.transaction_id).map((a) => a.idempotencyKey)).toEqual([
-      `payment-${p.transaction_id}:NEEDS_ATTENTION:1`,
-      `payment-${p.transaction_id}:NEEDS_ATTENTION:2`,
-    ]);
+    expect(alertsFor(p.transaction_id).map((a) => a.idempotencyKey)).toEqual([alertKey(1), alertKey(2)]);
   });
 });
 
@@ -132,8 +144,8 @@ describe('without ALERT_WEBHOOK_URL', () => {
   });
 
   it('sends nothing: the alert activity completes with sent=false', async () => {
-    const { p, handle } = await parkedPayment(h, { invoice_number: ['Invoice is closed.'] });
-    await handle.signal('dismiss', { reason: 'alert test done', by: 'test' });
+    const { p, handle, alertKey } = await parkedPayment(h, { invoice_number: ['Invoice is closed.'] });
+    await handle.executeUpdate(dismissUpdate, dismiss);
     await handle.result();
     h.imt.clearRejections();
 
@@ -142,9 +154,7 @@ describe('without ALERT_WEBHOOK_URL', () => {
       (e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'alertWorkflow',
     );
     expect(started).toHaveLength(1);
-    const alertRun = h.client.workflow.getHandle(
-      workflowIds.alert(`payment-${p.transaction_id}:NEEDS_ATTENTION:1`),
-    );
+    const alertRun = h.client.workflow.getHandle(workflowIds.alert(alertKey(1)));
     expect(await alertRun.result()).toEqual({ sent: false });
     expect(alertsFor(p.transaction_id)).toHaveLength(0);
   });

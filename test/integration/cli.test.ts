@@ -9,8 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { runCli } from '../../client/cli/main';
 import type { CliIo } from '../../client/cli/format';
-import { PaymentStatus, workflowIds, type PaymentState, type PaymentMethod } from '../../domain';
-import { startHarness, type Harness } from '../helpers/harness';
+import {
+  PaymentStatus,
+  transactionStateQuery,
+  workflowIds,
+  type PaymentMethod,
+  type TransactionState,
+} from '../../domain';
+import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { testPayloadKeys } from '../helpers/payload-keys';
 
@@ -54,6 +60,12 @@ type Payment = ReturnType<typeof newPayment>;
 
 const post = (p: Payment) => h.http.post('/api/integration/invoice/post-payment', p);
 
+/** `payments list` reads visibility, which follows a run's status asynchronously: wait until it shows it. */
+async function listedAs(p: Payment, status: PaymentStatus): Promise<void> {
+  const query = `WorkflowId = '${workflowIds.payment(p.transaction_id)}' AND PaymentStatus = '${status}'`;
+  await eventually(async () => (await h.client.workflow.count(query)).count === 1);
+}
+
 async function parked(): Promise<Payment> {
   const p = newPayment();
   h.imt.rejectPostsFor(p.invoice_number, { invoice_number: ['Invoice is closed.'] });
@@ -72,6 +84,8 @@ describe('payments list', () => {
     const posted = newPayment();
     expect((await post(posted)).status).toBe(201);
     const stuck = await parked();
+    await listedAs(posted, PaymentStatus.POSTED);
+    await listedAs(stuck, PaymentStatus.NEEDS_ATTENTION);
 
     const all = await cli('payments', 'list', '--json');
     expect(all.code).toBe(0);
@@ -112,7 +126,7 @@ describe('payments list', () => {
   it('rejects bad arguments with exit code 2 and a one-line reason', async () => {
     const bad = await cli('payments', 'list', '--status', 'LOST');
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/^imt-ic: --status: must be one of RECEIVED, /);
+    expect(bad.err).toMatch(/^imt-ic: --status: must be one of AWAITING_PAYMENT, POSTING, /);
     expect((await cli('payments', 'list', '--limit', '0')).code).toBe(2);
     expect((await cli('payments', 'list', '--invoice', "x' OR 1=1")).code).toBe(2);
     expect((await cli('payments', 'list', '--since', 'last tuesday')).code).toBe(2);
@@ -129,10 +143,17 @@ describe('payments show', () => {
     const shown = await cli('payments', 'show', p.transaction_id);
     expect(shown.code).toBe(0);
     expect(shown.out).toContain(`Payment ${p.transaction_id} — NEEDS_ATTENTION`);
-    expect(shown.out).toContain(`Payment · invoice ${p.invoice_number} · customer ${p.customer}`);
+    expect(shown.out).toContain(`Transaction · invoice ${p.invoice_number} · customer ${p.customer}`);
+    expect(shown.out).toMatch(/IMT holds it:\s+no — every attempt was answered/);
     expect(shown.out).toMatch(/Attempts:\s+1\n/);
+    expect(shown.out).toMatch(/Needs attention:\s+IMT did not take the posting/);
+    expect(shown.out).toContain('IMT holds nothing for it that the run does not know of');
     expect(shown.out).toMatch(/Last error:\s+InvalidPost \(HTTP 400\)/);
     expect(shown.out).toContain('Invoice is closed.');
+    // The run's log, latest last: received, the refused attempt.
+    expect(shown.out).toMatch(
+      /Log \(latest last\)\n(.*\n)*.*payment received(.*\n)*.*posting attempt failed/,
+    );
     expect(shown.out).toContain(`${UI}/namespaces/default/workflows/payment-${p.transaction_id}`);
     expect(shown.out).toContain(`imt-ic payments retry ${p.transaction_id}`);
 
@@ -142,6 +163,8 @@ describe('payments show', () => {
       status: 'NEEDS_ATTENTION',
       run_status: 'RUNNING',
       attempts: 1,
+      imt_holds: 'NO',
+      needs_attention: { imt_may_hold: false },
       invoice_number: p.invoice_number,
       customer: p.customer,
       amount: '50.00',
@@ -162,15 +185,16 @@ describe('payments retry / dismiss', () => {
   it('retries a parked payment after the cause is fixed: posted once', async () => {
     const p = await parked();
     h.imt.clearRejections();
-    const res = await cli('payments', 'retry', p.transaction_id, '--by', 'ops-test', '--wait', '30');
-    expect(res.code).toBe(0);
-    expect(res.out).toContain(`Retry requested for payment ${p.transaction_id}.`);
-    expect(res.out).toContain('Now POSTED after attempt 2.');
+    const res = await cli('payments', 'retry', p.transaction_id, '--by', 'ops-test');
+    expect(res.code, res.err).toBe(0);
+    expect(res.out).toContain(`Retried payment ${p.transaction_id}: now POSTED.`);
     expect(h.imt.postings().filter((x) => x.transaction_id === p.transaction_id)).toHaveLength(1);
-    const state = (await h.client.workflow
+    // The run stays open (asleep) for a void: its state says who asked.
+    const state = await h.client.workflow
       .getHandle(workflowIds.payment(p.transaction_id))
-      .result()) as PaymentState;
-    expect(state.events.find((e) => e.event === 'retry requested')?.detail).toBe('ops-test');
+      .query(transactionStateQuery);
+    expect(state).toMatchObject({ status: PaymentStatus.POSTED, posting: { holds: 'YES', attempts: 2 } });
+    expect(state.log.find((e) => e.event === 'retry requested')?.detail).toBe('ops-test');
   });
 
   it('dismisses a parked payment with the reason; nothing is posted', async () => {
@@ -180,7 +204,7 @@ describe('payments retry / dismiss', () => {
     expect(res.out).toContain(`Payment ${p.transaction_id} is DISMISSED: refunded in IC`);
     const state = (await h.client.workflow
       .getHandle(workflowIds.payment(p.transaction_id))
-      .result()) as PaymentState;
+      .result()) as TransactionState;
     expect(state).toMatchObject({ status: PaymentStatus.DISMISSED, closingReason: 'refunded in IC' });
     h.imt.clearRejections();
     expect(h.imt.postings().filter((x) => x.transaction_id === p.transaction_id)).toHaveLength(0);
@@ -189,23 +213,25 @@ describe('payments retry / dismiss', () => {
   it('refuses to retry or dismiss a payment that is not NEEDS_ATTENTION', async () => {
     const p = newPayment();
     expect((await post(p)).status).toBe(201);
+    // Refused by the run's update validator (exit code 4: refused in the current state).
     const retry = await cli('payments', 'retry', p.transaction_id);
-    expect(retry.code).toBe(1);
+    expect(retry.code).toBe(4);
     expect(retry.err).toMatch(
-      /cannot retry payment .* it is POSTED .*only a NEEDS_ATTENTION payment can be retried/,
+      /cannot retry payment .* is POSTED; only a NEEDS_ATTENTION transaction can be retried/,
     );
     const dismiss = await cli('payments', 'dismiss', p.transaction_id, '--reason', 'mistake');
-    expect(dismiss.code).toBe(1);
-    expect(dismiss.err).toContain('only a NEEDS_ATTENTION payment can be dismissed');
+    expect(dismiss.code).toBe(4);
+    expect(dismiss.err).toContain('only a NEEDS_ATTENTION transaction can be dismissed');
     expect((await cli('payments', 'retry', 'T-unknown')).err).toContain('no payment T-unknown');
     expect((await cli('payments', 'dismiss', p.transaction_id, '--reason', 'x')).code).toBe(2);
   });
 
   it('retries every parked payment of an invoice with --all', async () => {
     const a = await parked();
+    await listedAs(a, PaymentStatus.NEEDS_ATTENTION);
     const res = await cli('payments', 'retry', '--all', '--invoice', a.invoice_number);
     expect(res.code).toBe(0);
-    expect(res.out).toContain('Retry requested for 1 of 1 payments.');
+    expect(res.out).toContain('Retried 1 of 1 payments.');
     expect((await cli('payments', 'retry', a.transaction_id, '--all')).code).toBe(2);
     await h.client.workflow.getHandle(workflowIds.payment(a.transaction_id)).terminate('test over');
   });
@@ -221,14 +247,23 @@ describe('manual voids and ACH rejects through the ingress', () => {
     const reversal = h.imt.reversals().find((r) => r.transaction_id === p.transaction_id);
     expect(reversal).toMatchObject({ reversal_type: 'void', amount: '50.00' });
 
-    // The payment's own run stays POSTED; the reversal run carries the new status.
-    await h.client.workflow.getHandle(workflowIds.reversal(p.transaction_id)).result();
+    // The transaction's one run took the void, reversed the payment in IMT, and closed.
+    const state = (await h.client.workflow
+      .getHandle(workflowIds.payment(p.transaction_id))
+      .result()) as TransactionState;
+    expect(state).toMatchObject({
+      status: PaymentStatus.REVERSED,
+      reversalKind: 'void',
+      reversal: { holds: 'YES' },
+    });
     const shown = await cli('payments', 'show', p.transaction_id);
-    expect(shown.out).toContain(`Payment ${p.transaction_id} — POSTED, then VOIDED`);
-    expect(shown.out).toContain(`reversal-${p.transaction_id}`);
+    expect(shown.out).toContain(`Payment ${p.transaction_id} — REVERSED · void (run completed)`);
+    expect(shown.out).toMatch(/Reversal:\s+void\n\s+IMT holds it: yes — IMT confirmed the reversal/);
+    expect(shown.out).toContain('void received');
+    await listedAs(p, PaymentStatus.REVERSED);
     const listed = JSON.parse((await cli('payments', 'list', '--invoice', p.invoice_number, '--json')).out);
     expect(listed).toMatchObject([
-      { transaction_id: p.transaction_id, status: 'POSTED', reversal: 'VOIDED' },
+      { transaction_id: p.transaction_id, status: 'REVERSED', reversal: 'void' },
     ]);
   });
 

@@ -11,16 +11,17 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { paymentSummary } from '../../client/ingress/payment';
+import { transactionSummary } from '../../client/ingress/payment';
 import { startExport } from '../../client/exports';
 import { buildCodecServer } from '../../client/codec-server/server';
 import { dataProtection } from '../../common/data-protection';
 import { silentLogger } from '../../common/logger';
 import { AesGcmPayloadCodec, KEY_ID_METADATA, generatePayloadKey } from '../../common/payload-codec';
 import { createWorker } from '../../worker/worker';
-import { PaymentStatus, workflowIds, type PaymentState } from '../../domain';
+import { PaymentStatus, workflowIds, type DeliverInput, type TransactionState } from '../../domain';
 import { startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
+import { NO_HOLD, deliverPayment } from '../helpers/transactions';
 import { testPayloadKeyList } from '../helpers/payload-keys';
 
 const CYCLE = '2019-03-01';
@@ -75,28 +76,26 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
     expect([201, 202]).toContain(
       (await h.http.post('/api/integration/invoice/void-payment', voidBody)).status,
     );
-    const reversal = h.client.workflow.getHandle(workflowIds.reversal(paid.transaction_id));
-    await reversal.result();
+    // The transaction's one run took both, reversed the payment, and closed.
+    const run = h.client.workflow.getHandle(workflowIds.payment(paid.transaction_id));
+    const state = (await run.result()) as TransactionState;
+    expect(state.status).toBe(PaymentStatus.REVERSED);
 
-    for (const id of [workflowIds.payment(paid.transaction_id), workflowIds.reversal(paid.transaction_id)]) {
-      const bytes = (await storedBytes(id)).toString('latin1');
-      // The check can see cleartext: identifiers in search attributes and IDs are there.
-      expect(bytes).toContain(paid.transaction_id);
-      expect(bytes).toContain(paid.invoice_number);
-      expect(bytes).not.toContain(AMOUNT);
-      expect(bytes).not.toContain('98765');
-      expect(bytes).not.toContain('Jane asked');
-      expect(bytes).toContain('binary/encrypted');
-    }
-    // The payment's static summary is public (identifiers only).
-    const bytes = (await storedBytes(workflowIds.payment(paid.transaction_id))).toString('utf8');
-    expect(bytes).toContain(paymentSummary(paid));
+    const stored = (await storedBytes(run.workflowId)).toString('latin1');
+    // The check can see cleartext: identifiers in search attributes and IDs are there.
+    expect(stored).toContain(paid.transaction_id);
+    expect(stored).toContain(paid.invoice_number);
+    expect(stored).not.toContain(AMOUNT);
+    expect(stored).not.toContain('98765');
+    expect(stored).not.toContain('Jane asked');
+    expect(stored).toContain('binary/encrypted');
+    // The run's static summary is public (identifiers only).
+    const bytes = (await storedBytes(run.workflowId)).toString('utf8');
+    expect(bytes).toContain(transactionSummary({ kind: 'payment', payment: paid }));
 
     // Through the codec, everything reads as before.
-    const state = (await h.client.workflow
-      .getHandle(workflowIds.payment(paid.transaction_id))
-      .result()) as PaymentState;
     expect(state.payment?.message).toBe(MESSAGE);
+    expect(state.events.void?.message).toBe(`${MESSAGE} (void)`);
   });
 
   it('stores no customer name of an exported billing cycle in clear', async () => {
@@ -121,7 +120,7 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
     // Old run (encrypted with the test key) reads with the rotated set.
     const old = (await client.workflow
       .getHandle(workflowIds.payment(paid.transaction_id))
-      .result()) as PaymentState;
+      .result()) as TransactionState;
     expect(old.payment?.amount).toBe(AMOUNT);
 
     // A worker and a client on the rotated set run a new payment.
@@ -136,15 +135,14 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
       workflowBundle: { codePath: inject('workflowBundlePath') },
     });
     const p = seedPayment(h.imt);
-    const state = await worker.runUntil(
-      client.workflow.execute('paymentWorkflow', {
-        workflowId: workflowIds.payment(p.transaction_id),
-        taskQueue,
-        args: [{ payment: p, receivedAt: new Date().toISOString() }],
-      }) as Promise<PaymentState>,
-    );
+    // Started as the ingress starts it; no hold after posting, so that the run closes here.
+    const state = await worker.runUntil(async () => {
+      const { handle } = await deliverPayment(client, taskQueue, p, { timing: NO_HOLD });
+      return (await handle.result()) as TransactionState;
+    });
     await connection.close();
     expect(state.status).toBe(PaymentStatus.POSTED);
+    expect(h.imt.postings().filter((x) => x.transaction_id === p.transaction_id)).toHaveLength(1);
     const history = await raw.workflowService.getWorkflowExecutionHistory({
       namespace: h.namespace,
       execution: { workflowId: workflowIds.payment(p.transaction_id) },
@@ -188,7 +186,12 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
         namespace: h.namespace,
         execution: { workflowId: workflowIds.payment(paid.transaction_id) },
       });
-      const stored = history.history!.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+      // IC's delivery of the payment: the `deliver` update's argument, as the history stores it.
+      const accepted = history.history!.events!.find(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
+      )!;
+      const stored =
+        accepted.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.args!.payloads![0];
       const body = {
         payloads: [
           {
@@ -216,8 +219,8 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
           ]),
         ),
         data: Buffer.from(decoded.data, 'base64'),
-      }) as { payment: { message: string } };
-      expect(input.payment.message).toBe(MESSAGE);
+      }) as DeliverInput;
+      expect(input.delivery.kind === 'payment' && input.delivery.payment.message).toBe(MESSAGE);
 
       const foreign = await call({ Authorization: `Bearer ${token}`, Origin: 'https://evil.example' });
       expect(foreign.headers['access-control-allow-origin']).toBeUndefined();

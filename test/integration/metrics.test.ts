@@ -10,7 +10,10 @@ import path from 'node:path';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMetrics, sampleValue } from '../../app/metrics';
-import { workflowIds, type PaymentState } from '../../domain';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { TRANSACTION_WORKFLOW_TYPE, deliverUpdate, transactionStateQuery, workflowIds } from '../../domain';
+import { transactionStartOptions } from '../../client/ingress/payment';
+import type { transactionWorkflow } from '../../workflows/transaction';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { freePort } from '../helpers/free-port';
 import { seedPayment } from '../helpers/payments';
@@ -64,10 +67,13 @@ describe('ingress /metrics', () => {
     const delayed = newPayment();
     expect((await post(delayed)).status).toBe(202);
     h.imt.faults.clear();
-    const result = (await h.client.workflow
-      .getHandle(workflowIds.payment(delayed.transaction_id))
-      .result()) as PaymentState;
-    expect(result.status).toBe('POSTED');
+    // The run stays open after posting (for a void): its state tells when it has posted.
+    await eventually(async () => {
+      const s = await h.client.workflow
+        .getHandle(workflowIds.payment(delayed.transaction_id))
+        .query(transactionStateQuery);
+      return s.status === 'POSTED';
+    });
 
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) =>
@@ -156,12 +162,18 @@ describe('stand-alone worker (npm run worker)', () => {
     );
 
     const p = newPayment();
-    const handle = await h.client.workflow.start('paymentWorkflow', {
-      workflowId: workflowIds.payment(p.transaction_id),
-      taskQueue,
-      args: [{ payment: p, receivedAt: new Date().toISOString() }],
+    // Delivered as the ingress delivers it: an update-with-start of the transaction's run.
+    const delivery = { kind: 'payment' as const, payment: p };
+    const start = new WithStartWorkflowOperation<typeof transactionWorkflow>(
+      TRANSACTION_WORKFLOW_TYPE,
+      transactionStartOptions(delivery, { taskQueue }),
+    );
+    const answer = await h.client.workflow.executeUpdateWithStart(deliverUpdate, {
+      args: [{ delivery, waitMs: 30_000 }],
+      startWorkflowOperation: start,
     });
-    expect(((await handle.result()) as PaymentState).status).toBe('POSTED');
+    expect(answer.status).toBe('POSTED');
+    const handle = await start.workflowHandle();
 
     // The SDK exports the counter with its global tags (service_name), without a _total suffix.
     const text = await eventually(async () => {
@@ -183,7 +195,7 @@ describe('stand-alone worker (npm run worker)', () => {
     const log = JSON.parse(line) as Record<string, unknown>;
     expect(log).toMatchObject({
       workflowId: workflowIds.payment(p.transaction_id),
-      runId: handle.firstExecutionRunId,
+      runId: (await handle.describe()).runId,
       activity: 'postPayment',
     });
     expect(output).not.toContain(h.imtIntegratorId);

@@ -1,25 +1,47 @@
 /**
- * Payment posting end to end on the real dev server: ingress → workflow → activity →
- * IMT simulator. Assertions are on what the IMT simulator recorded, what the ingress
- * answered and what Temporal holds (result, search attributes, history).
+ * Payment posting end to end on the real dev server: ingress → the transaction's run
+ * `payment-<txid>` → activity → IMT simulator. Assertions are on what the IMT simulator
+ * recorded, what the ingress answered and what Temporal holds (state query, search
+ * attributes, history). The run stays open after posting (for a void), so a posting's
+ * outcome is read from the run's state, not its result.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaymentStatus, SA, workflowIds, type PaymentState, paymentStateQuery } from '../../domain';
+import {
+  PaymentStatus,
+  SA,
+  workflowIds,
+  dismissUpdate,
+  retryUpdate,
+  transactionStateQuery,
+  type TransactionState,
+} from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
+
+const POST = '/api/integration/invoice/post-payment';
 
 let h: Harness;
 
 const newPayment = () => seedPayment(h.imt);
 
-const post = (body: unknown) => h.http.post('/api/integration/invoice/post-payment', body);
+const post = (body: unknown) => h.http.post(POST, body);
 const postingsOf = (txid: string) => h.imt.postings().filter((p) => p.transaction_id === txid);
-const stateOf = (txid: string) =>
-  h.client.workflow.getHandle(workflowIds.payment(txid)).query(paymentStateQuery) as Promise<PaymentState>;
+const run = (txid: string) => h.client.workflow.getHandle(workflowIds.payment(txid));
+const stateOf = (txid: string): Promise<TransactionState> => run(txid).query(transactionStateQuery);
 const statusAttr = async (txid: string) =>
-  (await h.client.workflow.getHandle(workflowIds.payment(txid)).describe()).typedSearchAttributes.get(
-    SA.PaymentStatus,
-  );
+  (await run(txid).describe()).typedSearchAttributes.get(SA.PaymentStatus);
+/** The durations (ms) of the timers the run started, in order. */
+const timersMs = async (txid: string) =>
+  ((await run(txid).fetchHistory()).events ?? [])
+    .map((e) => e.timerStartedEventAttributes?.startToFireTimeout)
+    .filter((d) => d !== undefined && d !== null)
+    .map((d) => Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6));
+/** The run has posted (IMT confirmed it): its state then. */
+const posted = (txid: string, timeoutMs?: number) =>
+  eventually(async () => {
+    const s = await stateOf(txid);
+    return s.posting.holds === 'YES' ? s : undefined;
+  }, timeoutMs);
 
 // Every test file starts its own harness (own task queue); this setup recurs in shape on purpose.
 beforeAll(async () => {
@@ -43,69 +65,70 @@ describe('payment posting', () => {
     const { id: _id, posted_at: _at, ...sent } = postings[0];
     expect(sent).toEqual(body);
 
-    const handle = h.client.workflow.getHandle(workflowIds.payment(body.transaction_id));
-    const result = (await handle.result()) as PaymentState;
-    expect(result.status).toBe(PaymentStatus.POSTED);
-    expect(result.attempts).toBe(1);
-    const desc = await handle.describe();
-    expect(desc.typedSearchAttributes.get(SA.PaymentStatus)).toBe('POSTED');
+    const state = await stateOf(body.transaction_id);
+    expect(state.status).toBe(PaymentStatus.POSTED);
+    expect(state.posting).toMatchObject({ holds: 'YES', attempts: 1 });
+    expect(state.posted).toMatchObject({ id: postings[0].id, transaction_id: body.transaction_id });
+    const desc = await run(body.transaction_id).describe();
+    expect(desc.status.name).toBe('RUNNING');
     expect(desc.typedSearchAttributes.get(SA.TransactionId)).toBe(body.transaction_id);
     expect(desc.typedSearchAttributes.get(SA.InvoiceNumber)).toBe(body.invoice_number);
     expect(desc.typedSearchAttributes.get(SA.CustomerId)).toBe(body.customer);
+    await eventually(async () => (await statusAttr(body.transaction_id)) === 'POSTED');
 
     const status = await h.http.get(`/api/integration/payments/${body.transaction_id}`);
     expect(status.status).toBe(200);
-    expect(status.data).toMatchObject({ transaction_id: body.transaction_id, status: 'POSTED', attempts: 1 });
+    expect(status.data).toMatchObject({
+      transaction_id: body.transaction_id,
+      status: 'POSTED',
+      run_status: 'RUNNING',
+      imt_holds: 'YES',
+      attempts: 1,
+    });
+    expect(status.data.reversal).toBeUndefined();
+    const unknown = await h.http.get(`/api/integration/payments/${uniqueId('T')}`);
+    expect(unknown.status).toBe(404);
   });
 
   it('retries IMT 5xx and then posts once', async () => {
-    h.imt.faults.set({ failNext: 2, errorStatus: 502, routes: ['/api/integration/invoice/post-payment'] });
+    h.imt.faults.set({ failNext: 2, errorStatus: 502, routes: [POST] });
     const body = newPayment();
     const res = await post(body);
     h.imt.faults.clear();
     expect(res.status).toBe(201);
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
     const state = await stateOf(body.transaction_id);
-    expect(state.attempts).toBe(3);
-    expect(state.events.filter((e) => e.event === 'attempt failed')).toHaveLength(2);
+    expect(state.posting.attempts).toBe(3);
+    expect(state.log.filter((e) => e.event === 'posting attempt failed')).toHaveLength(2);
+    expect(state.lastError).toBeUndefined();
   });
 
-  it('honours 429 Retry-After and then posts once', async () => {
-    h.imt.faults.set({ rateLimitRetryAfterSeconds: 1, routes: ['/api/integration/invoice/post-payment'] });
+  it('honours 429 Retry-After (nothing reached IMT: POSTING, IMT holds NO), then posts once', async () => {
+    // Retry-After 3 s is longer than the first backoff step (1 s): the run's timer shows which one it used.
+    h.imt.faults.set({ rateLimitRetryAfterSeconds: 3, routes: [POST] });
     const body = newPayment();
-    const pending = post(body);
-    await eventually(
-      async () =>
-        (await stateOf(body.transaction_id).catch(() => undefined))?.lastError?.type === 'RateLimited',
-    );
-    h.imt.faults.clear();
-    const res = await pending;
-    expect(res.status).toBe(201);
-    expect(postingsOf(body.transaction_id)).toHaveLength(1);
-  });
-
-  it('keeps a payment while IMT refuses connections (RETRYING: nothing reached IMT)', async () => {
-    h.imt.faults.set({ rateLimitRetryAfterSeconds: 30, routes: ['/api/integration/invoice/post-payment'] });
-    const body = newPayment();
-    const first = await h.http.post('/api/integration/invoice/post-payment', body);
+    const first = await post(body);
     expect(first.status).toBe(202);
-    expect(first.data.status).toBe('RETRYING');
-    expect((await stateOf(body.transaction_id)).imtHolds).toBe('NO');
+    expect(first.data).toEqual({
+      transaction_id: body.transaction_id,
+      status: 'POSTING',
+      status_url: `/api/integration/payments/${body.transaction_id}`,
+    });
+    const waiting = await stateOf(body.transaction_id);
+    expect(waiting.posting.holds).toBe('NO');
+    expect(waiting.lastError?.type).toBe('RateLimited');
+    expect(await timersMs(body.transaction_id)).toContain(3000);
     h.imt.faults.clear();
-    await h.client.workflow
-      .getHandle(workflowIds.payment(body.transaction_id))
-      .signal('retry', { by: 'test' });
-    const result = await h.client.workflow.getHandle(workflowIds.payment(body.transaction_id)).result();
-    expect((result as PaymentState).status).toBe('POSTED');
-    expect((result as PaymentState).imtHolds).toBe('YES');
+    const done = await posted(body.transaction_id);
+    expect(done.status).toBe(PaymentStatus.POSTED);
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
   });
 
-  it('keeps a payment while IMT is down (202), then posts it once when IMT is back', async () => {
+  it('keeps a payment while IMT is down (202 MAYBE_POSTED), then posts it once when IMT is back', async () => {
     // A 503 may come from a gateway after IMT applied the post: IMT MAY hold it.
-    h.imt.faults.set({ maintenance: true, routes: ['/api/integration/invoice/post-payment'] });
+    h.imt.faults.set({ maintenance: true, routes: [POST] });
     const body = newPayment();
-    const first = await h.http.post('/api/integration/invoice/post-payment', body);
+    const first = await post(body);
     expect(first.status).toBe(202);
     expect(first.data).toEqual({
       transaction_id: body.transaction_id,
@@ -113,12 +136,12 @@ describe('payment posting', () => {
       status_url: `/api/integration/payments/${body.transaction_id}`,
     });
     expect(await statusAttr(body.transaction_id)).toBe('MAYBE_POSTED');
-    expect((await stateOf(body.transaction_id)).imtHolds).toBe('MAYBE');
+    expect((await stateOf(body.transaction_id)).posting.holds).toBe('MAYBE');
     expect(postingsOf(body.transaction_id)).toHaveLength(0);
 
     h.imt.faults.clear();
-    const result = await h.client.workflow.getHandle(workflowIds.payment(body.transaction_id)).result();
-    expect((result as PaymentState).status).toBe('POSTED');
+    const done = await posted(body.transaction_id);
+    expect(done.status).toBe('POSTED');
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
   });
 
@@ -135,26 +158,27 @@ describe('payment posting', () => {
     expect(await statusAttr(body.transaction_id)).toBe('NEEDS_ATTENTION');
     const parked = await stateOf(body.transaction_id);
     expect(parked.lastError).toMatchObject({ type: 'InvalidPost', status: 400 });
+    expect(parked.parked).toMatchObject({ imtMayHold: false });
+    expect(parked.posting.holds).toBe('NO');
     expect(postingsOf(body.transaction_id)).toHaveLength(0);
 
     h.imt.clearRejections();
-    await h.client.workflow
-      .getHandle(workflowIds.payment(body.transaction_id))
-      .signal('retry', { by: 'test' });
-    const result = (await h.client.workflow
-      .getHandle(workflowIds.payment(body.transaction_id))
-      .result()) as PaymentState;
-    expect(result.status).toBe('POSTED');
+    const answer = await run(body.transaction_id).executeUpdate(retryUpdate, { args: [{ by: 'test' }] });
+    expect(answer).toMatchObject({ workflowId: workflowIds.payment(body.transaction_id), status: 'POSTED' });
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
+    expect((await stateOf(body.transaction_id)).posting.attempts).toBe(2);
   });
 
   it('ends a parked payment as DISMISSED with the operator’s reason, posting nothing', async () => {
     const body = newPayment();
     h.imt.rejectPostsFor(body.invoice_number, { amount: ['Amount exceeds balance.'] });
     expect((await post(body)).status).toBe(400);
-    const handle = h.client.workflow.getHandle(workflowIds.payment(body.transaction_id));
-    await handle.signal('dismiss', { reason: 'refunded in IC', by: 'ops' });
-    const result = (await handle.result()) as PaymentState;
+    const handle = run(body.transaction_id);
+    const answer = await handle.executeUpdate(dismissUpdate, {
+      args: [{ reason: 'refunded in IC', by: 'ops' }],
+    });
+    expect(answer.status).toBe('DISMISSED');
+    const result: TransactionState = await handle.result();
     expect(result.status).toBe('DISMISSED');
     expect(result.closingReason).toBe('refunded in IC');
     expect(await statusAttr(body.transaction_id)).toBe('DISMISSED');
@@ -174,7 +198,7 @@ describe('payment posting', () => {
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
   });
 
-  it('answers 409 to a conflicting repeat and posts nothing more', async () => {
+  it('answers 409 to a conflicting repeat after posting and posts nothing more', async () => {
     const body = newPayment();
     expect((await post(body)).status).toBe(201);
     const conflicting = await post({ ...body, amount: '60.00' });
@@ -185,20 +209,17 @@ describe('payment posting', () => {
   });
 
   it('survives a worker stopped while a posting is retrying: a new worker posts it once', async () => {
-    h.imt.faults.set({ errorRate: 1, errorStatus: 500, routes: ['/api/integration/invoice/post-payment'] });
+    h.imt.faults.set({ errorRate: 1, errorStatus: 500, routes: [POST] });
     const body = newPayment();
     expect((await post(body)).status).toBe(202);
-    await eventually(async () => ((await stateOf(body.transaction_id)).attempts >= 2 ? true : undefined));
+    await eventually(async () => (await stateOf(body.transaction_id)).posting.attempts >= 2);
     await h.stopWorker();
     h.imt.faults.clear();
     await new Promise((r) => setTimeout(r, 500));
     expect(postingsOf(body.transaction_id)).toHaveLength(0);
-    // Each test waits on its own run; the shape recurs in races/reversals tests on purpose (another run, other records).
     await h.startWorker();
-    const result = (await h.client.workflow
-      .getHandle(workflowIds.payment(body.transaction_id))
-      .result()) as PaymentState;
-    expect(result.status).toBe('POSTED');
+    const done = await posted(body.transaction_id);
+    expect(done.status).toBe('POSTED');
     expect(postingsOf(body.transaction_id)).toHaveLength(1);
   });
 });
@@ -217,7 +238,7 @@ describe('IMT answers 403', () => {
     await bad?.stop();
   });
 
-  it('shows AUTH_REJECTED, keeps retrying slowly and posts nothing', async () => {
+  it('keeps retrying slowly, shows the AuthRejected error and posts nothing', async () => {
     const body = {
       customer: '0406',
       invoice_number: '040620220901',
@@ -228,17 +249,21 @@ describe('IMT answers 403', () => {
       source: 'invoice_cloud',
     };
     bad.imt.addInvoice({ invoice_number: body.invoice_number, customer: body.customer, amount_due: '50.00' });
-    const res = await bad.http.post('/api/integration/invoice/post-payment', body);
+    const res = await bad.http.post(POST, body);
     expect(res.status).toBe(202);
-    expect(res.data.status).toBe('AUTH_REJECTED');
+    expect(res.data.status).toBe('POSTING');
     const handle = bad.client.workflow.getHandle(workflowIds.payment(body.transaction_id));
     const state = await eventually(async () => {
-      const s = (await handle.query(paymentStateQuery)) as PaymentState;
-      return s.attempts >= 3 ? s : undefined;
+      const s = await handle.query(transactionStateQuery);
+      return s.posting.attempts >= 3 ? s : undefined;
     });
-    expect(state.status).toBe('AUTH_REJECTED');
+    expect(state.status).toBe('POSTING');
+    expect(state.parked).toBeUndefined();
+    expect(state.posting.holds).toBe('NO');
     expect(state.lastError).toMatchObject({ type: 'AuthRejected', status: 403 });
     expect(JSON.stringify(state)).not.toContain('not-the-right-id');
+    const status = await bad.http.get(`/api/integration/payments/${body.transaction_id}`);
+    expect(status.data).toMatchObject({ status: 'POSTING', last_error: { type: 'AuthRejected' } });
     expect(bad.imt.postings()).toHaveLength(0);
     await handle.terminate('test over');
   });

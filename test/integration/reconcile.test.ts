@@ -21,10 +21,13 @@ import {
   dateOfInstant,
   startOfDay,
   PaymentStatus,
+  TRANSACTION_WORKFLOW_TYPE,
+  dismissUpdate,
   workflowIds,
   type PaymentRequest,
   ReconcileKind,
   reconcileWorkflowId,
+  SA,
   type ReconcileSummary,
   type ScheduledReconcileOutcome,
 } from '../../domain';
@@ -87,9 +90,13 @@ async function voidAndWait(p: PaymentRequest): Promise<void> {
     message: '',
   });
   expect([201, 202]).toContain(res.status);
+  // The transaction's run reverses the payment in IMT, then closes.
   await eventually(async () => {
-    const d = await h.client.workflow.getHandle(workflowIds.reversal(transaction_id)).describe();
-    return d.status.name === 'COMPLETED';
+    const d = await h.client.workflow.getHandle(workflowIds.payment(transaction_id)).describe();
+    return (
+      d.status.name === 'COMPLETED' &&
+      d.typedSearchAttributes.get(SA.PaymentStatus) === PaymentStatus.REVERSED
+    );
   });
 }
 
@@ -121,10 +128,20 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
-/** Visibility is updated asynchronously: wait until it shows only the runs expected to be running. */
-async function settled(running: number): Promise<void> {
-  const query = `TaskQueue = '${h.taskQueue}' AND ExecutionStatus = 'Running'`;
-  await eventually(async () => (await h.client.workflow.count(query)).count === running);
+/**
+ * Visibility is updated asynchronously, and a posted run stays open (asleep for a void): wait
+ * until it lists exactly these transaction runs, by status — what reconciliation reads.
+ */
+async function settled(expected: Partial<Record<PaymentStatus, number>>): Promise<void> {
+  const runs = `TaskQueue = '${h.taskQueue}' AND WorkflowType = '${TRANSACTION_WORKFLOW_TYPE}'`;
+  const total = Object.values(expected).reduce((a, b) => a + b, 0);
+  await eventually(async () => {
+    if ((await h.client.workflow.count(runs)).count !== total) return false;
+    for (const [status, n] of Object.entries(expected))
+      if ((await h.client.workflow.count(`${runs} AND PaymentStatus = '${status}'`)).count !== n)
+        return false;
+    return true;
+  });
 }
 
 const differenceAlerts = () => alerts.filter((a) => a.includes('IC and IMT differ'));
@@ -135,7 +152,8 @@ describe('reconcile a day', () => {
   it('agrees when IMT holds exactly what the service posted and reversed (CLI exit 0)', async () => {
     agreed = { p1: await post('50.00'), p2: await post('20.00') };
     await voidAndWait(agreed.p2);
-    await settled(0);
+    // p1's run stays open, asleep, while a void can come: posted all the same.
+    await settled({ POSTED: 1, REVERSED: 1 });
 
     const run = await cli('reconcile', '--date', TODAY);
     expect(run.err).toBe('');
@@ -187,7 +205,7 @@ describe('reconcile a day', () => {
     const f = await parked('11.00');
     await h.client.workflow
       .getHandle(workflowIds.payment(f.transaction_id))
-      .signal('dismiss', { reason: 'entered by hand in IMT', by: 'test' });
+      .executeUpdate(dismissUpdate, { args: [{ reason: 'entered by hand in IMT', by: 'test' }] });
     await eventually(async () => {
       const desc = await h.client.workflow.getHandle(workflowIds.payment(f.transaction_id)).describe();
       return desc.status.name === 'COMPLETED';
@@ -195,7 +213,7 @@ describe('reconcile a day', () => {
     h.imt.payments.postDirectly({ ...f, amount: '11.00' });
     // Still in flight: parked, running, not in IMT.
     const g = await parked('13.00');
-    await settled(1);
+    await settled({ POSTED: 5, REVERSED: 2, DISMISSED: 1, NEEDS_ATTENTION: 1 });
 
     const summary = await runReconciliation(
       { client: h.client, taskQueue: h.taskQueue, timeZone: TZ },

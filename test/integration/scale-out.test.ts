@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PaymentStatus, workflowIds, type PaymentOutcome } from '../../domain';
+import { PaymentStatus, transactionStateQuery, workflowIds } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { testPayloadKeys } from '../helpers/payload-keys';
@@ -96,12 +96,19 @@ describe.skipIf(!onCluster)('scale-out: two worker processes on the PostgreSQL c
     expect(postedAtKill).toBeLessThan(BURST);
 
     for (const res of await Promise.all(answers)) expect([201, 202]).toContain(res.status);
+    // Each transaction's run stays open after posting (for a void): its state tells when it has posted.
     const outcomes = await Promise.all(
-      payments.map(
-        (p) =>
-          h.client.workflow
-            .getHandle(workflowIds.payment(p.transaction_id))
-            .result() as Promise<PaymentOutcome>,
+      payments.map((p) =>
+        eventually(
+          async () => {
+            const s = await h.client.workflow
+              .getHandle(workflowIds.payment(p.transaction_id))
+              .query(transactionStateQuery);
+            return s.posting.holds === 'YES' ? s : undefined;
+          },
+          120_000,
+          500,
+        ),
       ),
     );
     for (const o of outcomes) expect(o.status).toBe(PaymentStatus.POSTED);

@@ -19,8 +19,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer } from '../../dev/temporal-server';
 import { workflowListUiUrl, workflowUiUrl } from '../../common/ui';
-import { paymentSummary } from '../../client/ingress/payment';
-import { PaymentStatus, SA, workflowIds, type PaymentRequest } from '../../domain';
+import { transactionSummary } from '../../client/ingress/payment';
+import { PaymentStatus, SA, TRANSACTION_WORKFLOW_TYPE, workflowIds, type PaymentRequest } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
 import { freePort } from '../helpers/free-port';
 import { seedPayment } from '../helpers/payments';
@@ -125,7 +125,7 @@ describe.skipIf(!haveChromium)('Temporal UI (headless Chromium)', () => {
     await page.goto(listUrl, { waitUntil: 'load' });
     const runLink = page.locator('a', { hasText: workflowId }).first();
     await runLink.waitFor();
-    await expect(page.getByText('paymentWorkflow').first().isVisible()).resolves.toBe(true);
+    await expect(page.getByText(TRANSACTION_WORKFLOW_TYPE).first().isVisible()).resolves.toBe(true);
     await shoot(page, 'ui-find-by-transaction-id');
 
     // The operator's daily view: everything that needs a person.
@@ -139,8 +139,8 @@ describe.skipIf(!haveChromium)('Temporal UI (headless Chromium)', () => {
     await page.goto(listUrl, { waitUntil: 'load' });
     await page.locator('a', { hasText: workflowId }).first().click();
     await page.waitForURL(/\/workflows\/payment-[^/]+\/[^/]+\/history/);
-    const summary = paymentSummary(parked);
-    expect(summary).toBe(`Payment · invoice ${parked.invoice_number} · customer ${parked.customer}`);
+    const summary = transactionSummary({ kind: 'payment', payment: parked });
+    expect(summary).toBe(`Transaction · invoice ${parked.invoice_number} · customer ${parked.customer}`);
     await page.getByText(summary).first().waitFor();
     await page.getByText(workflowId).first().waitFor();
     await shoot(page, 'ui-payment-run');

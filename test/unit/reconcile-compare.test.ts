@@ -11,8 +11,8 @@ import {
   imtSideOf,
   type ImtSide,
   type ServicePayment,
-  type ServiceReversal,
 } from '../../activities/reconcile-compare';
+import { servicePaymentOf } from '../../activities/reconcile-service-side';
 
 const DATE = '2026-11-27';
 
@@ -25,7 +25,8 @@ function service(txid: string, over: Partial<ServicePayment> = {}): ServicePayme
     invoice: 'INV-1',
     cents: 5000,
     status: PaymentStatus.POSTED,
-    running: false,
+    running: true,
+    pending: false,
     ...over,
   };
 }
@@ -42,16 +43,11 @@ function imt(txid: string, over: Partial<ImtSide> = {}): ImtSide {
   };
 }
 
-function day(reversals: Record<string, ServiceReversal> = {}, pendingEvents: string[] = []) {
+function day() {
   const rows: ReconcileRow[] = [];
-  const comparison = new DayComparison(
-    DATE,
-    new Map(Object.entries(reversals)),
-    new Set(pendingEvents),
-    async (row) => {
-      rows.push(row);
-    },
-  );
+  const comparison = new DayComparison(DATE, async (row) => {
+    rows.push(row);
+  });
   return { comparison, rows };
 }
 
@@ -78,25 +74,52 @@ describe('reconciliation: one transaction compared', () => {
   });
 
   it('tells a reversal only the service made from one only IMT shows', async () => {
-    const { comparison, rows } = day({ T1: { status: PaymentStatus.VOIDED, running: false } });
-    await comparison.compare(service('T1'), imt('T1'));
+    const { comparison, rows } = day();
+    await comparison.compare(service('T1', { status: PaymentStatus.REVERSED, running: false }), imt('T1'));
     await comparison.compare(service('T2'), imt('T2', { reversal: 'void', reversalCents: 5000 }));
     expect(rows.map((r) => [r.kind, r.transaction_id, r.service_status, r.imt_status])).toEqual([
-      [ReconcileKind.REVERSED_NOT_IN_IMT, 'T1', PaymentStatus.VOIDED, 'POSTED'],
+      [ReconcileKind.REVERSED_NOT_IN_IMT, 'T1', PaymentStatus.REVERSED, 'POSTED'],
       [ReconcileKind.REVERSED_IN_IMT_ONLY, 'T2', PaymentStatus.POSTED, 'void'],
     ]);
     expect(comparison.service.reversedCents).toBe(5000);
   });
 
   it('holds a reversal still being applied as in flight, not as a difference', async () => {
-    const { comparison, rows } = day({ T1: { status: PaymentStatus.REVERSING, running: true } }, ['T2']);
-    await comparison.compare(service('T1'), imt('T1', { reversal: 'void', reversalCents: 5000 }));
-    await comparison.compare(service('T2'), imt('T2'));
+    const { comparison, rows } = day();
+    const reversing = { status: PaymentStatus.REVERSING, pending: true };
+    await comparison.compare(service('T1', reversing), imt('T1', { reversal: 'void', reversalCents: 5000 }));
+    await comparison.compare(service('T2', reversing), imt('T2'));
     expect(rows.map((r) => [r.kind, r.service_status])).toEqual([
       [ReconcileKind.IN_FLIGHT, PaymentStatus.REVERSING],
       [ReconcileKind.IN_FLIGHT, PaymentStatus.REVERSING],
     ]);
     expect(comparison.matched).toBe(0);
+    expect(comparison.service.postedCents).toBe(10000);
+    expect(comparison.service.reversedCents).toBe(0);
+  });
+
+  it('holds a payment not yet posted, or waiting for a person, as in flight whether IMT has it or not', async () => {
+    const { comparison, rows } = day();
+    await comparison.compare(service('T1', { status: PaymentStatus.MAYBE_POSTED, pending: true }), imt('T1'));
+    await comparison.compare(
+      service('T2', { status: PaymentStatus.NEEDS_ATTENTION, pending: true }),
+      undefined,
+    );
+    await comparison.compare(service('T3', { status: PaymentStatus.POSTING, pending: true }), undefined);
+    expect(rows.map((r) => [r.kind, r.transaction_id, r.service_status])).toEqual([
+      [ReconcileKind.IN_FLIGHT, 'T1', PaymentStatus.MAYBE_POSTED],
+      [ReconcileKind.IN_FLIGHT, 'T2', PaymentStatus.NEEDS_ATTENTION],
+      [ReconcileKind.IN_FLIGHT, 'T3', PaymentStatus.POSTING],
+    ]);
+    expect(rows[1].detail).toBe('a person must decide (NEEDS_ATTENTION)');
+    expect(comparison.service.postedCents).toBe(0);
+  });
+
+  it('counts a posted run still open for a void as posted, not in flight', async () => {
+    const { comparison, rows } = day();
+    await comparison.compare(service('T1', { running: true }), imt('T1'));
+    expect(rows).toEqual([]);
+    expect(comparison.matched).toBe(1);
   });
 
   it('separates not posted by the service, posted but not in IMT, and never delivered', async () => {
@@ -116,7 +139,7 @@ describe('reconciliation: one transaction compared', () => {
   });
 
   it('adds both sides’ totals to the cent', async () => {
-    const { comparison } = day({ T2: { status: PaymentStatus.VOIDED, running: false } });
+    const { comparison } = day();
     const listed = imtSideOf({
       id: 1,
       transaction_id: 'T2',
@@ -139,8 +162,14 @@ describe('reconciliation: one transaction compared', () => {
     comparison.countImt(listed);
     comparison.countImt(imt('T1'));
     await comparison.compare(service('T1'), imt('T1'));
-    await comparison.compare(service('T2', { cents: 1234 }), listed);
-    await comparison.compare(service('T3', { running: true, cents: 700 }), undefined);
+    await comparison.compare(
+      service('T2', { cents: 1234, status: PaymentStatus.REVERSED, running: false }),
+      listed,
+    );
+    await comparison.compare(
+      service('T3', { status: PaymentStatus.POSTING, pending: true, cents: 700 }),
+      undefined,
+    );
     comparison.closeTotals();
     expect(comparison.service).toEqual({
       deliveredCents: 6934,
@@ -155,5 +184,48 @@ describe('reconciliation: one transaction compared', () => {
       netCents: 5000,
     });
     expect(comparison.matched).toBe(2);
+  });
+});
+
+describe('reconciliation: a transaction run as visibility lists it', () => {
+  const info = (execution: string, status: PaymentStatus | undefined, amount = '12.34') => ({
+    workflowId: 'payment-T1',
+    runId: 'r1',
+    memo: { amount },
+    status: { name: execution } as Parameters<typeof servicePaymentOf>[0]['status'],
+    typedSearchAttributes: {
+      get: (key: { name: string }) =>
+        ({ TransactionId: 'T1', CustomerId: 'C1', InvoiceNumber: 'INV-1', PaymentStatus: status })[key.name],
+    } as unknown as Parameters<typeof servicePaymentOf>[0]['typedSearchAttributes'],
+  });
+
+  it('reads an open posted run as posted (asleep for a void), an open posting one as pending', () => {
+    expect(servicePaymentOf(info('RUNNING', PaymentStatus.POSTED))).toMatchObject({
+      txid: 'T1',
+      cents: 1234,
+      status: PaymentStatus.POSTED,
+      running: true,
+      pending: false,
+    });
+    expect(servicePaymentOf(info('RUNNING', PaymentStatus.MAYBE_POSTED))).toMatchObject({
+      status: PaymentStatus.MAYBE_POSTED,
+      pending: true,
+    });
+    expect(servicePaymentOf(info('COMPLETED', PaymentStatus.REVERSED))).toMatchObject({
+      status: PaymentStatus.REVERSED,
+      running: false,
+      pending: false,
+    });
+  });
+
+  it('keeps what IMT confirmed of a terminated run, and nothing it had not settled', () => {
+    expect(servicePaymentOf(info('TERMINATED', PaymentStatus.POSTED))).toMatchObject({
+      status: PaymentStatus.POSTED,
+      pending: false,
+    });
+    expect(servicePaymentOf(info('TERMINATED', PaymentStatus.MAYBE_POSTED))).toMatchObject({
+      status: 'TERMINATED',
+      pending: false,
+    });
   });
 });
