@@ -25,7 +25,6 @@ import {
   TemporalFailure,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
-  type Payload,
 } from '@temporalio/common';
 import { z } from 'zod';
 import { ExtractCursorSchema } from '../activities/export';
@@ -50,6 +49,7 @@ import {
   rejectExportSignal,
 } from '../domain';
 import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
+import { heartbeatDetailsOf, type PendingActivityLike } from './heartbeat';
 
 export type ExportErrorCode =
   | 'INVALID_INPUT'
@@ -299,13 +299,6 @@ export async function exportStatus(client: Client, cycleInput: string): Promise<
   return view;
 }
 
-interface PendingActivityLike {
-  activityType?: { name?: string | null } | null;
-  heartbeatDetails?: { payloads?: unknown[] | null } | null;
-  attempt?: number | null;
-  lastFailure?: { message?: string | null } | null;
-}
-
 /**
  * What the running activity adds to the workflow's own progress: the extraction's
  * cursor from its last heartbeat, and for any activity that is retrying, its attempt and
@@ -322,18 +315,7 @@ async function liveActivityProgress(
       if (activity.lastFailure?.message) out.lastFailure = activity.lastFailure.message;
     }
     if (activity.activityType?.name !== 'extractAndBuildInvoiceFile') continue;
-    const payloads = activity.heartbeatDetails?.payloads;
-    if (!payloads?.length) continue;
-    let details: unknown;
-    try {
-      // Through the client's codecs: heartbeat details are encrypted like every payload.
-      const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
-      let decoded = payloads as Payload[];
-      for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
-      details = payloadConverter.fromPayload(decoded[0]!);
-    } catch {
-      continue;
-    }
+    const details = await heartbeatDetailsOf(client, activity);
     const cursor = ExtractCursorSchema.safeParse(details);
     if (!cursor.success) continue;
     out.pagesDone = cursor.data.pagesDone;

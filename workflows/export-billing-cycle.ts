@@ -443,18 +443,7 @@ export async function scheduledExportWorkflow(input: ScheduledExportInput): Prom
       reason: failureSummary(err).message,
     };
   }
-  const alerted = emptyCycleAlertDue(
-    result.status,
-    dayOfMonthIn(scheduled, input.timeZone),
-    input.emptyAlertDay ?? DEFAULT_EMPTY_ALERT_DAY,
-  );
-  if (alerted) {
-    await raiseAlert({
-      key: `${workflowId}:still-empty`,
-      title: `Billing cycle ${cycle} is still empty`,
-      text: `IMT lists no final, sent invoice for ${cycle} yet (${result.notBillableCount} drafts or unsent). Nothing was sent to IC; the daily check goes on. See \`imt-ic export report ${cycle}\`.`,
-    });
-  }
+  const alerted = await alertIfStillEmpty(result, dayOfMonthIn(scheduled, input.timeZone), input);
   show(
     `${workflowId}: **${result.status}** · ${result.invoiceCount} invoices sent${result.followUp ? ' (follow-up file)' : ''}`,
   );
@@ -467,4 +456,21 @@ export async function scheduledExportWorkflow(input: ScheduledExportInput): Prom
       : {}),
     alerted,
   };
+}
+
+/** One alert per cycle (its key) when the cycle is still EMPTY from `emptyAlertDay` on. */
+async function alertIfStillEmpty(
+  result: ExportResult,
+  dayOfMonth: number,
+  input: ScheduledExportInput,
+): Promise<boolean> {
+  if (!emptyCycleAlertDue(result.status, dayOfMonth, input.emptyAlertDay ?? DEFAULT_EMPTY_ALERT_DAY))
+    return false;
+  const { cycle } = result;
+  await raiseAlert({
+    key: `${workflowIds.export(cycle)}:still-empty`,
+    title: `Billing cycle ${cycle} is still empty`,
+    text: `IMT lists no final, sent invoice for ${cycle} yet (${result.notBillableCount} drafts or unsent). Nothing was sent to IC; the daily check goes on. See \`imt-ic export report ${cycle}\`.`,
+  });
+  return true;
 }
