@@ -28,6 +28,7 @@ import {
   DEFAULT_EMPTY_ALERT_DAY,
   EXPORT_MAX_PAGE_SIZE,
   EXPORT_SCHEDULE_ID,
+  EXPORT_SCHEDULE_SUMMARY,
   type ScheduledExportInput,
 } from '../domain';
 import type { scheduledExportWorkflow } from '../workflows/export-billing-cycle';
@@ -124,6 +125,7 @@ export async function createOrUpdateExportSchedule(
     workflowId: o.scheduleId,
     taskQueue: o.taskQueue,
     args: [input] as Parameters<typeof scheduledExportWorkflow>,
+    staticSummary: EXPORT_SCHEDULE_SUMMARY,
   };
   const note = o.note ?? (o.paused ? 'created paused' : undefined);
   return writeSchedule(

@@ -4,6 +4,12 @@
  */
 /** The one Schedule that exports every billing cycle (client/schedule.ts). */
 export const EXPORT_SCHEDULE_ID = 'export-billing-cycles';
+/**
+ * Static summary of the Schedule's daily runs in the Temporal UI. A constant the data
+ * converter always leaves readable (common/data-protection.ts): a schedule's action is encoded
+ * again on every update, where no interceptor can mark it public.
+ */
+export const EXPORT_SCHEDULE_SUMMARY = "Daily export check of the previous month's billing cycle";
 
 /** C1 allows at most 1000 invoices per page. */
 export const EXPORT_MAX_PAGE_SIZE = 1000;

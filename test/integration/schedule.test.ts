@@ -18,6 +18,7 @@ import {
 } from '../../client/schedule';
 import {
   cycleOfInstant,
+  EXPORT_SCHEDULE_SUMMARY,
   ExportStatus,
   SA,
   workflowIds,
@@ -157,6 +158,12 @@ describe('export schedule', () => {
       ).currentDetails;
     expect(await details(exportId)).toContain(`**UPLOADED** · billing cycle ${PREVIOUS_CYCLE}`);
     const starterId = (await describeExportSchedule(h.client, scheduleId)).recentActions[0].workflowId;
+    const starter = await h.client.workflow.getHandle(starterId).describe();
+    expect(await starter.staticSummary()).toBe(EXPORT_SCHEDULE_SUMMARY);
+    // Stored readable (not encrypted), so the UI shows it without the codec server.
+    const stored = starter.raw.executionConfig?.userMetadata?.summary;
+    expect(Buffer.from(stored?.metadata?.encoding ?? []).toString()).toBe('json/plain');
+    expect(Buffer.from(stored?.data ?? []).toString()).toBe(JSON.stringify(EXPORT_SCHEDULE_SUMMARY));
     expect(await details(starterId)).toContain(`${exportId}: **UPLOADED** · 25 invoices sent`);
 
     const triggered = await cli('schedule', 'trigger', '--id', scheduleId);
