@@ -14,7 +14,8 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import type { SentFileRecord } from '../domain';
+import { ApplicationFailure } from '@temporalio/common';
+import { ExportFailureType, type SentFileRecord } from '../domain';
 import { writeFileAtomic } from './export-files';
 
 const SentFileRecordSchema = z.object({
@@ -53,18 +54,26 @@ export async function sentFiles(dataDir: string, cycle: string): Promise<SentFil
   return records.sort((a, b) => a.uploadedAt.localeCompare(b.uploadedAt));
 }
 
-/** The invoice numbers (first column, header skipped) of every file in `files`. */
+/**
+ * The invoice numbers (first column, header skipped) of every file in `files`. A sent file
+ * that is gone stops the export for good: guessing which rows IC holds could send one twice.
+ */
 export async function sentInvoiceNumbers(files: readonly SentFileRecord[]): Promise<Set<string>> {
   const numbers = new Set<string>();
   for (const file of files) {
-    const lines = createInterface({ input: createReadStream(file.filePath, 'utf8'), crlfDelay: Infinity });
-    let header = true;
-    for await (const line of lines) {
-      if (header || line === '') {
+    try {
+      const lines = createInterface({ input: createReadStream(file.filePath, 'utf8'), crlfDelay: Infinity });
+      let header = true;
+      for await (const line of lines) {
+        if (!header && line !== '') numbers.add(line.slice(0, line.indexOf('|')));
         header = false;
-        continue;
       }
-      numbers.add(line.slice(0, line.indexOf('|')));
+    } catch (err) {
+      throw ApplicationFailure.create({
+        type: ExportFailureType.ExportFileMissing,
+        nonRetryable: true,
+        message: `cannot read ${file.filePath}, sent to IC for cycle ${file.cycle} at ${file.uploadedAt}, to leave its invoices out: ${(err as Error).message}. Restore it (workers must share DATA_DIR), or send every invoice again with --force`,
+      });
     }
   }
   return numbers;
