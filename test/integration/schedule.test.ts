@@ -129,7 +129,7 @@ describe('export schedule', () => {
     expect((await cli('schedule', 'describe', '--id', 'no-such-schedule')).exitCode).toBe(3);
   });
 
-  it("trigger exports the previous month's cycle at once; a second trigger sends nothing", async () => {
+  it("trigger exports the previous month's cycle at once; the next check sends nothing, the one after a late invoice alone", async () => {
     await triggerExportSchedule(h.client, scheduleId);
     const exportId = workflowIds.export(PREVIOUS_CYCLE);
     const first = await starterOutcome(scheduleId, 0);
@@ -177,6 +177,24 @@ describe('export schedule', () => {
     expect(h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${PREVIOUS_CYCLE}_`))).toHaveLength(
       1,
     );
+
+    // A late invoice: the next daily check sends it alone, in a follow-up file.
+    const late = `9001${PREVIOUS_CYCLE.replace(/-/g, '')}`;
+    h.imt.addInvoice({
+      invoice_number: late,
+      customer: '9001',
+      amount_due: '33.00',
+      invoice_month: PREVIOUS_CYCLE,
+    });
+    await triggerExportSchedule(h.client, scheduleId);
+    expect(await starterOutcome(scheduleId, 2)).toMatchObject({
+      cycle: PREVIOUS_CYCLE,
+      exportStatus: ExportStatus.UPLOADED,
+      invoiceCount: 1,
+    });
+    const uploads = h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${PREVIOUS_CYCLE}_`));
+    expect(uploads.map((u) => u.invoiceCount)).toEqual([25, 1]);
+    expect(h.ic!.invoices().get(late)?.loadedFrom).toBe(uploads[1].fileName);
   });
 
   it('alerts once when the cycle is still empty from the configured day on', async () => {
