@@ -148,7 +148,7 @@ export async function publishFile(
   paths: ExportPaths,
   cycle: string,
   built: BifBuildResult,
-  listing: { listedCount: number; pages: number },
+  listing: { listedCount: number; pages: number; filesSentBefore: number },
 ): Promise<ExportFileRef> {
   const fileName = invoiceFileName(cycle, built.sha256);
   const filePath = path.join(paths.cycleDir, fileName);
@@ -168,6 +168,9 @@ export async function publishFile(
     sanitizedCount: built.sanitizedCount,
     listedCount: listing.listedCount,
     pages: listing.pages,
+    notBillableCount: built.notBillableCount,
+    alreadySentCount: built.alreadySentCount,
+    filesSentBefore: listing.filesSentBefore,
   };
   // The completion marker first, then the pages: a crash in between costs nothing.
   await writeFileAtomic(paths.resultFile, JSON.stringify(ref));

@@ -27,6 +27,7 @@ import {
   isBillingCycle,
   EXPORT_MAX_PAGE_SIZE,
   ExportFailureType,
+  notBillableReason,
   type ExportFileRef,
   type ExtractCursor,
   type ExtractInvoicesInput,
@@ -44,6 +45,7 @@ import {
   sha256OfFile,
 } from './export-files';
 import { ListingReader } from './export-listing';
+import { recordSentFile, sentFiles, sentInvoiceNumbers } from './export-ledger';
 
 export { exportPaths } from './export-files';
 
@@ -51,6 +53,7 @@ const ExtractInputSchema = z
   .object({
     cycle: z.string().refine(isBillingCycle, 'must be a billing cycle YYYY-MM-01'),
     pageSize: z.number().int().min(1).max(EXPORT_MAX_PAGE_SIZE),
+    resend: z.boolean(),
   })
   .strict();
 
@@ -59,6 +62,14 @@ const UploadInputSchema = z
     filePath: z.string().min(1),
     fileName: z.string().regex(/^[A-Za-z0-9._-]+\.txt$/, 'must be a plain .txt file name'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256'),
+    ledger: z
+      .object({
+        cycle: z.string().refine(isBillingCycle, 'must be a billing cycle YYYY-MM-01'),
+        invoiceCount: z.number().int().nonnegative(),
+        totalAmount: z.string(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -127,7 +138,7 @@ export function createExportActivities(deps: ActivityDeps) {
           message: `invalid extraction input: ${z.prettifyError(parsedInput.error)}`,
         });
       }
-      const { cycle, pageSize } = parsedInput.data;
+      const { cycle, pageSize, resend } = parsedInput.data;
       const ctx = Context.current();
       // The run owns the work directory: a retried attempt of the same run finds its pages.
       const runId = ctx.info.workflowExecution?.runId ?? ctx.info.activityId;
@@ -148,6 +159,9 @@ export function createExportActivities(deps: ActivityDeps) {
           'resuming the extraction from the saved listing pages',
         );
       }
+      // Read before the listing: what earlier files of the cycle hold is never sent again.
+      const ledger = await sentFiles(deps.dataDir, cycle);
+      const alreadySent = resend ? undefined : await sentInvoiceNumbers(ledger);
       const cursor = startingCursor(pageSize, resumeFrom);
       ctx.heartbeat(cursor);
       const listing = new ListingReader({
@@ -165,6 +179,8 @@ export function createExportActivities(deps: ActivityDeps) {
         filePath: paths.buildFile(ctx.info.attempt),
         dateFormat: deps.bifDateFormat,
         onProgress: () => ctx.heartbeat(cursor),
+        alreadySent,
+        notBillable: (inv) => notBillableReason(inv.status, inv.sent),
       });
       if (resumeFrom && listing.reused < resumeFrom.pagesDone) {
         log.warn(
@@ -175,16 +191,20 @@ export function createExportActivities(deps: ActivityDeps) {
       const ref = await publishFile(paths, cycle, built, {
         listedCount: listing.listedCount ?? 0,
         pages: listing.totalPages,
+        filesSentBefore: resend ? 0 : ledger.length,
       });
       cursor.phase = 'done';
       ctx.heartbeat(cursor);
-      const { fileName, invoiceCount, rejectedCount, totalAmount } = ref;
+      const { fileName, invoiceCount, rejectedCount, totalAmount, notBillableCount, alreadySentCount } = ref;
       log.info(
         {
           fileName,
           invoiceCount,
           rejectedCount,
           totalAmount,
+          notBillableCount,
+          alreadySentCount,
+          filesSentBefore: ref.filesSentBefore,
           pagesFetched: listing.fetched,
           pagesReused: listing.reused,
         },
@@ -209,7 +229,7 @@ export function createExportActivities(deps: ActivityDeps) {
           message: `invalid upload input: ${z.prettifyError(parsed.error)}`,
         });
       }
-      const { filePath, fileName, sha256 } = parsed.data;
+      const { filePath, fileName, sha256, ledger } = parsed.data;
       if (!deps.ic) {
         throw ApplicationFailure.create({
           type: 'ConfigurationError',
@@ -234,7 +254,11 @@ export function createExportActivities(deps: ActivityDeps) {
         throw icRefusalFailure('UploadInvoiceFile', result.errorMessage, mapping, `invoice file ${fileName}`);
       }
       deps.logger.info({ fileName, icInvoiceCount: result.invoiceCount }, 'invoice file uploaded to IC');
-      return { icInvoiceCount: result.invoiceCount, uploadedAt: new Date().toISOString() };
+      const uploadedAt = new Date().toISOString();
+      // Before the activity completes: a crash after IC's Success repeats the upload (IC loads
+      // it once) and rewrites the same record, so the ledger never misses a file IC holds.
+      if (ledger) await recordSentFile(deps.dataDir, { ...ledger, fileName, filePath, sha256, uploadedAt });
+      return { icInvoiceCount: result.invoiceCount, uploadedAt };
     },
   };
 }

@@ -28,6 +28,7 @@ import { workflowListUiUrl, workflowUiUrl } from '../common/ui';
 import { ImtClient } from '../integrations/imt-client';
 import { endpointSecrets, resolveEndpoints } from './wiring';
 import {
+  ExportStatus,
   PaymentStatus,
   TRANSACTION_WORKFLOW_TYPE,
   transactionStateQuery,
@@ -35,7 +36,7 @@ import {
   type PaymentRequest,
 } from '../domain';
 import { listPayments } from '../client/cli/payments';
-import { startExport } from '../client/exports';
+import { startExport, upToDateMessage } from '../client/exports';
 import { startStack, type Stack } from './stack';
 
 const CYCLE = '2022-09-01';
@@ -184,7 +185,9 @@ async function exportScene(day: Day): Promise<void> {
   try {
     const exported = await startExport(client, taskQueue, { cycle: CYCLE, wait: true, requestedBy: 'demo' });
     const r = exported.result;
-    if (r) {
+    if (r?.status === ExportStatus.UP_TO_DATE) {
+      note(upToDateMessage(r));
+    } else if (r) {
       note(
         `${r.invoiceCount} invoices (total ${r.totalAmount}) in ${r.fileName}; IC loaded ${r.icInvoiceCount}.`,
       );

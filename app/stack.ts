@@ -9,6 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { temporalAddressOf, type AppConfig } from '../common/config';
+import { cycleOfInstant } from '../domain';
 import type { Logger } from '../common/logger';
 import { startDevServer } from '../dev/temporal-server';
 import { startCluster } from '../dev/cluster';
@@ -26,6 +27,18 @@ import {
   connectWorkerToTemporal,
   temporalConnectOptions,
 } from '../common/temporal-connection';
+
+/**
+ * What the bundled IMT simulator holds: the seed's sample cycle, and last month's, which it
+ * creates on the 3rd of this month like IMT (contracts C1). So `schedule trigger` on the 1st or
+ * 2nd finds the cycle EMPTY, and from the 3rd (16:41 US Central) exports it.
+ */
+function defaultSimulatorCycles(timeZone: string) {
+  return [
+    { seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 },
+    { seed: 43, invoiceMonth: cycleOfInstant(new Date(), timeZone, -1), count: 25, invalidEvery: 10 },
+  ];
+}
 
 export interface Stack {
   config: AppConfig;
@@ -218,7 +231,7 @@ async function startSimulators(
       port: config.imt.simulatorPort,
       integratorId: endpoints.imt.integratorId,
       billerTimeZone: config.biller.timeZone,
-      cycles: opts.simulatorCycles ?? [{ seed: 42, invoiceMonth: '2022-09-01', count: 25, invalidEvery: 10 }],
+      cycles: opts.simulatorCycles ?? defaultSimulatorCycles(config.biller.timeZone),
     });
     const sim = imtSimulator;
     cleanups.push(() => sim.close());

@@ -2,14 +2,13 @@
  * Operator functions for billing-cycle exports, shared by the CLI (client/cli/export-commands.ts),
  * tests and anything else that drives exports. Plain functions over a Temporal `Client`.
  *
- * Start policy (why a re-run is refused): the workflow ID is `export-<cycle>`. A normal
- * start uses ALLOW_DUPLICATE_FAILED_ONLY: a cycle that was exported is refused, a cycle
- * whose run failed, was rejected at the approval gate, cancelled or terminated may be
- * started again. `force` uses ALLOW_DUPLICATE to export a finished cycle again; the
- * forced run rebuilds the file, and the same content gives the same sha256 and so the
- * same FileName, which IC does not load twice. A run still in progress is never replaced
- * (conflict policy FAIL), forced or not: two concurrent exports of one cycle are exactly
- * what the ID is there to prevent.
+ * Start policy: the workflow ID is `export-<cycle>`. A run still in progress is never
+ * replaced (conflict policy FAIL), forced or not: two concurrent runs of one cycle are
+ * exactly what the ID is there to prevent. A closed run never blocks the next
+ * (ALLOW_DUPLICATE): every run leaves out the invoices of the files IC already accepted for
+ * the cycle (its ledger, workflows/export-billing-cycle.ts), so starting an exported cycle
+ * again sends only late invoices (a follow-up file) or nothing (UP_TO_DATE), and an EMPTY
+ * cycle is simply started again. `force` sends every billable invoice again.
  */
 import { readFile } from 'node:fs/promises';
 import {
@@ -26,11 +25,11 @@ import {
   TemporalFailure,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
-  type Payload,
 } from '@temporalio/common';
 import { z } from 'zod';
 import { ExtractCursorSchema } from '../activities/export';
 import {
+  exportStaticSummary,
   isBillingCycle,
   EXPORT_MAX_PAGE_SIZE,
   ExportStatus,
@@ -42,21 +41,24 @@ import {
   type ExportResult,
   type ExportSummary,
   type UploadOutcome,
+  fromCents,
+  toCents,
   approveExportSignal,
   exportProgressQuery,
   exportSummaryQuery,
   rejectExportSignal,
 } from '../domain';
 import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
+import { heartbeatDetailsOf, type PendingActivityLike } from './heartbeat';
 
 export type ExportErrorCode =
   | 'INVALID_INPUT'
   | 'NOT_FOUND'
-  | 'ALREADY_EXPORTED'
   | 'ALREADY_RUNNING'
   | 'ALREADY_EXISTS'
   | 'NOT_AWAITING_APPROVAL'
   | 'NO_FILE_YET'
+  | 'CYCLE_EMPTY'
   | 'EXPORT_FAILED';
 
 /** An operator-facing refusal or failure; `message` is meant to be shown as is. */
@@ -133,10 +135,9 @@ export async function startExport(
           requestedBy: opts.requestedBy,
         },
       ],
-      workflowIdReusePolicy: opts.force
-        ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
-        : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      staticSummary: exportStaticSummary(opts.cycle, opts.requestedBy, opts.force),
       // Set at start too, so the run is findable by cycle before its first task runs.
       typedSearchAttributes: [
         { key: SA.BillingCycle, value: opts.cycle },
@@ -150,22 +151,38 @@ export async function startExport(
   }
   const outcome: StartExportOutcome = { workflowId, runId: handle.firstExecutionRunId, forced: opts.force };
   if (!opts.wait) return outcome;
-  return { ...outcome, result: await resultOrThrow(handle, opts.cycle) };
+  const result = await resultOrThrow(handle, opts.cycle);
+  if (result.status === ExportStatus.EMPTY) throw new ExportError('CYCLE_EMPTY', emptyCycleMessage(result));
+  return { ...outcome, result };
 }
 
-/** Why a start was refused, in the operator's terms. */
+/** What an operator reads when a run found no billable invoice (CLI: exits non-zero with it). */
+export function emptyCycleMessage(
+  result: Pick<ExportResult, 'cycle' | 'notBillableCount' | 'rejectedCount'>,
+): string {
+  return (
+    `billing cycle ${result.cycle} has no billable invoice yet (${result.notBillableCount} drafts or not sent by IMT, ` +
+    `${result.rejectedCount - result.notBillableCount} with invalid data): nothing was uploaded and the cycle is not exported. ` +
+    `Start it again once IMT has finalised and sent its invoices (the daily schedule does); see "export report ${result.cycle}".`
+  );
+}
+
+/** What an operator reads when a run had nothing new to send. */
+export function upToDateMessage(
+  result: Pick<ExportResult, 'cycle' | 'filesSentBefore' | 'alreadySentCount'>,
+): string {
+  return (
+    `billing cycle ${result.cycle} is up to date: its ${result.alreadySentCount} billable invoices are in the ` +
+    `${result.filesSentBefore} file(s) sent before; nothing new was uploaded (--force sends every invoice again).`
+  );
+}
+
+/** Why a start was refused, in the operator's terms: only a run still open refuses another. */
 async function refusal(client: Client, cycle: string, forced: boolean): Promise<ExportError> {
   const status = await exportStatus(client, cycle).catch(() => undefined);
-  if (!status || status.execution === 'RUNNING') {
-    return new ExportError(
-      'ALREADY_RUNNING',
-      `an export of ${cycle} is in progress (${status?.status ?? 'status unknown'}): wait for it, or cancel it in the Temporal UI first${forced ? ' (--force does not replace a running export)' : ''}`,
-    );
-  }
-  const file = status.result ? `: ${status.result.fileName}, uploaded ${status.result.uploadedAt}` : '';
   return new ExportError(
-    'ALREADY_EXPORTED',
-    `billing cycle ${cycle} was already exported${file}. Re-run with --force to export it again (IC does not load the same file twice).`,
+    'ALREADY_RUNNING',
+    `an export of ${cycle} is in progress (${status?.status ?? 'status unknown'}): wait for it, or cancel it in the Temporal UI first${forced ? ' (--force does not replace a running export)' : ''}`,
   );
 }
 
@@ -282,13 +299,6 @@ export async function exportStatus(client: Client, cycleInput: string): Promise<
   return view;
 }
 
-interface PendingActivityLike {
-  activityType?: { name?: string | null } | null;
-  heartbeatDetails?: { payloads?: unknown[] | null } | null;
-  attempt?: number | null;
-  lastFailure?: { message?: string | null } | null;
-}
-
 /**
  * What the running activity adds to the workflow's own progress: the extraction's
  * cursor from its last heartbeat, and for any activity that is retrying, its attempt and
@@ -305,18 +315,7 @@ async function liveActivityProgress(
       if (activity.lastFailure?.message) out.lastFailure = activity.lastFailure.message;
     }
     if (activity.activityType?.name !== 'extractAndBuildInvoiceFile') continue;
-    const payloads = activity.heartbeatDetails?.payloads;
-    if (!payloads?.length) continue;
-    let details: unknown;
-    try {
-      // Through the client's codecs: heartbeat details are encrypted like every payload.
-      const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
-      let decoded = payloads as Payload[];
-      for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
-      details = payloadConverter.fromPayload(decoded[0]!);
-    } catch {
-      continue;
-    }
+    const details = await heartbeatDetailsOf(client, activity);
     const cursor = ExtractCursorSchema.safeParse(details);
     if (!cursor.success) continue;
     out.pagesDone = cursor.data.pagesDone;
@@ -390,8 +389,24 @@ export async function rejectExport(
   await handle.signal(rejectExportSignal, args);
 }
 
+/** One file IC accepted for the cycle (a run that ended UPLOADED). */
+export interface SentFileView {
+  fileName: string;
+  /** Rows in the file and the sum of their amount_due. */
+  invoiceCount: number;
+  totalAmount: string;
+  icInvoiceCount?: number;
+  uploadedAt?: string;
+  /** A follow-up file: only invoices none of the earlier files had. */
+  followUp: boolean;
+  runId: string;
+}
+
 export interface ExportReport {
   cycle: string;
+  /** Every file sent for the cycle, oldest first, and their sums. */
+  files: SentFileView[];
+  filesTotal: { invoiceCount: number; totalAmount: string };
   workflowId: string;
   execution: ExecutionStatusName;
   status?: ExportStatus;
@@ -448,19 +463,52 @@ export async function exportReport(
   } catch {
     // Not on this machine: the sample from history is what there is.
   }
+  const files = await filesSent(client, cycle);
   return {
     cycle,
+    files,
+    filesTotal: {
+      invoiceCount: files.reduce((sum, f) => sum + f.invoiceCount, 0),
+      totalAmount: fromCents(files.reduce((sum, f) => sum + toCents(f.totalAmount), 0)),
+    },
     workflowId: status.workflowId,
     execution: status.execution,
     status: status.status,
     file,
-    upload: status.result
-      ? { icInvoiceCount: status.result.icInvoiceCount, uploadedAt: status.result.uploadedAt }
-      : summary?.upload,
+    upload:
+      status.result?.uploadedAt !== undefined
+        ? { icInvoiceCount: status.result.icInvoiceCount ?? 0, uploadedAt: status.result.uploadedAt }
+        : summary?.upload,
     decision: summary?.decision,
     failure: status.failure,
     rejected,
     rejectedFromFile,
     rejectedTotal: file.rejectedCount,
   };
+}
+
+/**
+ * The files sent for a cycle: the results of its runs that ended UPLOADED, from Temporal's
+ * visibility (what every operator machine can read, unlike the worker's DATA_DIR).
+ */
+export async function filesSent(client: Client, cycleInput: string): Promise<SentFileView[]> {
+  const cycle = parseOrThrow(BillingCycleSchema, cycleInput);
+  const files: SentFileView[] = [];
+  const runs = client.workflow.list({
+    query: `WorkflowId = '${workflowIds.export(cycle)}' AND ExecutionStatus = 'Completed'`,
+  });
+  for await (const run of runs) {
+    const result = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as ExportResult;
+    if (result.status !== ExportStatus.UPLOADED) continue;
+    files.push({
+      fileName: result.fileName,
+      invoiceCount: result.invoiceCount,
+      totalAmount: result.totalAmount,
+      icInvoiceCount: result.icInvoiceCount,
+      uploadedAt: result.uploadedAt,
+      followUp: result.followUp,
+      runId: run.runId,
+    });
+  }
+  return files.sort((a, b) => (a.uploadedAt ?? '').localeCompare(b.uploadedAt ?? ''));
 }

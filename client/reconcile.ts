@@ -18,6 +18,7 @@ import {
   ReconcileKind,
   manualReconcileWorkflowId,
   reconcileWorkflowId,
+  type ReconcileProgress,
   type ReconcileRow,
   type ReconcileSummary,
   type ReconcileTotals,
@@ -25,6 +26,7 @@ import {
 } from '../domain';
 import type { reconcileWorkflow, scheduledReconcileWorkflow } from '../workflows/reconcile';
 import { writeSchedule } from './schedule';
+import { heartbeatDetailsOf } from './heartbeat';
 
 export const DEFAULT_RECONCILE_CALENDAR = { hour: 4, minute: 0 } as const;
 export const RECONCILE_CATCHUP_WINDOW_MS = 3 * 24 * 3600 * 1000;
@@ -53,14 +55,39 @@ export interface ReconcileTarget {
   timeZone: string;
 }
 
-/** Runs a fresh reconciliation of `date` (its own workflow ID) and waits for its summary. */
+/** The `reconcileDay` activity's heartbeat (`ReconcileProgress`), as the CLI reads it back. */
+const ReconcileProgressSchema = z.object({
+  phase: z.enum(['listing-service', 'listing-imt', 'resolving', 'writing']),
+  serviceRunsListed: z.number().int().nonnegative(),
+  imtPages: z.number().int().nonnegative(),
+  imtCount: z.number().int().nonnegative().nullable(),
+});
+
+/** Where a running reconciliation is: its activity's last heartbeat, plus a retry's attempt. */
+export interface ReconcileLiveProgress extends ReconcileProgress {
+  attempt?: number;
+  lastFailure?: string;
+}
+
+/** How often a waiting caller looks at a running reconciliation's progress. */
+const PROGRESS_EVERY_MS = 500;
+
+/**
+ * Runs a fresh reconciliation of `date` (its own workflow ID) and waits for its summary;
+ * with `onProgress`, reports the activity's heartbeat while it runs (a long day takes a minute).
+ */
 export async function runReconciliation(
   target: ReconcileTarget,
   date: string,
-  opts: { pageSize?: number; requestedBy?: string } = {},
+  opts: {
+    pageSize?: number;
+    requestedBy?: string;
+    onProgress?: (p: ReconcileLiveProgress) => void;
+    progressEveryMs?: number;
+  } = {},
 ): Promise<ReconcileSummary> {
   const stamp = new Date().toISOString().replace(/[-:.]/g, '').replace('T', 't').toLowerCase();
-  return target.client.workflow.execute<typeof reconcileWorkflow>('reconcileWorkflow', {
+  const handle = await target.client.workflow.start<typeof reconcileWorkflow>('reconcileWorkflow', {
     workflowId: manualReconcileWorkflowId(date, stamp),
     taskQueue: target.taskQueue,
     args: [
@@ -68,6 +95,41 @@ export async function runReconciliation(
     ],
     staticSummary: `Reconciliation of ${date} (${target.timeZone}), on request`,
   });
+  const result = handle.result();
+  if (!opts.onProgress) return result;
+  let done = false;
+  const finished = result.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  while (!done) {
+    await Promise.race([
+      finished,
+      new Promise((r) => setTimeout(r, opts.progressEveryMs ?? PROGRESS_EVERY_MS)),
+    ]);
+    if (done) break;
+    const live = await reconcileProgress(target.client, handle.workflowId).catch(() => undefined);
+    if (live && !done) opts.onProgress(live);
+  }
+  return result;
+}
+
+/** The progress of a running reconciliation, or undefined before its activity heartbeats. */
+export async function reconcileProgress(
+  client: Client,
+  workflowId: string,
+): Promise<ReconcileLiveProgress | undefined> {
+  const desc = await client.workflow.getHandle(workflowId).describe();
+  for (const activity of desc.raw.pendingActivities ?? []) {
+    const parsed = ReconcileProgressSchema.safeParse(await heartbeatDetailsOf(client, activity));
+    if (!parsed.success) continue;
+    const retry =
+      (activity.attempt ?? 1) > 1
+        ? { attempt: activity.attempt ?? undefined, lastFailure: activity.lastFailure?.message ?? undefined }
+        : {};
+    return { ...parsed.data, ...retry };
+  }
+  return undefined;
 }
 
 /**

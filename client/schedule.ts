@@ -1,13 +1,17 @@
 /**
- * The Temporal Schedule that exports every billing cycle (default: the 1st of each month
- * at 06:00 America/Chicago, overlap SKIP).
+ * The Temporal Schedule that exports every billing cycle: a daily check (default 06:00
+ * America/Chicago, overlap SKIP) of the month before. A cycle's invoices appear in the first
+ * days of the next month (contracts C1), so the check uploads nothing until they are there
+ * (EMPTY), sends the cycle's file the first morning they are, then late invoices in follow-up
+ * files, and alerts once when the cycle is still empty on `emptyAlertDay`
+ * (workflows/export-billing-cycle.ts, docs/decisions.md "Exports: when a cycle is ready").
  *
  * The action is `scheduledExportWorkflow`, not the export itself: Temporal names a
  * scheduled run `<scheduleId>-<timestamp>`, while exactly-once per cycle needs the run to
  * be `export-<cycle>`. The starter derives the cycle from `TemporalScheduledStartTime` in
- * the schedule's time zone and starts `export-<cycle>` (ALLOW_DUPLICATE_FAILED_ONLY), so
- * a catch-up firing, a manual trigger or a re-created schedule never exports a finished
- * cycle twice. Overlap SKIP only concerns the short-lived starters.
+ * the schedule's time zone and runs `export-<cycle>`; the cycle's ledger keeps a catch-up
+ * firing, a manual trigger or a re-created schedule from sending any invoice twice. Overlap
+ * SKIP: while a starter waits for its export (e.g. at the approval gate), the next day's is skipped.
  */
 import {
   ScheduleAlreadyRunning,
@@ -18,17 +22,26 @@ import {
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common';
 import { z } from 'zod';
-import { isTimeZone, EXPORT_MAX_PAGE_SIZE, EXPORT_SCHEDULE_ID, type ScheduledExportInput } from '../domain';
+import {
+  isTimeZone,
+  DEFAULT_CYCLE_MONTH_OFFSET,
+  DEFAULT_EMPTY_ALERT_DAY,
+  EXPORT_MAX_PAGE_SIZE,
+  EXPORT_SCHEDULE_ID,
+  EXPORT_SCHEDULE_SUMMARY,
+  type ScheduledExportInput,
+} from '../domain';
 import type { scheduledExportWorkflow } from '../workflows/export-billing-cycle';
 import { ExportError, parseOrThrow } from './exports';
 
 export const DEFAULT_SCHEDULE_TIME_ZONE = 'America/Chicago';
-export const DEFAULT_SCHEDULE_CALENDAR = { dayOfMonth: 1, hour: 6, minute: 0 } as const;
+/** Every day at this time: after IMT's overnight work, before the biller's office opens. */
+export const DEFAULT_SCHEDULE_CALENDAR = { hour: 6, minute: 0 } as const;
 /**
- * How late a missed firing (server or workers down on the 1st) is still taken. A cycle
- * that could not start within three days deserves a person's decision, not a silent run.
+ * How late a missed firing (server or workers down) is still taken. The check runs daily, so
+ * a firing older than a day is replaced by the next one anyway.
  */
-export const DEFAULT_CATCHUP_WINDOW = '3 days';
+export const DEFAULT_CATCHUP_WINDOW = '1 day';
 
 const durationSchema = z
   .union([z.string().min(1), z.number().int().positive()])
@@ -58,7 +71,6 @@ const ExportScheduleOptionsSchema = z
       .default(DEFAULT_SCHEDULE_TIME_ZONE),
     calendar: z
       .object({
-        dayOfMonth: z.number().int().min(1).max(31).default(DEFAULT_SCHEDULE_CALENDAR.dayOfMonth),
         hour: z.number().int().min(0).max(23).default(DEFAULT_SCHEDULE_CALENDAR.hour),
         minute: z.number().int().min(0).max(59).default(DEFAULT_SCHEDULE_CALENDAR.minute),
       })
@@ -69,8 +81,10 @@ const ExportScheduleOptionsSchema = z
     note: z.string().max(500).optional(),
     approvalRequired: z.boolean().default(false),
     pageSize: z.number().int().min(1).max(EXPORT_MAX_PAGE_SIZE).optional(),
-    /** -1 = export the month before the one the schedule fires in. */
-    cycleMonthOffset: z.number().int().min(-12).max(12).default(0),
+    /** -1 (default) = export the month before the one the schedule fires in. */
+    cycleMonthOffset: z.number().int().min(-12).max(12).default(DEFAULT_CYCLE_MONTH_OFFSET),
+    /** From this day of the month, a cycle still EMPTY raises one alert. */
+    emptyAlertDay: z.number().int().min(1).max(31).default(DEFAULT_EMPTY_ALERT_DAY),
   })
   .strict();
 export type ExportScheduleOptions = z.input<typeof ExportScheduleOptionsSchema>;
@@ -90,16 +104,16 @@ export async function createOrUpdateExportSchedule(
   const input: ScheduledExportInput = {
     timeZone: o.timeZone,
     cycleMonthOffset: o.cycleMonthOffset,
+    emptyAlertDay: o.emptyAlertDay,
     approvalRequired: o.approvalRequired,
     ...(o.pageSize !== undefined ? { pageSize: o.pageSize } : {}),
   };
   const spec = {
     calendars: [
       {
-        dayOfMonth: o.calendar.dayOfMonth,
         hour: o.calendar.hour,
         minute: o.calendar.minute,
-        comment: 'export the billing cycle to Invoice Cloud',
+        comment: "daily: export the previous billing cycle's new billable invoices to Invoice Cloud",
       },
     ],
     timezone: o.timeZone,
@@ -111,6 +125,7 @@ export async function createOrUpdateExportSchedule(
     workflowId: o.scheduleId,
     taskQueue: o.taskQueue,
     args: [input] as Parameters<typeof scheduledExportWorkflow>,
+    staticSummary: EXPORT_SCHEDULE_SUMMARY,
   };
   const note = o.note ?? (o.paused ? 'created paused' : undefined);
   return writeSchedule(
@@ -179,7 +194,7 @@ export interface ExportScheduleView {
   paused: boolean;
   note?: string;
   timeZone: string;
-  calendar?: { dayOfMonth: number; hour: number; minute: number };
+  calendar?: { hour: number; minute: number };
   catchupWindowMs?: number;
   overlap: string;
   taskQueue?: string;
@@ -221,9 +236,7 @@ export async function describeExportSchedule(
     paused: d.state.paused,
     note: d.state.note,
     timeZone: d.spec.timezone || 'UTC',
-    calendar: first
-      ? { dayOfMonth: start(first.dayOfMonth), hour: start(first.hour), minute: start(first.minute) }
-      : undefined,
+    calendar: first ? { hour: start(first.hour), minute: start(first.minute) } : undefined,
     catchupWindowMs: d.policies.catchupWindow,
     overlap: d.policies.overlap ?? 'SKIP',
     taskQueue: action?.taskQueue,
@@ -257,8 +270,8 @@ export async function unpauseExportSchedule(
 }
 
 /**
- * Takes the action now (also when paused): exports the cycle of the current month in the
- * schedule's time zone, or does nothing when that cycle was already exported.
+ * Takes the action now (also when paused): the daily check of the previous month's cycle, at
+ * once — its file when IMT has its billable invoices, late invoices, or nothing.
  */
 export async function triggerExportSchedule(client: Client, scheduleId = EXPORT_SCHEDULE_ID): Promise<void> {
   await withSchedule(client, scheduleId, (h) => h.trigger());

@@ -7,6 +7,7 @@
 import type { ClientInterceptors, WorkflowClientInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { AppConfig } from './config';
+import { EXPORT_SCHEDULE_SUMMARY } from '../domain';
 import {
   AesGcmPayloadCodec,
   PublicTexts,
@@ -26,6 +27,8 @@ export function payloadKeysOf(config: Pick<AppConfig, 'payloadKeys' | 'dataDir'>
 
 export function dataProtection(keys: PayloadKey[]): DataProtection {
   const publicTexts = new PublicTexts();
+  // Always readable: a schedule action's summary is encoded on create and on every update.
+  publicTexts.add(EXPORT_SCHEDULE_SUMMARY);
   const codec = new AesGcmPayloadCodec(keys, publicTexts);
   // The summary is encoded inside next(); it is public for exactly that long.
   const withPublic = async <T>(summary: string | undefined, next: () => Promise<T>): Promise<T> => {

@@ -50,3 +50,14 @@ export function cycleOfInstant(instant: Date, timeZone: string, offsetMonths = 0
   const m = index - y * 12 + 1;
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-01`;
 }
+
+/** The day of the month of `instant` as a wall clock in `timeZone` reads it (1–31). */
+export function dayOfMonthIn(instant: Date, timeZone: string): number {
+  const day = new Intl.DateTimeFormat('en-US', { timeZone, day: 'numeric' })
+    .formatToParts(instant)
+    .find((p) => p.type === 'day')?.value;
+  const n = Number(day);
+  if (!Number.isInteger(n))
+    throw new RangeError(`cannot read the day of ${instant.toISOString()} in ${timeZone}`);
+  return n;
+}

@@ -97,7 +97,12 @@ function parseAmount(field: string, value: string, reasons: string[]): number {
   if (/^-\s*\d/.test(value)) {
     // "-0" / "-0.00" is just zero written oddly.
     if (/^-\s*0*(\.0*)?$/.test(value)) return 0;
-    reasons.push(`${field} ${quoted(value)} is negative`);
+    // A credit balance: left out on purpose (docs/decisions.md, "Exports: credit balances").
+    reasons.push(
+      field === 'amount_due'
+        ? `amount_due ${quoted(value)} is a credit balance: IC has nothing to collect`
+        : `${field} ${quoted(value)} is negative`,
+    );
   } else if (/^\d+\.\d{3,}$/.test(value)) {
     reasons.push(`${field} ${quoted(value)} has more than two decimals`);
   } else {

@@ -19,8 +19,8 @@
  * - Amounts use the project's money rules (`domain/money.ts`): a decimal string with at
  *   most two decimals, no sign, symbol or thousands separator; written in `0.00` form.
  *   Nothing is rounded: `1.005` is rejected, not turned into `1.01` or `1.00`. A negative
- *   `amount_due` (a credit) is rejected: the biller requires payment in full and IC has
- *   nothing to collect. A zero amount is accepted. `past_due` empty → `0.00`, otherwise it
+ *   `amount_due` (a credit balance) is left out and reported as such: IC has nothing to
+ *   collect, and a negative row would show payers a bill (docs/decisions.md). A zero amount is accepted. `past_due` empty → `0.00`, otherwise it
  *   follows the same rules (a wrong past-due figure must not reach payers either).
  * - Dates are IMT's `YYYY-MM-DD` (a trailing time part, as in an ISO timestamp, is
  *   ignored) checked against the calendar, written as `YYYY-MM-DD` or `MM/DD/YYYY`.
@@ -90,6 +90,10 @@ export interface BifBuildResult {
   sanitizedCount: number;
   /** The first 20 of those rows. */
   sanitizedSample: BifSanitizedRow[];
+  /** Invoices left out because `notBillable` gave a reason (also counted in `rejectedCount`). */
+  notBillableCount: number;
+  /** Invoices skipped because they are in `alreadySent`. */
+  alreadySentCount: number;
 }
 
 interface BuildInvoiceFileCommon {
@@ -97,6 +101,10 @@ interface BuildInvoiceFileCommon {
   dateFormat?: BifDateFormat;
   /** Called with the number of invoices read so far, every 1000 invoices and once at the end. */
   onProgress?: (processed: number) => void;
+  /** Invoice numbers already in a file sent for the cycle: skipped, not reported (never sent twice). */
+  alreadySent?: ReadonlySet<string>;
+  /** Why an invoice must not be billed (a draft, not sent by IMT), or undefined: left out and reported. */
+  notBillable?: (inv: ImtListedInvoice) => string | undefined;
 }
 
 /** The invoices one at a time (`invoices`) or a page at a time (`pages`, cheaper: one await per page). */
@@ -159,7 +167,7 @@ async function writeOut(out: WriteStream, chunk: Buffer | string): Promise<void>
 // Long on purpose: `add` runs once per invoice and keeps the running counters in closure
 // variables; splitting it into a class would add property loads to the hottest loop.
 export async function buildInvoiceFile(args: BuildInvoiceFileArgs): Promise<BifBuildResult> {
-  const { filePath, onProgress } = args;
+  const { filePath, onProgress, alreadySent, notBillable } = args;
   const dateFormat = args.dateFormat ?? 'YYYY-MM-DD';
   const rejectedPath = `${filePath}.rejected.jsonl`;
   const partialFile = `${filePath}.partial`;
@@ -173,6 +181,8 @@ export async function buildInvoiceFile(args: BuildInvoiceFileArgs): Promise<BifB
   let rejectedCount = 0;
   const rejectedSample: BifRejection[] = [];
   let sanitizedCount = 0;
+  let notBillableCount = 0;
+  let alreadySentCount = 0;
   const sanitizedSample: BifSanitizedRow[] = [];
   const written = new Set<string>();
   const hash = createHash('sha256');
@@ -203,6 +213,20 @@ export async function buildInvoiceFile(args: BuildInvoiceFileArgs): Promise<BifB
     processed += 1;
     pending += 1;
     if (onProgress && processed % PROGRESS_EVERY === 0) onProgress(processed);
+    if (alreadySent?.has(text(inv.invoice_number))) {
+      alreadySentCount += 1;
+      return;
+    }
+    const unbillable = notBillable?.(inv);
+    if (unbillable) {
+      notBillableCount += 1;
+      reject({
+        invoice_number: text(inv.invoice_number) || null,
+        customer_id: customerIdOf(inv) || null,
+        reasons: [unbillable],
+      });
+      return;
+    }
     const mapped = mapInvoice(inv, dateFormat);
     if (!mapped.ok) {
       reject({
@@ -291,6 +315,8 @@ export async function buildInvoiceFile(args: BuildInvoiceFileArgs): Promise<BifB
     rejectedSample,
     sanitizedCount,
     sanitizedSample,
+    notBillableCount,
+    alreadySentCount,
   };
 }
 

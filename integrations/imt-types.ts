@@ -41,6 +41,10 @@ export const ImtListedInvoiceSchema = z.object({
   paid_amount: looseText,
   invoice_month: looseText,
   status: looseText,
+  /** Only `true` counts as sent (contracts C1); anything else keeps the invoice out of the file. */
+  sent: z.union([z.boolean(), z.string(), z.number()]).nullish(),
+  created: looseText,
+  updated: looseText,
   customer: looseText,
   customer_detail: ImtCustomerDetailSchema.nullish(),
 });

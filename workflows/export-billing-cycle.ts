@@ -1,23 +1,27 @@
 /**
- * One workflow per billing cycle (ID `export-<cycle>`, e.g. `export-2022-09-01`): IMT's
- * invoices of the cycle → invoice file → (approval) → IC UploadInvoiceFile.
+ * One run sends one file of a billing cycle (ID `export-<cycle>`, e.g. `export-2022-09-01`):
+ * IMT's invoices of the cycle → invoice file → (approval) → IC UploadInvoiceFile.
  *
  * History stays small whatever the cycle size (≈ 20 events): the activities exchange
  * references (path, sha256, counts), never invoices or file content.
+ *
+ * A cycle may need more than one file: IMT creates a cycle's invoices in the first days of the
+ * next month and may add or finalise some later (contracts C1). Every run leaves out the
+ * invoices of the files IC already accepted for the cycle (the cycle's ledger,
+ * activities/export-ledger.ts), so the first run that finds billable invoices sends the cycle's
+ * file, later runs send only late invoices (a follow-up file), and no row is sent twice. A run
+ * that finds nothing to send uploads nothing: EMPTY when the cycle has no file yet (it is not
+ * exported), UP_TO_DATE otherwise (`domain/export.ts`, `nextStepAfterBuild`).
+ *
+ * One run at a time per cycle: the workflow ID is the cycle and a start while a run is open is
+ * refused (client/exports.ts, and the daily starter below). A closed run never blocks the next:
+ * exactly-once comes from the ledger, not from the workflow ID.
  *
  * Progress: the extraction activity heartbeats its cursor (pages done, invoices read,
  * IMT's count). Heartbeats never reach history and a workflow cannot read them, so the
  * `progress` query reports the phase and, once the file is built, its counts; during the
  * extraction `client/exports.ts` adds the live cursor from the pending activity's
- * heartbeat details (`describe`). Reporting progress through signals or per-page
- * activities instead would cost history events per page for no gain in durability.
- *
- * Exactly once per cycle: the workflow ID is the cycle. The client starts it with
- * ALLOW_DUPLICATE_FAILED_ONLY (a finished cycle is refused; a failed, rejected or
- * terminated one may run again), a forced re-run with ALLOW_DUPLICATE. The Schedule
- * cannot use this ID itself (it names its runs `<scheduleId>-<timestamp>`), so its
- * action is `scheduledExportWorkflow`, a thin starter that works out the cycle from the
- * scheduled time and starts `export-<cycle>` as an abandoned child under the same policy.
+ * heartbeat details (`describe`).
  */
 import {
   ApplicationFailure,
@@ -25,8 +29,8 @@ import {
   WorkflowIdReusePolicy,
   condition,
   isCancellation,
-  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -34,11 +38,18 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { ALERTS_AS_RUNS_PATCH, raiseAlert, sendAlertInRun } from './alerts';
+import { raiseAlert } from './alerts';
 import {
   cycleOfInstant,
+  dayOfMonthIn,
+  emptyCycleAlertDue,
+  exportDetails,
+  exportStaticSummary,
   isBillingCycle,
   isTimeZone,
+  nextStepAfterBuild,
+  DEFAULT_CYCLE_MONTH_OFFSET,
+  DEFAULT_EMPTY_ALERT_DAY,
   EXPORT_DEFAULT_PAGE_SIZE,
   EXPORT_MAX_PAGE_SIZE,
   ExportFailureType,
@@ -48,6 +59,7 @@ import {
   SCHEDULED_START_TIME,
   workflowIds,
   type ExportDecision,
+  type ExportFileRef,
   type ExportProgress,
   type ExportResult,
   type ExportSummary,
@@ -78,17 +90,12 @@ const UPLOAD_RETRY: RetryPolicy = {
   backoffCoefficient: 2,
   maximumInterval: '2 minutes',
 };
-const { uploadInvoiceFile } = proxyActivities<Activities>({
+/** First upload call: IC refusing the credentials stops it so the run can say so and alert. */
+const { uploadInvoiceFile: uploadUntilAuthRejected } = proxyActivities<Activities>({
   // The IC client gives up on one call after 120 s.
   startToCloseTimeout: '10 minutes',
   scheduleToCloseTimeout: '2 hours',
   // Safe to repeat: IC loads a FileName + content once (contracts D).
-  retry: UPLOAD_RETRY,
-});
-/** First upload call: IC refusing the credentials stops it so the run can say so and alert. */
-const { uploadInvoiceFile: uploadUntilAuthRejected } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  scheduleToCloseTimeout: '2 hours',
   retry: { ...UPLOAD_RETRY, nonRetryableErrorTypes: [FailureType.AuthRejected] },
 });
 /** After that alert: retried (AuthRejected slowly) until a person fixes the credentials. */
@@ -99,279 +106,371 @@ const { uploadInvoiceFile: uploadUntilCredentialsFixed } = proxyActivities<Activ
 
 const MAX_EVENTS_KEPT = 50;
 
-/**
- * Why one long function: the export's state, progress query, approval signals and its
- * steps (extract → approve → upload → verify) share one closure (Temporal's workflow style).
- */
+function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: ExportFailureType.InvalidExportInput,
+    nonRetryable: true,
+    message,
+  });
+}
+
 export async function exportBillingCycleWorkflow(input: ExportWorkflowInput): Promise<ExportResult> {
   const pageSize = input.pageSize ?? EXPORT_DEFAULT_PAGE_SIZE;
-  if (!isBillingCycle(input.cycle)) {
-    throw ApplicationFailure.create({
-      type: ExportFailureType.InvalidExportInput,
-      nonRetryable: true,
-      message: `invalid billing cycle ${JSON.stringify(input.cycle)}: expected YYYY-MM-01`,
-    });
-  }
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > EXPORT_MAX_PAGE_SIZE) {
-    throw ApplicationFailure.create({
-      type: ExportFailureType.InvalidExportInput,
-      nonRetryable: true,
-      message: `invalid page size ${pageSize}: expected 1–${EXPORT_MAX_PAGE_SIZE}`,
-    });
-  }
-  const { cycle } = input;
-  const info = workflowInfo();
-  const summary: ExportSummary = {
-    cycle,
-    status: ExportStatus.EXTRACTING,
-    approvalRequired: input.approvalRequired ?? false,
-    force: input.force ?? false,
-    pageSize,
-    requestedBy: input.requestedBy,
-    startedAt: info.startTime.toISOString(),
-    events: [],
-  };
-  const progress: ExportProgress = { phase: ExportStatus.EXTRACTING, pagesDone: 0, invoicesRead: 0 };
-  let decision: ExportDecision | undefined;
-  let countDecision: ExportDecision | undefined;
+  if (!isBillingCycle(input.cycle))
+    throw invalidInput(`invalid billing cycle ${JSON.stringify(input.cycle)}: expected YYYY-MM-01`);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > EXPORT_MAX_PAGE_SIZE)
+    throw invalidInput(`invalid page size ${pageSize}: expected 1–${EXPORT_MAX_PAGE_SIZE}`);
+  const run = new ExportRun(input, pageSize);
+  run.record('started', input.requestedBy);
 
-  const record = (event: string, detail?: string) => {
-    summary.events.push({ at: new Date().toISOString(), event, detail });
-    if (summary.events.length > MAX_EVENTS_KEPT)
-      summary.events.splice(1, summary.events.length - MAX_EVENTS_KEPT);
-  };
-  const setStatus = (status: ExportStatus) => {
-    summary.status = status;
-    progress.phase = status;
+  // 1. Extract and build (a reference comes back, never the invoices).
+  let file: ExportFileRef;
+  try {
+    file = await extractAndBuildInvoiceFile({ cycle: input.cycle, pageSize, resend: input.force ?? false });
+  } catch (err) {
+    throw await run.stop(ExportStatus.FAILED, err);
+  }
+  run.fileBuilt(file);
+
+  // 2. Nothing to send: say so and upload nothing (not an "exported" cycle when EMPTY).
+  const step = nextStepAfterBuild(file);
+  if (step !== 'upload')
+    return run.finishedWithoutUpload(step === 'empty' ? ExportStatus.EMPTY : ExportStatus.UP_TO_DATE);
+
+  // 3. Optional approval gate: waits, durably, for a person.
+  if (run.summary.approvalRequired) await run.awaitApproval(file);
+
+  // 4. Upload; IC counting another number of rows parks the run for a person.
+  await run.upload(file);
+  return run.uploaded(file);
+}
+
+/**
+ * The state of one export run and its steps, as small methods over one object (the workflow
+ * function above reads top to bottom). Handlers are installed by the constructor.
+ */
+class ExportRun {
+  readonly summary: ExportSummary;
+  readonly progress: ExportProgress = { phase: ExportStatus.EXTRACTING, pagesDone: 0, invoicesRead: 0 };
+  private decision: ExportDecision | undefined;
+  private countDecision: ExportDecision | undefined;
+  private readonly cycle: string;
+
+  constructor(input: ExportWorkflowInput, pageSize: number) {
+    this.cycle = input.cycle;
+    this.summary = {
+      cycle: input.cycle,
+      status: ExportStatus.EXTRACTING,
+      approvalRequired: input.approvalRequired ?? false,
+      force: input.force ?? false,
+      pageSize,
+      requestedBy: input.requestedBy,
+      startedAt: workflowInfo().startTime.toISOString(),
+      events: [],
+    };
+    setHandler(exportProgressQuery, () => this.progress);
+    setHandler(exportSummaryQuery, () => this.summary);
+    setHandler(approveExportSignal, (args) =>
+      this.decide({ decision: 'approved', by: args?.by, reason: args?.note }),
+    );
+    setHandler(rejectExportSignal, ({ reason, by }) => this.decide({ decision: 'rejected', by, reason }));
+    this.setStatus(ExportStatus.EXTRACTING);
+  }
+
+  record(event: string, detail?: string): void {
+    const events = this.summary.events;
+    events.push({ at: new Date().toISOString(), event, detail });
+    if (events.length > MAX_EVENTS_KEPT) events.splice(1, events.length - MAX_EVENTS_KEPT);
+  }
+
+  setStatus(status: ExportStatus): void {
+    this.summary.status = status;
+    this.progress.phase = status;
     upsertSearchAttributes([
-      { key: SA.BillingCycle, value: cycle },
+      { key: SA.BillingCycle, value: this.cycle },
       { key: SA.ExportStatus, value: status },
     ]);
-  };
-  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
-  const alert = async (title: string, text: string) => {
-    const key = `${info.workflowId}:${info.runId}:${summary.status}`;
-    if (patched(ALERTS_AS_RUNS_PATCH)) await raiseAlert({ key, title, text });
-    else await sendAlertInRun({ key, title, text }).catch(() => undefined);
-  };
+    setCurrentDetails(exportDetails(this.summary));
+  }
+
+  /** Approve / reject: the approval gate's decision, or (NEEDS_ATTENTION) the count mismatch's. */
+  private decide(d: Omit<ExportDecision, 'at'>): void {
+    const decision = { ...d, at: new Date().toISOString() };
+    const who = d.decision === 'rejected' ? `${d.by ?? 'operator'}: ${d.reason}` : d.by;
+    if (this.summary.status === ExportStatus.NEEDS_ATTENTION && !this.countDecision) {
+      this.countDecision = decision;
+      this.record(d.decision === 'approved' ? 'count mismatch accepted' : 'count mismatch failed', who);
+    } else if (this.summary.status === ExportStatus.AWAITING_APPROVAL && !this.decision) {
+      this.decision = decision;
+      this.record(d.decision, who);
+    } else {
+      this.record(
+        `${d.decision === 'approved' ? 'approve' : 'reject'} ignored`,
+        `export is ${this.summary.status}`,
+      );
+    }
+  }
+
+  /** Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts). */
+  private async alert(title: string, text: string): Promise<void> {
+    const info = workflowInfo();
+    await raiseAlert({ key: `${info.workflowId}:${info.runId}:${this.summary.status}`, title, text });
+  }
+
   /** Records why the run stops, marks it, alerts once, and hands back the error to rethrow. */
-  const stop = async (status: ExportStatus, err: unknown): Promise<unknown> => {
+  async stop(status: ExportStatus, err: unknown): Promise<unknown> {
     if (isCancellation(err)) {
-      setStatus(ExportStatus.CANCELLED);
-      record('cancelled');
+      this.setStatus(ExportStatus.CANCELLED);
+      this.record('cancelled');
       return err;
     }
     const failure = failureSummary(err);
-    summary.lastError = failure;
-    setStatus(status);
-    record(status.toLowerCase(), `${failure.type}: ${failure.message}`);
-    await alert(`Export of billing cycle ${cycle} stopped: ${status}`, `${failure.type}: ${failure.message}`);
+    this.summary.lastError = failure;
+    this.setStatus(status);
+    this.record(status.toLowerCase(), `${failure.type}: ${failure.message}`);
+    await this.alert(
+      `Export of billing cycle ${this.cycle} stopped: ${status}`,
+      `${failure.type}: ${failure.message}`,
+    );
     return err;
-  };
+  }
 
-  setHandler(exportProgressQuery, () => progress);
-  setHandler(exportSummaryQuery, () => summary);
-  setHandler(approveExportSignal, (args) => {
-    if (summary.status === ExportStatus.NEEDS_ATTENTION && !countDecision) {
-      countDecision = {
-        decision: 'approved',
-        by: args?.by,
-        reason: args?.note,
-        at: new Date().toISOString(),
-      };
-      record('count mismatch accepted', args?.by);
-      return;
+  fileBuilt(file: ExportFileRef): void {
+    this.summary.file = file;
+    Object.assign(this.progress, {
+      pagesDone: file.pages,
+      totalPages: file.pages,
+      invoicesRead: file.listedCount,
+      totalCount: file.listedCount,
+      rowsWritten: file.invoiceCount,
+      rejectedCount: file.rejectedCount,
+    });
+    this.record(
+      'file built',
+      `${file.fileName}: ${file.invoiceCount} invoices, ${file.rejectedCount} left out (${file.notBillableCount} not billable), ${file.alreadySentCount} sent before`,
+    );
+    setCurrentDetails(exportDetails(this.summary));
+  }
+
+  finishedWithoutUpload(status: typeof ExportStatus.EMPTY | typeof ExportStatus.UP_TO_DATE): ExportResult {
+    this.setStatus(status);
+    this.record(
+      status === ExportStatus.EMPTY
+        ? 'no billable invoice: nothing uploaded'
+        : 'nothing new: nothing uploaded',
+    );
+    return this.result(this.summary.file as ExportFileRef, status);
+  }
+
+  uploaded(file: ExportFileRef): ExportResult {
+    this.setStatus(ExportStatus.UPLOADED);
+    this.record('uploaded', file.fileName);
+    return this.result(file, ExportStatus.UPLOADED);
+  }
+
+  private result(file: ExportFileRef, status: ExportResult['status']): ExportResult {
+    const { upload, countMismatch } = this.summary;
+    return {
+      cycle: this.cycle,
+      status,
+      followUp: file.filesSentBefore > 0,
+      fileName: file.fileName,
+      filePath: file.filePath,
+      sha256: file.sha256,
+      bytes: file.bytes,
+      invoiceCount: file.invoiceCount,
+      totalAmount: file.totalAmount,
+      rejectedCount: file.rejectedCount,
+      rejectedPath: file.rejectedPath,
+      sanitizedCount: file.sanitizedCount,
+      notBillableCount: file.notBillableCount,
+      alreadySentCount: file.alreadySentCount,
+      filesSentBefore: file.filesSentBefore,
+      ...(upload ? { icInvoiceCount: upload.icInvoiceCount, uploadedAt: upload.uploadedAt } : {}),
+      ...(countMismatch ? { countMismatch } : {}),
+    };
+  }
+
+  async awaitApproval(file: ExportFileRef): Promise<void> {
+    this.setStatus(ExportStatus.AWAITING_APPROVAL);
+    await this.alert(
+      `Export of billing cycle ${this.cycle} awaits approval`,
+      `${file.fileName}: ${file.invoiceCount} invoices totalling ${file.totalAmount}, ${file.rejectedCount} left out (see the export report). Approve or reject it.`,
+    );
+    try {
+      await condition(() => this.decision !== undefined);
+    } catch (err) {
+      throw await this.stop(ExportStatus.CANCELLED, err);
     }
-    if (summary.status !== ExportStatus.AWAITING_APPROVAL || decision) {
-      record('approve ignored', `export is ${summary.status}`);
-      return;
+    this.summary.decision = this.decision;
+    if (this.decision?.decision === 'rejected') {
+      this.setStatus(ExportStatus.REJECTED_BY_OPERATOR);
+      throw ApplicationFailure.create({
+        type: ExportFailureType.ExportRejected,
+        nonRetryable: true,
+        message: `export of ${this.cycle} rejected by ${this.decision.by ?? 'an operator'}: ${this.decision.reason}`,
+      });
     }
-    decision = { decision: 'approved', by: args?.by, reason: args?.note, at: new Date().toISOString() };
-    record('approved', args?.by);
-  });
-  setHandler(rejectExportSignal, ({ reason, by }) => {
-    if (summary.status === ExportStatus.NEEDS_ATTENTION && !countDecision) {
-      countDecision = { decision: 'rejected', by, reason, at: new Date().toISOString() };
-      record('count mismatch failed', `${by ?? 'operator'}: ${reason}`);
-      return;
+  }
+
+  /** IC refusing the file is final; anything else is retried by the activity policy. */
+  async upload(file: ExportFileRef): Promise<void> {
+    this.setStatus(ExportStatus.UPLOADING);
+    const uploadInput = {
+      filePath: file.filePath,
+      fileName: file.fileName,
+      sha256: file.sha256,
+      ledger: { cycle: this.cycle, invoiceCount: file.invoiceCount, totalAmount: file.totalAmount },
+    };
+    try {
+      this.summary.upload = await callIcAlertingOnAuth(
+        () => uploadUntilAuthRejected(uploadInput),
+        () => uploadUntilCredentialsFixed(uploadInput),
+        async (message) => {
+          this.setStatus(ExportStatus.AUTH_REJECTED);
+          this.summary.lastError = { type: FailureType.AuthRejected, message };
+          this.record('auth rejected', message);
+          await this.alert(
+            `Export of billing cycle ${this.cycle}: IC rejects the credentials`,
+            `${message}. Fix IC_BILLER_GUID / IC_WEB_SERVICE_KEY; the upload resumes by itself.`,
+          );
+        },
+      );
+    } catch (err) {
+      const refused = failureTypeOf(err) === FailureType.FileRejected;
+      throw await this.stop(refused ? ExportStatus.FILE_REJECTED : ExportStatus.FAILED, err);
     }
-    if (summary.status !== ExportStatus.AWAITING_APPROVAL || decision) {
-      record('reject ignored', `export is ${summary.status}`);
-      return;
+    const icInvoiceCount = this.summary.upload.icInvoiceCount;
+    if (icInvoiceCount !== file.invoiceCount) {
+      this.record(
+        'count mismatch',
+        `IC reports ${icInvoiceCount} invoices, the file has ${file.invoiceCount}`,
+      );
+      await this.parkOnCountMismatch(file, icInvoiceCount);
     }
-    decision = { decision: 'rejected', by, reason, at: new Date().toISOString() };
-    record('rejected', `${by ?? 'operator'}: ${reason}`);
-  });
+  }
 
   /**
    * IC loaded the file but counts another number of invoices: something was dropped or
    * doubled on IC's side. Nothing is re-sent automatically; a person looks at IC and
    * accepts the upload (`approve`) or fails the export (`reject`).
    */
-  const parkOnCountMismatch = async (icInvoiceCount: number) => {
-    const fileInvoiceCount = summary.file?.invoiceCount ?? 0;
-    summary.countMismatch = { icInvoiceCount, fileInvoiceCount };
-    setStatus(ExportStatus.NEEDS_ATTENTION);
-    await alert(
-      `Export of billing cycle ${cycle} needs attention: IC counts ${icInvoiceCount} invoices, the file has ${fileInvoiceCount}`,
-      `${summary.file?.fileName}: check the invoices in IC, then \`imt-ic export approve ${cycle}\` to accept the upload or \`imt-ic export reject ${cycle} --reason …\` to fail the export.`,
+  private async parkOnCountMismatch(file: ExportFileRef, icInvoiceCount: number): Promise<void> {
+    const fileInvoiceCount = file.invoiceCount;
+    this.summary.countMismatch = { icInvoiceCount, fileInvoiceCount };
+    this.setStatus(ExportStatus.NEEDS_ATTENTION);
+    await this.alert(
+      `Export of billing cycle ${this.cycle} needs attention: IC counts ${icInvoiceCount} invoices, the file has ${fileInvoiceCount}`,
+      `${file.fileName}: check the invoices in IC, then \`imt-ic export approve ${this.cycle}\` to accept the upload or \`imt-ic export reject ${this.cycle} --reason …\` to fail the export.`,
     );
     try {
-      await condition(() => countDecision !== undefined);
+      await condition(() => this.countDecision !== undefined);
     } catch (err) {
-      throw await stop(ExportStatus.CANCELLED, err);
+      throw await this.stop(ExportStatus.CANCELLED, err);
     }
-    summary.countMismatch.decision = countDecision;
-    if (countDecision?.decision === 'rejected') {
+    const decision = this.countDecision as ExportDecision;
+    this.summary.countMismatch.decision = decision;
+    if (decision.decision === 'rejected') {
       const failure = ApplicationFailure.create({
         type: ExportFailureType.IcInvoiceCountMismatch,
         nonRetryable: true,
-        message: `export of ${cycle} failed by ${countDecision.by ?? 'an operator'} after IC counted ${icInvoiceCount} invoices for a file of ${fileInvoiceCount}: ${countDecision.reason}`,
+        message: `export of ${this.cycle} failed by ${decision.by ?? 'an operator'} after IC counted ${icInvoiceCount} invoices for a file of ${fileInvoiceCount}: ${decision.reason}`,
       });
-      summary.lastError = { type: failure.type ?? 'Error', message: failure.message };
-      setStatus(ExportStatus.FAILED);
+      this.summary.lastError = { type: failure.type ?? 'Error', message: failure.message };
+      this.setStatus(ExportStatus.FAILED);
       throw failure;
     }
-  };
-
-  setStatus(ExportStatus.EXTRACTING);
-  record('started', input.requestedBy);
-
-  // 1. Extract and build (a reference comes back, never the invoices).
-  try {
-    summary.file = await extractAndBuildInvoiceFile({ cycle, pageSize });
-  } catch (err) {
-    throw await stop(ExportStatus.FAILED, err);
   }
-  const file = summary.file;
-  Object.assign(progress, {
-    pagesDone: file.pages,
-    totalPages: file.pages,
-    invoicesRead: file.listedCount,
-    totalCount: file.listedCount,
-    rowsWritten: file.invoiceCount,
-    rejectedCount: file.rejectedCount,
-  });
-  record('file built', `${file.fileName}: ${file.invoiceCount} invoices, ${file.rejectedCount} left out`);
-
-  // 2. Optional approval gate: waits, durably, for a person.
-  if (summary.approvalRequired) {
-    setStatus(ExportStatus.AWAITING_APPROVAL);
-    await alert(
-      `Export of billing cycle ${cycle} awaits approval`,
-      `${file.fileName}: ${file.invoiceCount} invoices totalling ${file.totalAmount}, ${file.rejectedCount} left out (see the export report). Approve or reject it.`,
-    );
-    try {
-      await condition(() => decision !== undefined);
-    } catch (err) {
-      throw await stop(ExportStatus.CANCELLED, err);
-    }
-    summary.decision = decision;
-    if (decision?.decision === 'rejected') {
-      setStatus(ExportStatus.REJECTED_BY_OPERATOR);
-      throw ApplicationFailure.create({
-        type: ExportFailureType.ExportRejected,
-        nonRetryable: true,
-        message: `export of ${cycle} rejected by ${decision.by ?? 'an operator'}: ${decision.reason}`,
-      });
-    }
-  }
-
-  // 3. Upload. IC refusing the file is final; anything else is retried by the activity policy.
-  setStatus(ExportStatus.UPLOADING);
-  const uploadInput = { filePath: file.filePath, fileName: file.fileName, sha256: file.sha256 };
-  // Runs that reached the upload before this change keep their command sequence (replay).
-  const checksIc = patched('export-ic-auth-alert-and-count-check');
-  try {
-    summary.upload = checksIc
-      ? await callIcAlertingOnAuth(
-          () => uploadUntilAuthRejected(uploadInput),
-          () => uploadUntilCredentialsFixed(uploadInput),
-          async (message) => {
-            setStatus(ExportStatus.AUTH_REJECTED);
-            summary.lastError = { type: FailureType.AuthRejected, message };
-            record('auth rejected', message);
-            await alert(
-              `Export of billing cycle ${cycle}: IC rejects the credentials`,
-              `${message}. Fix IC_BILLER_GUID / IC_WEB_SERVICE_KEY; the upload resumes by itself.`,
-            );
-          },
-        )
-      : await uploadInvoiceFile(uploadInput);
-  } catch (err) {
-    const refused = failureTypeOf(err) === FailureType.FileRejected;
-    throw await stop(refused ? ExportStatus.FILE_REJECTED : ExportStatus.FAILED, err);
-  }
-  if (summary.upload.icInvoiceCount !== file.invoiceCount) {
-    record(
-      'count mismatch',
-      `IC reports ${summary.upload.icInvoiceCount} invoices, the file has ${file.invoiceCount}`,
-    );
-    if (checksIc) await parkOnCountMismatch(summary.upload.icInvoiceCount);
-  }
-  setStatus(ExportStatus.UPLOADED);
-  record('uploaded', file.fileName);
-
-  return {
-    cycle,
-    fileName: file.fileName,
-    filePath: file.filePath,
-    sha256: file.sha256,
-    bytes: file.bytes,
-    invoiceCount: file.invoiceCount,
-    totalAmount: file.totalAmount,
-    rejectedCount: file.rejectedCount,
-    rejectedPath: file.rejectedPath,
-    sanitizedCount: file.sanitizedCount,
-    icInvoiceCount: summary.upload.icInvoiceCount,
-    uploadedAt: summary.upload.uploadedAt,
-    ...(summary.countMismatch ? { countMismatch: summary.countMismatch } : {}),
-  };
 }
 
 /**
- * The Schedule's action: works out the cycle from the time the action was scheduled
+ * The Schedule's action, once a day: the cycle is the month of the scheduled time
  * (`TemporalScheduledStartTime`, set by Temporal; a manual trigger sets it to the trigger
- * time) and starts `export-<cycle>`. A second firing for the same cycle (catch-up,
- * manual trigger, a re-created schedule) finds the ID taken and starts nothing.
+ * time) plus `cycleMonthOffset` (default -1: the month before). It runs `export-<cycle>` and
+ * waits for it: the first day IMT has the cycle's billable invoices sends the cycle's file,
+ * later days send late invoices in follow-up files, other days upload nothing. A cycle still
+ * EMPTY from `emptyAlertDay` on raises one alert (its key is the cycle).
  */
 export async function scheduledExportWorkflow(input: ScheduledExportInput): Promise<ScheduledExportOutcome> {
-  if (!isTimeZone(input.timeZone)) {
-    throw ApplicationFailure.create({
-      type: ExportFailureType.InvalidExportInput,
-      nonRetryable: true,
-      message: `unknown time zone ${JSON.stringify(input.timeZone)}`,
-    });
-  }
+  if (!isTimeZone(input.timeZone)) throw invalidInput(`unknown time zone ${JSON.stringify(input.timeZone)}`);
   const info = workflowInfo();
   const scheduled = info.typedSearchAttributes.get(SCHEDULED_START_TIME) ?? info.startTime;
-  const cycle = cycleOfInstant(scheduled, input.timeZone, input.cycleMonthOffset ?? 0);
+  const cycle = cycleOfInstant(
+    scheduled,
+    input.timeZone,
+    input.cycleMonthOffset ?? DEFAULT_CYCLE_MONTH_OFFSET,
+  );
   const workflowId = workflowIds.export(cycle);
-  const outcome = { cycle, workflowId, scheduledTime: scheduled.toISOString() };
+  const outcome: ScheduledExportOutcome = {
+    cycle,
+    workflowId,
+    scheduledTime: scheduled.toISOString(),
+    started: false,
+  };
+  const show = (line: string) => setCurrentDetails(`**Daily export check** · cycle ${cycle}\n\n${line}`);
+  show(`starting ${workflowId}…`);
+  const requestedBy = `schedule ${info.workflowId}`;
+  let child;
   try {
-    await startChild(exportBillingCycleWorkflow, {
+    child = await startChild(exportBillingCycleWorkflow, {
       workflowId,
-      args: [
-        {
-          cycle,
-          approvalRequired: input.approvalRequired,
-          pageSize: input.pageSize,
-          requestedBy: `schedule ${info.workflowId}`,
-        },
-      ],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      // The export outlives this starter, which completes as soon as the child is running.
+      args: [{ cycle, approvalRequired: input.approvalRequired, pageSize: input.pageSize, requestedBy }],
+      // A closed run never blocks the next: the cycle's ledger keeps every row to one file.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      // The export outlives this starter if the starter is terminated.
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: exportStaticSummary(cycle, requestedBy, false),
       typedSearchAttributes: [
         { key: SA.BillingCycle, value: cycle },
         { key: SA.ExportStatus, value: ExportStatus.EXTRACTING },
       ],
     });
   } catch (err) {
-    if (isAlreadyStarted(err)) {
-      return { ...outcome, started: false, reason: `${workflowId} has already run (or is running)` };
-    }
-    throw err;
+    if (!isAlreadyStarted(err)) throw err;
+    show(`${workflowId} is still running: nothing started`);
+    return { ...outcome, reason: `${workflowId} is running (e.g. awaiting approval): nothing started today` };
   }
-  return { ...outcome, started: true };
+  let result: ExportResult;
+  try {
+    result = await child.result();
+  } catch (err) {
+    // The export run has said why and alerted itself; this run only reports it.
+    show(`${workflowId} failed: ${failureSummary(err).message}`);
+    return {
+      ...outcome,
+      started: true,
+      exportStatus: ExportStatus.FAILED,
+      reason: failureSummary(err).message,
+    };
+  }
+  const alerted = await alertIfStillEmpty(result, dayOfMonthIn(scheduled, input.timeZone), input);
+  show(
+    `${workflowId}: **${result.status}** · ${result.invoiceCount} invoices sent${result.followUp ? ' (follow-up file)' : ''}`,
+  );
+  return {
+    ...outcome,
+    started: true,
+    exportStatus: result.status,
+    ...(result.status === ExportStatus.UPLOADED
+      ? { fileName: result.fileName, invoiceCount: result.invoiceCount }
+      : {}),
+    alerted,
+  };
+}
+
+/** One alert per cycle (its key) when the cycle is still EMPTY from `emptyAlertDay` on. */
+async function alertIfStillEmpty(
+  result: ExportResult,
+  dayOfMonth: number,
+  input: ScheduledExportInput,
+): Promise<boolean> {
+  if (!emptyCycleAlertDue(result.status, dayOfMonth, input.emptyAlertDay ?? DEFAULT_EMPTY_ALERT_DAY))
+    return false;
+  const { cycle } = result;
+  await raiseAlert({
+    key: `${workflowIds.export(cycle)}:still-empty`,
+    title: `Billing cycle ${cycle} is still empty`,
+    text: `IMT lists no final, sent invoice for ${cycle} yet (${result.notBillableCount} drafts or unsent). Nothing was sent to IC; the daily check goes on. See \`imt-ic export report ${cycle}\`.`,
+  });
+  return true;
 }

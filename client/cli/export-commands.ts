@@ -5,7 +5,8 @@
  * Every argument is validated with zod before anything is sent to Temporal. Exit codes are
  * the CLI's own (EXIT in context.ts): 0 done · 1 the export failed or an unexpected error ·
  * 2 invalid arguments · 3 no such export / schedule · 4 refused in the current state
- * (already exported, running, not awaiting approval, no file yet, schedule exists).
+ * (running, not awaiting approval, no file yet, schedule exists) or nothing to export: the
+ * cycle has no billable invoice yet (EMPTY).
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -13,6 +14,7 @@ import {
   BillingCycleSchema,
   ExportError,
   approveExport,
+  emptyCycleMessage,
   exportReport,
   exportStatus,
   rejectExport,
@@ -39,11 +41,11 @@ import { StatusLine, commandIo, json } from './format';
 const FAILURE_BY_CODE: Record<ExportErrorCode, new (message: string) => CliError> = {
   INVALID_INPUT: UsageError,
   NOT_FOUND: NotFoundError,
-  ALREADY_EXPORTED: RefusedError,
   ALREADY_RUNNING: RefusedError,
   ALREADY_EXISTS: RefusedError,
   NOT_AWAITING_APPROVAL: RefusedError,
   NO_FILE_YET: RefusedError,
+  CYCLE_EMPTY: RefusedError,
   EXPORT_FAILED: CliError,
 };
 
@@ -163,11 +165,13 @@ export function registerExportCommands(program: Command, getContext: GetContext)
 function registerStart(exportCmd: Command, getContext: GetContext): void {
   exportCmd
     .command('start')
-    .description('start the export of a billing cycle (refused when the cycle was already exported)')
+    .description(
+      'export a billing cycle: its billable invoices not in a file sent before (the first file, or a follow-up with late invoices)',
+    )
     .argument('<cycle>', 'billing cycle, the first day of its month: YYYY-MM-01')
     .option('--approve-required', 'stop after building the file until an operator approves it')
     .option('--no-approve-required', 'upload without approval even when EXPORT_APPROVAL_REQUIRED is set')
-    .option('--force', 'export a cycle that was already exported (the same file is not loaded twice by IC)')
+    .option('--force', 'send every billable invoice again, also those in files sent before')
     .option('--wait', 'wait for the export to finish, showing progress')
     .option('--page-size <n>', `invoices per IMT listing call (1–${EXPORT_MAX_PAGE_SIZE})`)
     .option('--json', 'print the outcome as JSON')
@@ -196,6 +200,8 @@ function registerStart(exportCmd: Command, getContext: GetContext): void {
         if (view.execution !== 'RUNNING' && view.execution !== 'COMPLETED') {
           throw new CliError(`export of ${cycle} did not complete: ${view.failure ?? view.status}`);
         }
+        if (view.result?.status === ExportStatus.EMPTY)
+          throw new RefusedError(emptyCycleMessage(view.result));
       }),
     );
 }
@@ -265,7 +271,7 @@ function registerDecisions(exportCmd: Command, getContext: GetContext): void {
 function registerReport(exportCmd: Command, getContext: GetContext): void {
   exportCmd
     .command('report')
-    .description('what was sent for a cycle, and which invoices were left out and why')
+    .description('every file sent for a cycle (rows, totals), and which invoices were left out and why')
     .argument('<cycle>', 'billing cycle YYYY-MM-01')
     .option('--json', 'print the report as JSON')
     .option('--limit <n>', 'list at most this many left-out invoices')

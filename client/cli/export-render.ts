@@ -2,7 +2,7 @@
  * What the export and schedule commands print: an export's status and progress, its report
  * (what was sent, what was left out and why) and the export schedule.
  */
-import type { ExportReport, ExportStatusView } from '../exports';
+import { emptyCycleMessage, upToDateMessage, type ExportReport, type ExportStatusView } from '../exports';
 import type { ExportScheduleView } from '../schedule';
 import { workflowUiUrl } from '../../common/ui';
 import { ExportStatus } from '../../domain';
@@ -38,8 +38,15 @@ export function describeStatus(view: ExportStatusView, ctx: CommandContext): str
         (file.rejectedCount > 0 ? ` (export report ${view.cycle})` : ''),
     );
   }
-  if (view.result)
-    lines.push(`  IC:        ${n(view.result.icInvoiceCount)} invoices, uploaded ${view.result.uploadedAt}`);
+  if (view.result?.uploadedAt !== undefined)
+    lines.push(
+      `  IC:        ${n(view.result.icInvoiceCount ?? 0)} invoices, uploaded ${view.result.uploadedAt}` +
+        (view.result.followUp ? ` (follow-up: ${view.result.filesSentBefore} file(s) sent before)` : ''),
+    );
+  if (view.result?.status === ExportStatus.EMPTY)
+    lines.push(`  Nothing sent: ${emptyCycleMessage(view.result)}`);
+  if (view.result?.status === ExportStatus.UP_TO_DATE)
+    lines.push(`  Nothing sent: ${upToDateMessage(view.result)}`);
   if (view.execution === 'RUNNING' && view.progress) lines.push(`  Progress:  ${progressBar(view)}`);
   if (view.status === ExportStatus.AWAITING_APPROVAL) {
     lines.push(
@@ -57,10 +64,28 @@ export function describeStatus(view: ExportStatusView, ctx: CommandContext): str
   return `${lines.join('\n')}\n`;
 }
 
+/** The files sent for the cycle, one line each, and their sums. */
+function describeFilesSent(report: ExportReport): string[] {
+  if (report.files.length === 0) return ['Files sent: none (the cycle is not exported)'];
+  const lines = [`Files sent: ${report.files.length}`];
+  const width = Math.max(...report.files.map((f) => f.fileName.length));
+  for (const f of report.files) {
+    lines.push(
+      `  ${f.fileName.padEnd(width)}  ${n(f.invoiceCount).padStart(7)} rows  ${f.totalAmount.padStart(12)}  ${f.uploadedAt ?? '-'}${f.followUp ? '  follow-up' : ''}`,
+    );
+  }
+  lines.push(
+    `  ${'total'.padEnd(width)}  ${n(report.filesTotal.invoiceCount).padStart(7)} rows  ${report.filesTotal.totalAmount.padStart(12)}`,
+    '',
+  );
+  return lines;
+}
+
 export function describeReport(report: ExportReport): string {
   const f = report.file;
   const lines = [
-    `Export report ${report.cycle}: ${report.status ?? report.execution}`,
+    ...describeFilesSent(report),
+    `Latest run of ${report.cycle}: ${report.status ?? report.execution}`,
     `  File:      ${f.fileName}`,
     `  Path:      ${f.filePath}`,
     `  sha256:    ${f.sha256}`,
@@ -97,12 +122,13 @@ export function describeReport(report: ExportReport): string {
 export function describeSchedule(view: ExportScheduleView): string {
   const c = view.calendar;
   const when = c
-    ? `day ${c.dayOfMonth} of every month at ${String(c.hour).padStart(2, '0')}:${String(c.minute).padStart(2, '0')} ${view.timeZone}`
+    ? `every day at ${String(c.hour).padStart(2, '0')}:${String(c.minute).padStart(2, '0')} ${view.timeZone}`
     : `(no calendar) ${view.timeZone}`;
   const lines = [
     `Schedule ${view.scheduleId}: ${view.paused ? 'PAUSED' : 'active'}${view.note ? ` (${view.note})` : ''}`,
     `  When:       ${when}`,
-    `  Exports:    the cycle of the scheduled month${view.input?.cycleMonthOffset ? ` ${view.input.cycleMonthOffset > 0 ? '+' : ''}${view.input.cycleMonthOffset} month(s)` : ''}${view.input?.approvalRequired ? ', approval required' : ''}`,
+    `  Exports:    the cycle of the scheduled month${view.input?.cycleMonthOffset ? ` ${view.input.cycleMonthOffset > 0 ? '+' : ''}${view.input.cycleMonthOffset} month(s)` : ''}: its file once IMT has its billable invoices, then late ones${view.input?.approvalRequired ? ', approval required' : ''}`,
+    `  Empty:      alert once when still empty on day ${view.input?.emptyAlertDay ?? '-'} or later`,
     `  Catch-up:   ${view.catchupWindowMs !== undefined ? `${Math.round(view.catchupWindowMs / 3_600_000)} h` : 'default'} · overlap ${view.overlap}`,
     `  Task queue: ${view.taskQueue ?? '-'}`,
     `  Next:       ${view.nextActionTimes.slice(0, 3).join(', ') || '-'}`,

@@ -28,6 +28,7 @@ import {
   sortRows,
 } from '../reconcile';
 import type { ReconcileRow, ReconcileSummary } from '../../domain';
+import type { ReconcileLiveProgress } from '../reconcile';
 import {
   CliError,
   NotFoundError,
@@ -36,7 +37,7 @@ import {
   parseArgs,
   type ContextProvider,
 } from './context';
-import { json, renderFields, renderTable, type CliIo } from './format';
+import { StatusLine, json, renderFields, renderTable, type CliIo } from './format';
 
 const money = (cents: number | null): string => {
   if (cents === null) return '';
@@ -71,6 +72,25 @@ function rowsOf(summary: ReconcileSummary): { rows: ReconcileRow[]; complete: bo
   if (fs.existsSync(summary.reportPath))
     return { rows: sortRows(readReconcileReport(summary.reportPath).rows), complete: true };
   return { rows: summary.sample, complete: false };
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** `reconciling 2022-10-03: IMT's payments, page 12 of 100 (100,000) · 100,000 service runs listed`. */
+export function reconcileProgressLine(day: string, p: ReconcileLiveProgress): string {
+  const retry = p.attempt ? ` · attempt ${p.attempt}${p.lastFailure ? `: ${p.lastFailure}` : ''}` : '';
+  const runs = `${count(p.serviceRunsListed)} service runs listed`;
+  const imt =
+    p.imtCount === null
+      ? `page ${p.imtPages}`
+      : `page ${p.imtPages} (IMT lists ${count(p.imtCount)} payments)`;
+  const phase = {
+    'listing-service': `listing the service's runs · ${runs}`,
+    'listing-imt': `reading IMT's payments, ${imt} · ${runs}`,
+    resolving: `looking up the transactions only one side has · ${runs}`,
+    writing: 'writing the report',
+  }[p.phase];
+  return `reconciling ${day}: ${phase}${retry}`;
 }
 
 function renderDay(summary: ReconcileSummary): string {
@@ -178,14 +198,16 @@ async function runDays(io: CliIo, provider: ContextProvider, raw: Record<string,
   const timeZone = timeZoneOf(opts.timeZone, io.env);
   const ctx = await provider.get();
   const summaries: ReconcileSummary[] = [];
-  for (const date of dates) {
+  // On a terminal, like `export start --wait`: one line on stderr redrawn while the day runs.
+  const line = io.isTTY ? new StatusLine(io) : undefined;
+  for (const [i, date] of dates.entries()) {
+    const day = dates.length > 1 ? `${date} (${i + 1}/${dates.length})` : date;
     const summary = await runReconciliation(
       { client: ctx.client, taskQueue: ctx.taskQueue, timeZone },
       date,
-      {
-        pageSize: opts.pageSize,
-      },
+      { pageSize: opts.pageSize, onProgress: line && ((p) => line.show(reconcileProgressLine(day, p))) },
     );
+    line?.clear();
     summaries.push(summary);
     if (!opts.json) io.out(`${renderDay(summary)}\n`);
   }

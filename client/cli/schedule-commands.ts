@@ -17,7 +17,7 @@ import {
   type ExportScheduleOptions,
   type ExportScheduleView,
 } from '../schedule';
-import { EXPORT_SCHEDULE_ID } from '../../domain';
+import { DEFAULT_CYCLE_MONTH_OFFSET, DEFAULT_EMPTY_ALERT_DAY, EXPORT_SCHEDULE_ID } from '../../domain';
 import { parseArgs, type CommandContext, type GetContext } from './context';
 import { envDefaults, exportAction, int } from './export-commands';
 import { describeSchedule } from './export-render';
@@ -27,7 +27,7 @@ const ScheduleFlags = z
   .object({
     id: z.string().default(EXPORT_SCHEDULE_ID),
     timeZone: z.string().optional(),
-    day: int(1, 31).optional(),
+    emptyAlertDay: int(1, 31).optional(),
     hour: int(0, 23).optional(),
     minute: int(0, 59).optional(),
     catchupWindow: z.string().optional(),
@@ -52,7 +52,6 @@ function withScheduleFlags(cmd: Command, defaults: boolean): Command {
   return cmd
     .option('--id <scheduleId>', 'schedule ID', EXPORT_SCHEDULE_ID)
     .option('--time-zone <tz>', `IANA time zone of the calendar${d(DEFAULT_SCHEDULE_TIME_ZONE)}`)
-    .option('--day <n>', `day of the month, 1–31${d(String(DEFAULT_SCHEDULE_CALENDAR.dayOfMonth))}`)
     .option('--hour <n>', `hour, 0–23${d(String(DEFAULT_SCHEDULE_CALENDAR.hour))}`)
     .option('--minute <n>', `minute, 0–59${d(String(DEFAULT_SCHEDULE_CALENDAR.minute))}`)
     .option(
@@ -63,7 +62,11 @@ function withScheduleFlags(cmd: Command, defaults: boolean): Command {
     .option('--approve-required', 'scheduled exports wait for an operator approval before upload')
     .option(
       '--cycle-offset <months>',
-      'export the month of the scheduled time plus this many months (e.g. -1)',
+      `export the month of the scheduled time plus this many months${d(String(DEFAULT_CYCLE_MONTH_OFFSET))}`,
+    )
+    .option(
+      '--empty-alert-day <n>',
+      `alert once when the cycle is still empty on this day of the month or later${d(String(DEFAULT_EMPTY_ALERT_DAY))}`,
     )
     .option('--json', 'print the schedule as JSON');
 }
@@ -78,7 +81,6 @@ function scheduleOptions(
     taskQueue,
     timeZone: flags.timeZone ?? current?.timeZone ?? envDefaults().EXPORT_SCHEDULE_TIMEZONE,
     calendar: {
-      dayOfMonth: flags.day ?? current?.calendar?.dayOfMonth,
       hour: flags.hour ?? current?.calendar?.hour,
       minute: flags.minute ?? current?.calendar?.minute,
     },
@@ -89,7 +91,8 @@ function scheduleOptions(
       current?.input?.approvalRequired ??
       envDefaults().EXPORT_APPROVAL_REQUIRED ??
       false,
-    cycleMonthOffset: flags.cycleOffset ?? current?.input?.cycleMonthOffset ?? 0,
+    cycleMonthOffset: flags.cycleOffset ?? current?.input?.cycleMonthOffset ?? DEFAULT_CYCLE_MONTH_OFFSET,
+    emptyAlertDay: flags.emptyAlertDay ?? current?.input?.emptyAlertDay ?? DEFAULT_EMPTY_ALERT_DAY,
     ...(current?.input?.pageSize !== undefined ? { pageSize: current.input.pageSize } : {}),
   };
 }
@@ -102,7 +105,9 @@ async function show(ctx: CommandContext, cmd: Command, id: string, asJson?: bool
 export function registerScheduleCommands(program: Command, getContext: GetContext): Command {
   const schedule = program
     .command('schedule')
-    .description('the Temporal Schedule that exports each billing cycle (exactly once per cycle)');
+    .description(
+      'the Temporal Schedule that checks each day for a billing cycle to export (no invoice twice)',
+    );
   registerCreateAndUpdate(schedule, getContext);
   schedule
     .command('describe')
@@ -176,7 +181,7 @@ const STATE_CHANGES: StateChange[] = [
   {
     name: 'trigger',
     description:
-      "run the schedule's action now: exports the current month's cycle unless it was already exported",
+      "run the schedule's daily check now: the previous month's cycle, its file or late invoices (nothing twice)",
     run: (ctx, id) => triggerExportSchedule(ctx.client, id),
     done: (id) => `Triggered ${id}; see "schedule describe" and "export status <cycle>".\n`,
   },

@@ -36,6 +36,11 @@ export interface ImtListedInvoice {
   paid_amount: string;
   invoice_month: string;
   status: string;
+  /** IMT sent the bill to the customer (contracts C1: only final and sent invoices are billed). */
+  sent: boolean;
+  /** When IMT created the invoice: the first days of the month after `invoice_month` (contracts C1). */
+  created: string;
+  updated: string;
   customer: string;
   customer_detail: ImtCustomerDetail;
 }
@@ -68,6 +73,18 @@ export const DEFAULT_INVALID_EVERY = 50;
 const CUSTOMER_ID_MIN_DIGITS = 4;
 /** The design's example: invoiced 2022-09-01, due 2022-10-21. */
 const DUE_AFTER_DAYS = 50;
+/** The seed's sample invoice of cycle 2022-09-01 was created 2022-10-03: day 3 of the next month. */
+export const CREATED_ON_DAY = 3;
+
+/**
+ * When IMT creates a cycle's invoices: 16:41:40 US Central on the 3rd of the month after
+ * the cycle, as the seed's sample (`invoice_month` 2022-09-01, `created` 2022-10-03T16:41:40-05:00).
+ */
+export function cycleCreatedAt(invoiceMonth: string): { created: string; updated: string } {
+  const [y, m] = invoiceMonth.split('-').map(Number);
+  const next = new Date(Date.UTC(y, m, CREATED_ON_DAY)).toISOString().slice(0, 10);
+  return { created: `${next}T16:41:40-05:00`, updated: `${next}T16:42:56-05:00` };
+}
 
 export function generateCycle(options: CycleOptions): InvoiceCycle {
   const { seed, invoiceMonth, count } = options;
@@ -75,12 +92,13 @@ export function generateCycle(options: CycleOptions): InvoiceCycle {
   assertCycleOptions(seed, invoiceMonth, count, invalidEvery);
   const monthDigits = invoiceMonth.replace(/-/g, '');
   const dueDate = addDays(invoiceMonth, DUE_AFTER_DAYS);
+  const stamps = cycleCreatedAt(invoiceMonth);
 
   const invoiceAt = (index: number): ImtListedInvoice => {
     if (!Number.isInteger(index) || index < 0 || index >= count) {
       throw new RangeError(`invoice index ${index} is outside 0..${count - 1}`);
     }
-    const invoice = buildInvoice(seed, invoiceMonth, monthDigits, dueDate, index);
+    const invoice = buildInvoice(seed, invoiceMonth, monthDigits, dueDate, stamps, index);
     const missing = invalidFieldAt(index, invalidEvery);
     return missing ? withoutField(invoice, missing) : invoice;
   };
@@ -145,6 +163,7 @@ function buildInvoice(
   invoiceMonth: string,
   monthDigits: string,
   dueDate: string,
+  stamps: { created: string; updated: string },
   index: number,
 ): ImtListedInvoice {
   const customerId = customerIdFor(index);
@@ -162,6 +181,8 @@ function buildInvoice(
     paid_amount: '0.00',
     invoice_month: invoiceMonth,
     status: 'F',
+    sent: true,
+    ...stamps,
     customer: customerId,
     customer_detail: customer,
   };

@@ -32,7 +32,7 @@ export function toDetail(inv: StoredInvoice): ImtInvoiceDetail {
     total_amount: l.total_amount,
     paid_amount: l.paid_amount,
     invoice_month: l.invoice_month,
-    sent: true,
+    sent: l.sent,
     status: l.status,
     due_date: l.due_date,
     created: inv.created,
@@ -62,6 +62,8 @@ export function buildAddedInvoice(
   const month = input.invoice_month ?? monthFromInvoiceNumber(input.invoice_number) ?? currentMonth();
   const amountDue = centsToAmount(amountToCents(input.amount_due));
   const now = imtTimestamp(new Date());
+  const created = input.created ?? generated?.created ?? now;
+  const updated = input.updated ?? now;
   const listed: ImtListedInvoice = {
     invoice_number: input.invoice_number,
     invoice_date: input.invoice_date !== undefined ? input.invoice_date : month,
@@ -72,6 +74,9 @@ export function buildAddedInvoice(
     paid_amount: input.paid_amount ?? '0.00',
     invoice_month: month,
     status: input.status ?? 'F',
+    sent: input.sent ?? true,
+    created,
+    updated,
     customer: input.customer,
     customer_detail: {
       ...defaultCustomerDetail(input.customer),
@@ -82,8 +87,8 @@ export function buildAddedInvoice(
   return {
     listed,
     id: input.id ?? generated?.id ?? 900_000_000 + nextId,
-    created: input.created ?? generated?.created ?? now,
-    updated: input.updated ?? now,
+    created,
+    updated,
     added: generated === undefined,
   };
 }
@@ -130,13 +135,12 @@ export function generatedInvoice(
     const index = cycle.indexOf(invoiceNumber);
     if (index === null) continue;
     const listed = cycle.invoiceAt(index);
-    const day = addDays(listed.invoice_month, 2);
     return {
       listed: { ...listed, customer_detail: { ...listed.customer_detail } },
       // Distinct id ranges per cycle keep ids unique without storing anything.
       id: (ordinal + 1) * 10_000_000 + index + 1,
-      created: `${day}T16:41:40-05:00`,
-      updated: `${day}T16:42:56-05:00`,
+      created: listed.created,
+      updated: listed.updated,
       added: false,
     };
   }

@@ -30,6 +30,8 @@ export interface ImtControls {
   rejectPostsFor(invoiceNumber: string, reasons: FieldReasons): void;
   clearRejections(): void;
   listPageRequests(): ListPageRequest[];
+  /** IMT's "now" for the listing: invoices created later are not listed yet; null = the real clock. */
+  setClock(now: Date | null): void;
   /** Back to the state right after start: no postings, reversals, added invoices, logs, rejections or faults. */
   reset(): void;
 }
@@ -47,6 +49,17 @@ export function registerSimRoutes(app: FastifyInstance, sim: ImtControls): void 
   app.post(`${SIM_PREFIX}/reset`, async () => {
     sim.reset();
     return { status: 'reset' };
+  });
+  app.post<{ Body: { now?: unknown } }>(`${SIM_PREFIX}/clock`, async (request, reply) => {
+    const now = request.body?.now;
+    const at = typeof now === 'string' ? new Date(now) : undefined;
+    if (now !== null && (!at || Number.isNaN(at.getTime()))) {
+      return reply
+        .code(400)
+        .send({ detail: 'Send {"now": "<ISO timestamp>"} or {"now": null} for the real clock.' });
+    }
+    sim.setClock(at ?? null);
+    return { now: (at ?? new Date()).toISOString() };
   });
   app.post(`${SIM_PREFIX}/invoices`, async (request, reply) => {
     if (!isJsonObject(request.body)) return reply.code(400).send(notADictionary(request.body));

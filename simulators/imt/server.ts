@@ -85,6 +85,7 @@ export async function startImtSimulator(opts: ImtSimulatorOptions): Promise<ImtS
     rejectPostsFor: (invoiceNumber, rejectReasons) => void state.rejections.set(invoiceNumber, rejectReasons),
     clearRejections: () => state.rejections.clear(),
     listPageRequests: () => pageRequests.map((p) => ({ ...p })),
+    setClock: (now) => state.setClock(now),
     padBillPdf: (invoiceNumber, bytes) => void state.pdfPadding.set(invoiceNumber, bytes),
     servedPdfs: () => state.servedPdfs.map((p) => ({ ...p })),
     payments,

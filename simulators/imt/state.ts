@@ -3,7 +3,7 @@
  * the ledger) and how a posting or a reversal changes it (contracts C2, C3). No HTTP in here.
  */
 import type { ServedPdf } from './bill-pdf';
-import { centsToAmount, type ImtListedInvoice, type InvoiceCycle } from './dataset';
+import { centsToAmount, cycleCreatedAt, type ImtListedInvoice, type InvoiceCycle } from './dataset';
 import {
   buildAddedInvoice,
   generatedInvoice,
@@ -45,7 +45,18 @@ export class ImtState implements PaymentBook, PdfBook {
   private nextReversalId = 1;
   private nextAddedInvoiceId = 1;
 
+  /** IMT's "now": invoices created later are not in the listing yet (tests move it; null = the real clock). */
+  private clock: Date | null = null;
+
   constructor(private readonly cycles: readonly InvoiceCycle[]) {}
+
+  setClock(now: Date | null): void {
+    this.clock = now;
+  }
+
+  now(): Date {
+    return this.clock ?? new Date();
+  }
 
   reset(): void {
     this.store.clear();
@@ -58,6 +69,7 @@ export class ImtState implements PaymentBook, PdfBook {
     this.nextPaymentId = 1;
     this.nextReversalId = 1;
     this.nextAddedInvoiceId = 1;
+    this.clock = null;
   }
 
   postings(): PostedPayment[] {
@@ -208,6 +220,7 @@ export class ImtState implements PaymentBook, PdfBook {
     listed.past_due = centsToAmount(amountToCents(listed.past_due) + pastDueDeltaCents);
     listed.paid_amount = centsToAmount(amountToCents(listed.paid_amount) - deltaCents);
     inv.updated = imtTimestamp(new Date());
+    listed.updated = inv.updated;
   }
 
   /** A generated invoice is copied into the store the first time its balance changes. */
@@ -222,12 +235,22 @@ export class ImtState implements PaymentBook, PdfBook {
     return generatedInvoice(this.cycles, invoiceNumber);
   }
 
+  /** A generated cycle's invoices all appear at once, when IMT creates them (the 3rd of the next month). */
   private cyclesOf(invoiceMonth: string): InvoiceCycle[] {
-    return this.cycles.filter((c) => c.invoiceMonth === invoiceMonth);
+    return this.cycles.filter(
+      (c) => c.invoiceMonth === invoiceMonth && this.exists(cycleCreatedAt(invoiceMonth).created),
+    );
   }
 
   private addedOf(invoiceMonth: string): StoredInvoice[] {
-    return [...this.store.values()].filter((s) => s.added && s.listed.invoice_month === invoiceMonth);
+    return [...this.store.values()].filter(
+      (s) => s.added && s.listed.invoice_month === invoiceMonth && this.exists(s.listed.created),
+    );
+  }
+
+  private exists(created: string): boolean {
+    const at = Date.parse(created);
+    return Number.isNaN(at) || at <= this.now().getTime();
   }
 }
 

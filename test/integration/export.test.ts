@@ -184,14 +184,19 @@ describe('billing-cycle export', () => {
     expect(JSON.parse(asJson.out)).toMatchObject({ rejectedTotal: 3, file: { invoiceCount: 27 } });
   });
 
-  it('refuses to re-run a finished cycle; a forced re-run uploads the same file name and IC does not load it twice', async () => {
-    await expect(startExport(h.client, h.taskQueue, { cycle: '2022-09-01' })).rejects.toMatchObject({
-      code: 'ALREADY_EXPORTED',
+  it('sends nothing when an exported cycle is started again; a forced re-run uploads the same file name and IC does not load it twice', async () => {
+    const again = await startExport(h.client, h.taskQueue, { cycle: '2022-09-01', wait: true });
+    expect(again.result).toMatchObject({
+      status: ExportStatus.UP_TO_DATE,
+      invoiceCount: 0,
+      alreadySentCount: 27,
+      filesSentBefore: 1,
     });
-    const refused = await cli('export', 'start', '2022-09-01');
-    expect(refused.exitCode).toBe(4);
-    expect(refused.err).toContain('already exported');
-    expect(refused.err).toContain('--force');
+    expect(again.result).not.toHaveProperty('uploadedAt');
+    const viaCli = await cli('export', 'start', '2022-09-01', '--wait');
+    expect(viaCli.exitCode).toBe(0);
+    expect(viaCli.out).toContain('is up to date');
+    expect(uploadsOf('2022-09-01')).toHaveLength(1);
 
     const loadedBefore = [...h.ic!.invoices().values()].filter((i) => i.loadedFrom === small.fileName).length;
     const forced = await startExport(h.client, h.taskQueue, { cycle: '2022-09-01', force: true, wait: true });

@@ -110,12 +110,17 @@ async function parked(amount: string): Promise<PaymentRequest> {
 }
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliOn(false, ...args);
+}
+
+/** `isTTY`: stderr is a terminal (progress is drawn there). */
+async function cliOn(isTTY: boolean, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const code = await runCli(['node', 'imt-ic', ...args], {
     out: (s) => void (out += s),
     err: (s) => void (err += s),
-    isTTY: false,
+    isTTY,
     env: {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       // Payloads are encrypted: the CLI needs this run's keys, like every client (contracts A).
@@ -294,6 +299,20 @@ describe('reconcile a day', () => {
     expect((await cli('reconcile', 'show', '2001-01-01')).code).toBe(3);
     expect((await cli('reconcile', '--date', '2022-02-30')).code).toBe(2);
     expect((await cli('reconcile')).code).toBe(2);
+  });
+
+  it('shows where a long day is on a terminal, like `export start --wait`', async () => {
+    // IMT answers its payments listing slowly: the run is still reading while the CLI looks.
+    h.imt.faults.set({ latencyMs: 1500, routes: ['/api/integration/payments'] });
+    try {
+      const run = await cliOn(true, 'reconcile', '--date', TODAY);
+      expect(run.err).toMatch(
+        new RegExp(`\\r\\x1b\\[2Kreconciling ${TODAY}: (listing the service's runs|reading IMT's payments)`),
+      );
+      expect(run.out).toContain(`${TODAY}: 7 differences`);
+    } finally {
+      h.imt.faults.clear();
+    }
   });
 });
 

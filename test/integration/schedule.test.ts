@@ -1,6 +1,7 @@
 /**
  * The export Schedule on the real dev server: create/update/describe/pause/unpause/
- * trigger/delete, and that its action exports the cycle of the *scheduled* time, once.
+ * trigger/delete; its daily action exports the cycle before the *scheduled* month, once, and
+ * alerts once about a cycle still empty past the configured day.
  */
 import { randomBytes } from 'node:crypto';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
@@ -17,6 +18,7 @@ import {
 } from '../../client/schedule';
 import {
   cycleOfInstant,
+  EXPORT_SCHEDULE_SUMMARY,
   ExportStatus,
   SA,
   workflowIds,
@@ -24,30 +26,40 @@ import {
   type ScheduledExportOutcome,
 } from '../../domain';
 import { harnessContext, runCli } from '../helpers/cli';
-import { eventually, startHarness, type Harness } from '../helpers/harness';
+import { eventually, type Harness } from '../helpers/harness';
+import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
+import type { SlackAlertSink } from '../helpers/slack-alerts';
 
 const TIME_ZONE = 'America/Chicago';
-/** The cycle a trigger now exports (the month of "now" in Chicago). */
-const CURRENT_CYCLE = cycleOfInstant(new Date(), TIME_ZONE);
+/** The cycle a trigger now exports: the month before "now" in Chicago. */
+const PREVIOUS_CYCLE = cycleOfInstant(new Date(), TIME_ZONE, -1);
 /** A past month reached through a backfill: proves the cycle comes from the scheduled time. */
 const BACKFILL_CYCLE = '2021-06-01';
+/** A year back: a cycle IMT has no invoice of (the empty-cycle alert). */
+const EMPTY_OFFSET = -12;
 
 let h: Harness;
+let slack: SlackAlertSink;
 const scheduleId = `export-billing-cycles-test-${randomBytes(4).toString('hex')}`;
+const emptyScheduleId = `${scheduleId}-empty`;
 
 beforeAll(async () => {
-  h = await startHarness({
+  ({ h, slack } = await startAlertedHarness({
     name: 'schedule',
     withIc: true,
     cycles: [
-      { seed: 3, invoiceMonth: CURRENT_CYCLE, count: 25, invalidEvery: 0 },
+      { seed: 3, invoiceMonth: PREVIOUS_CYCLE, count: 25, invalidEvery: 0 },
       { seed: 5, invoiceMonth: BACKFILL_CYCLE, count: 15, invalidEvery: 0 },
     ],
-  });
+  }));
+  // IMT creates the previous cycle's invoices on the 3rd of this month: on the 1st or 2nd they
+  // are not there yet. The trigger test is about the schedule, so IMT's clock is past that day.
+  h.imt.setClock(new Date(Date.now() + 7 * 24 * 3600 * 1000));
 });
 afterAll(async () => {
   await deleteExportSchedule(h.client, scheduleId).catch(() => undefined);
-  await h?.stop();
+  await deleteExportSchedule(h.client, emptyScheduleId).catch(() => undefined);
+  await stopAlertedHarness(h, slack);
 });
 
 const cli = (...args: string[]) =>
@@ -77,15 +89,17 @@ describe('export schedule', () => {
       scheduleId,
       paused: true,
       timeZone: TIME_ZONE,
-      calendar: { dayOfMonth: 1, hour: 6, minute: 0 },
+      calendar: { hour: 6, minute: 0 },
       overlap: ScheduleOverlapPolicy.SKIP,
-      catchupWindowMs: 3 * 24 * 3600 * 1000,
+      catchupWindowMs: 24 * 3600 * 1000,
       taskQueue: h.taskQueue,
       workflowType: 'scheduledExportWorkflow',
-      input: { timeZone: TIME_ZONE, cycleMonthOffset: 0, approvalRequired: false },
+      input: { timeZone: TIME_ZONE, cycleMonthOffset: -1, emptyAlertDay: 10, approvalRequired: false },
     });
-    // The next firing is the 1st of a month at 06:00 Chicago (11:00 or 12:00 UTC).
-    expect(view.nextActionTimes[0]).toMatch(/^\d{4}-\d{2}-01T1[12]:00:00\.000Z$/);
+    // Every day at 06:00 Chicago (11:00 or 12:00 UTC): the next firings are a day apart.
+    expect(view.nextActionTimes[0]).toMatch(/^\d{4}-\d{2}-\d{2}T1[12]:00:00\.000Z$/);
+    const [a, b] = view.nextActionTimes.map((t) => Date.parse(t));
+    expect(Math.abs(b - a - 24 * 3600 * 1000)).toBeLessThanOrEqual(3600 * 1000);
 
     const again = await cli('schedule', 'create', '--id', scheduleId);
     expect(again.exitCode).toBe(4);
@@ -104,7 +118,7 @@ describe('export schedule', () => {
     );
     expect(updated.exitCode).toBe(0);
     expect(JSON.parse(updated.out)).toMatchObject({
-      calendar: { dayOfMonth: 1, hour: 7, minute: 30 },
+      calendar: { hour: 7, minute: 30 },
       paused: true,
     });
 
@@ -115,36 +129,109 @@ describe('export schedule', () => {
     expect((await cli('schedule', 'describe', '--id', 'no-such-schedule')).exitCode).toBe(3);
   });
 
-  it('trigger exports the current cycle once; a second trigger starts nothing', async () => {
+  it("trigger exports the previous month's cycle at once; the next check sends nothing, the one after a late invoice alone", async () => {
     await triggerExportSchedule(h.client, scheduleId);
-    const exportId = workflowIds.export(CURRENT_CYCLE);
-    const result = (await eventually(async () => {
-      const handle = h.client.workflow.getHandle(exportId);
-      const d = await handle.describe();
-      return d.status.name === 'COMPLETED' ? handle.result() : undefined;
-    })) as ExportResult;
-    expect(result).toMatchObject({ cycle: CURRENT_CYCLE, invoiceCount: 25, icInvoiceCount: 25 });
+    const exportId = workflowIds.export(PREVIOUS_CYCLE);
+    const first = await starterOutcome(scheduleId, 0);
+    expect(first).toMatchObject({
+      cycle: PREVIOUS_CYCLE,
+      workflowId: exportId,
+      started: true,
+      exportStatus: ExportStatus.UPLOADED,
+      invoiceCount: 25,
+      alerted: false,
+    });
+    const result = (await h.client.workflow.getHandle(exportId).result()) as ExportResult;
+    expect(result).toMatchObject({ cycle: PREVIOUS_CYCLE, invoiceCount: 25, icInvoiceCount: 25 });
     const desc = await h.client.workflow.getHandle(exportId).describe();
-    expect(desc.typedSearchAttributes.get(SA.BillingCycle)).toBe(CURRENT_CYCLE);
+    expect(desc.typedSearchAttributes.get(SA.BillingCycle)).toBe(PREVIOUS_CYCLE);
     expect(desc.typedSearchAttributes.get(SA.ExportStatus)).toBe(ExportStatus.UPLOADED);
-
-    const first = await starterOutcome(0);
-    expect(first).toMatchObject({ cycle: CURRENT_CYCLE, workflowId: exportId, started: true });
+    // The Temporal UI shows what the run is (static summary) and where it is (current details).
+    expect(await desc.staticSummary()).toMatch(
+      new RegExp(`^Export of billing cycle ${PREVIOUS_CYCLE} · by schedule ${scheduleId}-`),
+    );
+    const details = async (id: string) =>
+      (
+        await h.client.workflow
+          .getHandle(id)
+          .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
+      ).currentDetails;
+    expect(await details(exportId)).toContain(`**UPLOADED** · billing cycle ${PREVIOUS_CYCLE}`);
+    const starterId = (await describeExportSchedule(h.client, scheduleId)).recentActions[0].workflowId;
+    const starter = await h.client.workflow.getHandle(starterId).describe();
+    expect(await starter.staticSummary()).toBe(EXPORT_SCHEDULE_SUMMARY);
+    // Stored readable (not encrypted), so the UI shows it without the codec server.
+    const stored = starter.raw.executionConfig?.userMetadata?.summary;
+    expect(Buffer.from(stored?.metadata?.encoding ?? []).toString()).toBe('json/plain');
+    expect(Buffer.from(stored?.data ?? []).toString()).toBe(JSON.stringify(EXPORT_SCHEDULE_SUMMARY));
+    expect(await details(starterId)).toContain(`${exportId}: **UPLOADED** · 25 invoices sent`);
 
     const triggered = await cli('schedule', 'trigger', '--id', scheduleId);
     expect(triggered.exitCode).toBe(0);
-    const second = await starterOutcome(1);
-    expect(second).toMatchObject({ cycle: CURRENT_CYCLE, started: false });
-    expect(h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${CURRENT_CYCLE}_`))).toHaveLength(
+    const second = await starterOutcome(scheduleId, 1);
+    expect(second).toMatchObject({
+      cycle: PREVIOUS_CYCLE,
+      started: true,
+      exportStatus: ExportStatus.UP_TO_DATE,
+    });
+    expect(h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${PREVIOUS_CYCLE}_`))).toHaveLength(
       1,
     );
+
+    // A late invoice: the next daily check sends it alone, in a follow-up file.
+    const late = `9001${PREVIOUS_CYCLE.replace(/-/g, '')}`;
+    h.imt.addInvoice({
+      invoice_number: late,
+      customer: '9001',
+      amount_due: '33.00',
+      invoice_month: PREVIOUS_CYCLE,
+    });
+    await triggerExportSchedule(h.client, scheduleId);
+    expect(await starterOutcome(scheduleId, 2)).toMatchObject({
+      cycle: PREVIOUS_CYCLE,
+      exportStatus: ExportStatus.UPLOADED,
+      invoiceCount: 1,
+    });
+    const uploads = h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${PREVIOUS_CYCLE}_`));
+    expect(uploads.map((u) => u.invoiceCount)).toEqual([25, 1]);
+    expect(h.ic!.invoices().get(late)?.loadedFrom).toBe(uploads[1].fileName);
+  });
+
+  it('alerts once when the cycle is still empty from the configured day on', async () => {
+    // Alert from day 1: whatever day the test runs, the cycle is past it.
+    await createOrUpdateExportSchedule(h.client, {
+      scheduleId: emptyScheduleId,
+      taskQueue: h.taskQueue,
+      paused: true,
+      cycleMonthOffset: EMPTY_OFFSET,
+      emptyAlertDay: 1,
+    });
+    const cycle = cycleOfInstant(new Date(), TIME_ZONE, EMPTY_OFFSET);
+    await triggerExportSchedule(h.client, emptyScheduleId);
+    expect(await starterOutcome(emptyScheduleId, 0)).toMatchObject({
+      cycle,
+      exportStatus: ExportStatus.EMPTY,
+      alerted: true,
+    });
+    await triggerExportSchedule(h.client, emptyScheduleId);
+    expect(await starterOutcome(emptyScheduleId, 1)).toMatchObject({
+      cycle,
+      exportStatus: ExportStatus.EMPTY,
+      alerted: true,
+    });
+    const alerts = await eventually(async () => {
+      const sent = slack.alerts.filter((a) => a.title === `Billing cycle ${cycle} is still empty`);
+      return sent.length ? sent : undefined;
+    });
+    expect(alerts).toHaveLength(1);
+    expect(h.ic!.uploads().filter((u) => u.fileName.startsWith(`invoices_${cycle}_`))).toHaveLength(0);
   });
 
   it('derives the cycle from the scheduled time, not the wall clock (backfill)', async () => {
-    // One firing: 2021-06-01 06:00 CDT = 11:00 UTC.
+    // One firing: 2021-07-01 06:00 CDT = 11:00 UTC, which checks the June cycle.
     await h.client.schedule.getHandle(scheduleId).backfill({
-      start: new Date('2021-06-01T10:00:00Z'),
-      end: new Date('2021-06-01T13:00:00Z'),
+      start: new Date('2021-07-01T10:00:00Z'),
+      end: new Date('2021-07-01T13:00:00Z'),
       overlap: ScheduleOverlapPolicy.ALLOW_ALL,
     });
     const handle = h.client.workflow.getHandle(workflowIds.export(BACKFILL_CYCLE));
@@ -173,9 +260,9 @@ describe('export schedule', () => {
 });
 
 /** The outcome of the n-th run the schedule started (the starter workflow). */
-async function starterOutcome(index: number): Promise<ScheduledExportOutcome> {
+async function starterOutcome(id: string, index: number): Promise<ScheduledExportOutcome> {
   const action = await eventually(
-    async () => (await describeExportSchedule(h.client, scheduleId)).recentActions[index],
+    async () => (await describeExportSchedule(h.client, id)).recentActions[index],
   );
   return (await h.client.workflow.getHandle(action.workflowId).result()) as ScheduledExportOutcome;
 }

@@ -228,7 +228,8 @@ describe('mapInvoiceToRow', () => {
     ['abc', "amount_due 'abc' is not a decimal amount"],
     ['$50.00', "amount_due '$50.00' is not a decimal amount"],
     ['1,234.00', "amount_due '1,234.00' is not a decimal amount"],
-    ['-5.00', "amount_due '-5.00' is negative"],
+    // Credit balances are left out, and the report says why (docs/decisions.md).
+    ['-5.00', "amount_due '-5.00' is a credit balance: IC has nothing to collect"],
     ['1.005', "amount_due '1.005' has more than two decimals"],
   ])('rejects amount_due %j', (amount, reason) => {
     expect(mapInvoiceToRow(invoice({ amount_due: amount }))).toEqual({ ok: false, reasons: [reason] });
@@ -447,6 +448,40 @@ describe('buildInvoiceFile', () => {
     await checkGolden('small-cycle.mmddyyyy.txt', bytes);
     expect(bytes.toString('utf8')).toContain('040620220901|09/01/2022|10/21/2022|100.00|50.00|0406|');
     expect(result.totalAmount).toBe('11927.25');
+  });
+
+  it('skips invoices already sent and reports the ones a rule says are not billable', async () => {
+    const filePath = join(dir, 'follow-up.txt');
+    const result = await buildInvoiceFile({
+      invoices: iterate([
+        invoice(),
+        invoice({
+          invoice_number: '050020220901',
+          customer: '0500',
+          customer_detail: detail({ customer_id: '0500' }),
+        }),
+        invoice({
+          invoice_number: '060020220901',
+          customer: '0600',
+          status: 'D',
+          customer_detail: detail({ customer_id: '0600' }),
+        }),
+      ]),
+      filePath,
+      alreadySent: new Set(['040620220901']),
+      notBillable: (inv) => (inv.status === 'D' ? 'draft' : undefined),
+    });
+    const rows = (await readFile(filePath, 'utf8')).split('\r\n').slice(1, -1);
+    expect(rows.map((r) => r.split('|')[0])).toEqual(['050020220901']);
+    expect(result).toMatchObject({
+      invoiceCount: 1,
+      alreadySentCount: 1,
+      notBillableCount: 1,
+      rejectedCount: 1,
+    });
+    expect(result.rejectedSample).toEqual([
+      { invoice_number: '060020220901', customer_id: '0600', reasons: ['draft'] },
+    ]);
   });
 
   it('writes only the header for an empty cycle', async () => {

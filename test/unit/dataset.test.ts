@@ -54,6 +54,9 @@ describe('generateCycle', () => {
         'paid_amount',
         'past_due',
         'status',
+        'sent',
+        'created',
+        'updated',
         'total_amount',
       ].sort(),
     );
@@ -79,6 +82,9 @@ describe('generateCycle', () => {
       invoice_month: '2022-09-01',
       paid_amount: '0.00',
       status: 'F',
+      sent: true,
+      // The seed's sample: created on the 3rd of the month after its cycle.
+      created: '2022-10-03T16:41:40-05:00',
     });
     expect(invoice.customer_detail.customer_id).toBe('0406');
     expect(invoice.amount_due).toMatch(AMOUNT);
