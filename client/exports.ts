@@ -15,6 +15,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
@@ -43,10 +44,10 @@ import {
   type UploadOutcome,
   fromCents,
   toCents,
-  approveExportSignal,
+  approveExportUpdate,
   exportProgressQuery,
   exportSummaryQuery,
-  rejectExportSignal,
+  rejectExportUpdate,
 } from '../domain';
 import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
 import { heartbeatDetailsOf, type PendingActivityLike } from './heartbeat';
@@ -374,7 +375,7 @@ export async function approveExport(
 ): Promise<ExportFileRef | undefined> {
   const args = parseOrThrow(ApproveSchema, input);
   const { handle, summary } = await runningSummary(client, parseOrThrow(BillingCycleSchema, cycle));
-  await handle.signal(approveExportSignal, args);
+  await decided(cycle, () => handle.executeUpdate(approveExportUpdate, { args: [args] }));
   return summary.file;
 }
 
@@ -386,7 +387,18 @@ export async function rejectExport(
 ): Promise<void> {
   const args = parseOrThrow(RejectSchema, input);
   const { handle } = await runningSummary(client, parseOrThrow(BillingCycleSchema, cycle));
-  await handle.signal(rejectExportSignal, args);
+  await decided(cycle, () => handle.executeUpdate(rejectExportUpdate, { args: [args] }));
+}
+
+/** The run's validator refused the decision (it moved on meanwhile): say so, as the pre-check does. */
+async function decided(cycle: string, send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    const why = err.cause instanceof Error ? err.cause.message : err.message;
+    throw new ExportError('NOT_AWAITING_APPROVAL', `export of ${cycle}: ${why}`);
+  }
 }
 
 /** One file IC accepted for the cycle (a run that ended UPLOADED). */

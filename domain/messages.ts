@@ -41,8 +41,9 @@ export const dismissUpdate = defineUpdate<OperatorAnswer, [DismissInput]>('dismi
 export const alertRaisedSignal = defineSignal<[RaisedAlert]>('alertRaised');
 
 // Exports (workflows/export-billing-cycle.ts)
-export const approveExportSignal = defineSignal<[ApproveExportInput?]>('approve');
-export const rejectExportSignal = defineSignal<[RejectExportInput]>('reject');
+/** An operator's decision at the approval gate (or on IC's count mismatch): an Update answered with the outcome. */
+export const approveExportUpdate = defineUpdate<OperatorAnswer, [ApproveExportInput]>('approve');
+export const rejectExportUpdate = defineUpdate<OperatorAnswer, [RejectExportInput]>('reject');
 export const exportProgressQuery = defineQuery<ExportProgress>('progress');
 export const exportSummaryQuery = defineQuery<ExportSummary>('summary');
 

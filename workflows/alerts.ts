@@ -35,22 +35,6 @@ const { sendAlert, forwardAlertToDigest } = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
-/**
- * Runs that began before alerts had their own runs (exports, adjustments) awaited the
- * `sendAlert` activity; they keep doing so on replay, new ones raise an alert run.
- */
-export const ALERTS_AS_RUNS_PATCH = 'alerts-as-runs';
-
-/**
- * The alert as those older runs sent it: an activity awaited by the run itself (a retry
- * cap, so a webhook that stays down cannot hold the run forever). One option set for
- * every workflow that still has that path.
- */
-export const { sendAlert: sendAlertInRun } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
-});
-
 /** How many alerts of a group go out one by one before the rest are summarised. */
 export const DIGEST_INDIVIDUAL_ALERTS = 3;
 export const DIGEST_WINDOW_MS = 10 * 60 * 1000;

@@ -2,7 +2,9 @@
  * `balances-refresh-<cycle>` (`imt-ic balances refresh --cycle C`): compares IMT's balance
  * of every invoice of a cycle with IC's, sends one file with those that differ, checks that
  * IC shows them, and reports what it changed. Per-invoice data stays on the worker's disk;
- * history holds a handful of events whatever the cycle's size.
+ * history holds a handful of events whatever the cycle's size. The decisions are pure
+ * functions in domain/balance-refresh.ts; NEEDS_ATTENTION ends the run with one alert (a
+ * person checks IC and refreshes the cycle again).
  */
 import {
   isCancellation,
@@ -16,12 +18,20 @@ import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { raiseAlert } from './alerts';
 import {
-  isBillingCycle,
   BalanceRefreshStatus,
+  DEFAULT_REFRESH_RATE_PER_SECOND,
   FailureType,
+  afterComparison,
+  afterVerification,
+  comparedProgress,
+  refreshAuthRejectedAlert,
+  refreshFailedAlert,
+  refreshInputProblem,
+  type BalanceComparison,
   type BalanceRefreshInput,
   type BalanceRefreshProgress,
   type BalanceRefreshResult,
+  type RefreshAlert,
   balanceRefreshProgressQuery,
 } from '../domain';
 import { callIcAlertingOnAuth } from './ic-calls';
@@ -41,109 +51,83 @@ const LONG = { startToCloseTimeout: '12 hours', heartbeatTimeout: '2 minutes' } 
 const first = proxyActivities<Activities>({ ...LONG, scheduleToCloseTimeout: '24 hours', retry: UNTIL_AUTH });
 const patient = proxyActivities<Activities>({ ...LONG, retry: RETRY });
 
-export const DEFAULT_REFRESH_RATE_PER_SECOND = 10;
-
-/**
- * Why one long function: the refresh's progress query and its steps (compare → refresh →
- * verify) share one closure (Temporal's workflow style).
- */
 export async function balanceRefreshWorkflow(input: BalanceRefreshInput): Promise<BalanceRefreshResult> {
-  const { cycle } = input;
-  const ratePerSecond = input.ratePerSecond ?? DEFAULT_REFRESH_RATE_PER_SECOND;
-  if (!isBillingCycle(cycle))
-    throw ApplicationFailure.create({
-      type: 'InvalidRefreshInput',
-      nonRetryable: true,
-      message: `invalid billing cycle ${JSON.stringify(cycle)}: expected YYYY-MM-01`,
-    });
-  const info = workflowInfo();
-  const progress: BalanceRefreshProgress = { status: BalanceRefreshStatus.COMPARING };
-  setHandler(balanceRefreshProgressQuery, () => progress);
-  const setStatus = (status: BalanceRefreshStatus, detail: string) => {
-    progress.status = status;
-    setCurrentDetails(`**${status}** · balances of cycle ${cycle}\n\n${detail}`);
-  };
-  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
-  const alert = async (title: string, text: string) => {
-    await raiseAlert({ key: `${info.workflowId}:${info.runId}:${progress.status}`, title, text });
-  };
-  const onAuthRejected = async (message: string) => {
-    setStatus(BalanceRefreshStatus.AUTH_REJECTED, message);
-    await alert(
-      `Balance refresh of cycle ${cycle}: IC rejects the credentials`,
-      `${message}. Fix IC_BILLER_GUID / IC_WEB_SERVICE_KEY; the refresh resumes by itself.`,
-    );
-  };
-
+  const problem = refreshInputProblem(input);
+  if (problem)
+    throw ApplicationFailure.create({ type: 'InvalidRefreshInput', nonRetryable: true, message: problem });
+  const refresh = new Refresh(input.cycle, input.ratePerSecond ?? DEFAULT_REFRESH_RATE_PER_SECOND);
   try {
-    setStatus(BalanceRefreshStatus.COMPARING, `at most ${ratePerSecond} calls per second to IMT and to IC`);
-    const runKey = info.runId.replace(/-/g, '');
-    const comparison = await callIcAlertingOnAuth(
-      () => first.compareCycleBalances({ cycle, runKey, ratePerSecond }),
-      () => patient.compareCycleBalances({ cycle, runKey, ratePerSecond }),
-      onAuthRejected,
-    );
-    Object.assign(progress, {
-      compared: comparison.compared,
-      total: comparison.compared,
-      differing: comparison.differing,
-    });
-    const result: BalanceRefreshResult = { cycle, status: BalanceRefreshStatus.DONE, comparison };
-    const file = comparison.file;
-    if (!file) {
-      setStatus(
-        BalanceRefreshStatus.DONE,
-        `${comparison.compared} invoices compared; IC agrees with IMT on all`,
-      );
-      return result;
-    }
-
-    setStatus(
-      BalanceRefreshStatus.UPLOADING,
-      `${file.invoiceCount} of ${comparison.compared} invoices differ: ${file.fileName}`,
-    );
-    const uploadInput = { filePath: file.filePath, fileName: file.fileName, sha256: file.sha256 };
-    result.upload = await callIcAlertingOnAuth(
-      () => first.uploadInvoiceFile(uploadInput),
-      () => patient.uploadInvoiceFile(uploadInput),
-      onAuthRejected,
-    );
-
-    setStatus(
-      BalanceRefreshStatus.VERIFYING,
-      `${file.invoiceCount} balances sent; asking IC until it shows them`,
-    );
-    const verifyInput = { differencesPath: comparison.differencesPath, ratePerSecond };
-    result.verification = await callIcAlertingOnAuth(
-      () => first.verifyRefreshedBalances(verifyInput),
-      () => patient.verifyRefreshedBalances(verifyInput),
-      onAuthRejected,
-    );
-    const v = result.verification;
-    if (v.stillDifferent === 0) {
-      setStatus(BalanceRefreshStatus.DONE, `${v.verified} balances updated in IC and verified`);
-      return result;
-    }
-    result.status = BalanceRefreshStatus.NEEDS_ATTENTION;
-    const listed = v.sample.map((d) => d.invoice_number).join(', ');
-    setStatus(
-      BalanceRefreshStatus.NEEDS_ATTENTION,
-      `${v.stillDifferent} invoices still differ in IC: ${listed}`,
-    );
-    await alert(
-      `Balance refresh of cycle ${cycle} needs attention: ${v.stillDifferent} invoices still differ in IC`,
-      `${v.verified} of ${v.verified + v.stillDifferent} balances sent are shown by IC; still different: ${listed}${
-        v.stillDifferent > v.sample.length ? ', …' : ''
-      } (all in ${comparison.differencesPath}).`,
-    );
-    return result;
+    return await refresh.run();
   } catch (err) {
-    if (!isCancellation(err)) {
-      await alert(
-        `Balance refresh of cycle ${cycle} failed`,
-        `${failureTypeOf(err) ?? 'Error'}: ${failureMessageOf(err)}`,
+    if (!isCancellation(err))
+      await refresh.alert(
+        refreshFailedAlert(input.cycle, failureTypeOf(err) ?? 'Error', failureMessageOf(err)),
       );
-    }
     throw err;
+  }
+}
+
+class Refresh {
+  private readonly progress: BalanceRefreshProgress = { status: BalanceRefreshStatus.COMPARING };
+
+  constructor(
+    private readonly cycle: string,
+    private readonly ratePerSecond: number,
+  ) {
+    setHandler(balanceRefreshProgressQuery, () => this.progress);
+  }
+
+  /** compare → upload what differs → verify. */
+  async run(): Promise<BalanceRefreshResult> {
+    const { cycle, ratePerSecond } = this;
+    this.show(BalanceRefreshStatus.COMPARING, `at most ${ratePerSecond} calls per second to IMT and to IC`);
+    const runKey = workflowInfo().runId.replace(/-/g, '');
+    const comparison = await this.callIc((a) => a.compareCycleBalances({ cycle, runKey, ratePerSecond }));
+    Object.assign(this.progress, comparedProgress(comparison));
+    const result: BalanceRefreshResult = { cycle, status: BalanceRefreshStatus.DONE, comparison };
+    const next = afterComparison(comparison);
+    this.show(next.status, next.detail);
+    if (next.status === BalanceRefreshStatus.DONE) return result;
+
+    const { filePath, fileName, sha256 } = next.file;
+    result.upload = await this.callIc((a) => a.uploadInvoiceFile({ filePath, fileName, sha256 }));
+    this.show(
+      BalanceRefreshStatus.VERIFYING,
+      `${next.file.invoiceCount} balances sent; asking IC until it shows them`,
+    );
+    result.verification = await this.verify(comparison);
+    const verdict = afterVerification(cycle, comparison, result.verification);
+    result.status = verdict.status;
+    this.show(verdict.status, verdict.detail);
+    if (verdict.status === BalanceRefreshStatus.NEEDS_ATTENTION) await this.alert(verdict.alert);
+    return result;
+  }
+
+  private verify(comparison: BalanceComparison) {
+    const verifyInput = { differencesPath: comparison.differencesPath, ratePerSecond: this.ratePerSecond };
+    return this.callIc((a) => a.verifyRefreshedBalances(verifyInput));
+  }
+
+  /** First without retrying IC's credential refusal; after one alert, patiently until fixed. */
+  private callIc<T>(call: (a: typeof first) => Promise<T>): Promise<T> {
+    return callIcAlertingOnAuth(
+      () => call(first),
+      () => call(patient),
+      async (message) => {
+        this.show(BalanceRefreshStatus.AUTH_REJECTED, message);
+        await this.alert(refreshAuthRejectedAlert(this.cycle, message));
+      },
+    );
+  }
+
+  private show(status: BalanceRefreshStatus, detail: string): void {
+    this.progress.status = status;
+    setCurrentDetails(`**${status}** · balances of cycle ${this.cycle}\n\n${detail}`);
+  }
+
+  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
+  async alert({ title, text }: RefreshAlert): Promise<void> {
+    const { workflowId, runId } = workflowInfo();
+    await raiseAlert({ key: `${workflowId}:${runId}:${this.progress.status}`, title, text });
   }
 }

@@ -58,7 +58,9 @@ import {
   SA,
   SCHEDULED_START_TIME,
   workflowIds,
+  type ApproveExportInput,
   type ExportDecision,
+  type RejectExportInput,
   type ExportFileRef,
   type ExportProgress,
   type ExportResult,
@@ -66,10 +68,10 @@ import {
   type ExportWorkflowInput,
   type ScheduledExportInput,
   type ScheduledExportOutcome,
-  approveExportSignal,
+  approveExportUpdate,
   exportProgressQuery,
   exportSummaryQuery,
-  rejectExportSignal,
+  rejectExportUpdate,
 } from '../domain';
 import { callIcAlertingOnAuth } from './ic-calls';
 import { failureSummary, failureTypeOf, isAlreadyStarted } from './failures';
@@ -170,10 +172,35 @@ class ExportRun {
     };
     setHandler(exportProgressQuery, () => this.progress);
     setHandler(exportSummaryQuery, () => this.summary);
-    setHandler(approveExportSignal, (args) =>
-      this.decide({ decision: 'approved', by: args?.by, reason: args?.note }),
+    // Updates: refused without history unless a decision is awaited; the answer is the status after it.
+    const awaitingDecision = () => {
+      const s = this.summary.status;
+      const open =
+        (s === ExportStatus.NEEDS_ATTENTION && !this.countDecision) ||
+        (s === ExportStatus.AWAITING_APPROVAL && !this.decision);
+      if (!open)
+        throw ApplicationFailure.nonRetryable(
+          `export of ${this.cycle} is ${s}: no decision is awaited`,
+          'WrongState',
+        );
+    };
+    const answered = () => ({ workflowId: workflowInfo().workflowId, status: this.summary.status });
+    setHandler(
+      approveExportUpdate,
+      (args: ApproveExportInput) => {
+        this.decide({ decision: 'approved', by: args?.by, reason: args?.note });
+        return answered();
+      },
+      { validator: (_args: ApproveExportInput) => awaitingDecision() },
     );
-    setHandler(rejectExportSignal, ({ reason, by }) => this.decide({ decision: 'rejected', by, reason }));
+    setHandler(
+      rejectExportUpdate,
+      ({ reason, by }: RejectExportInput) => {
+        this.decide({ decision: 'rejected', by, reason });
+        return answered();
+      },
+      { validator: (_args: RejectExportInput) => awaitingDecision() },
+    );
     this.setStatus(ExportStatus.EXTRACTING);
   }
 

@@ -3,15 +3,19 @@
  * reports a change, and checks that IC shows it.
  *
  * IMT may report several changes in a row: they are signals to one running workflow
- * (signal-with-start by the ingress). The run waits for a quiet moment (`QUIET_PERIOD`,
- * at most `MAX_COLLECTING` while changes keep coming) and then sends IMT's *current*
- * balance once, so a burst becomes one upload and the last change always wins.
+ * (signal-with-start by the ingress). The run waits for a quiet moment (`quietMs`, at most
+ * `maxCollectingMs` while changes keep coming; ADJUSTMENT_TIMING) and then sends IMT's
+ * *current* balance once, so a burst becomes one upload and the last change always wins.
+ * Idle for `idleMs` it ends; past `maxHistoryEvents` it continues as new between rounds,
+ * carrying its state and any change no round has covered yet.
  *
  * After the upload it asks IC (ViewInvoiceByInvoiceNumber) until IC shows the same balance
  * and past-due amount (IC loads files asynchronously; the activity re-asks on its own). If
- * IC still disagrees the run parks in NEEDS_ATTENTION with one alert and waits for `retry`
- * (send and check again), `dismiss`, or a new change. IC refusing our credentials alerts
- * once and is retried slowly until fixed. A run that fails alerts.
+ * IC still disagrees the run parks in NEEDS_ATTENTION with one alert and waits for the Update
+ * `retry` (send and check again), `dismiss`, or a new change; each Update's validator refuses
+ * it in any other state without writing history. IC refusing our credentials alerts once and
+ * is retried slowly until fixed. A run that fails alerts. The decisions are pure functions
+ * in domain/adjustment.ts.
  */
 import {
   ApplicationFailure,
@@ -30,10 +34,29 @@ import { raiseAlert } from './alerts';
 import { callIcAlertingOnAuth } from './ic-calls';
 import { failureMessageOf, failureTypeOf } from './failures';
 import {
+  ADJUSTMENT_TIMING,
   AdjustmentStatus,
   FailureType,
-  type BalanceCheckResult,
-  type BalanceSyncResult,
+  adjustmentFailedAlert,
+  afterParked,
+  authRejectedAlert,
+  carryAdjustment,
+  collectingWaitMs,
+  hasWork,
+  judgeRound,
+  newAdjustment,
+  nextAdjustmentStep,
+  parkedWoken,
+  recordRound,
+  refuseAdjustmentOperator,
+  roundCollects,
+  takeChange,
+  type AdjustmentAlert,
+  type AdjustmentCarry,
+  type AdjustmentInbox,
+  type AdjustmentOperatorAction,
+  type AdjustmentRunOptions,
+  type AdjustmentTiming,
   type InvoiceAdjustmentState,
   type OperatorAnswer,
   dismissUpdate,
@@ -71,160 +94,173 @@ const { syncInvoiceBalance: syncUntilCredentialsFixed, checkIcBalance: checkUnti
     heartbeatTimeout: '1 minute',
     retry: SYNC_RETRY,
   });
-/** A change followed by this much quiet is sent; more changes meanwhile join the same update. */
-const QUIET_PERIOD_MS = 2_000;
-/** A steady stream of changes still sends an update this often. */
-const MAX_COLLECTING_MS = 30_000;
-/** Idle this long after the last round: the run ends (a later change starts a new one). */
-const IDLE_MS = 60_000;
-/** Past this many events the run continues as new between rounds, so history stays bounded. */
-const MAX_HISTORY_EVENTS = 2_000;
 
-/**
- * Why one long function: the invoice's burst of changes, its handlers and the rounds
- * (collect → sync → verify) share one closure (Temporal's workflow style).
- */
-export async function invoiceAdjustmentWorkflow(invoiceNumber: string): Promise<InvoiceAdjustmentState> {
-  const state: InvoiceAdjustmentState = {
-    invoiceNumber,
-    status: AdjustmentStatus.COLLECTING,
-    reasons: [],
-    syncs: [],
-    checks: [],
-  };
-  const info = workflowInfo();
-  let changes = 0;
-  let retryRequested = false;
-  let dismissed: string | undefined;
-  setHandler(invoiceAdjustedSignal, ({ reason }) => {
-    changes += 1;
-    if (reason && state.reasons.length < 50) state.reasons.push(reason);
-  });
-  // Operators: an Update each, refused without history unless the update needs attention.
-  const parkedOnly = () => {
-    if (state.status !== AdjustmentStatus.NEEDS_ATTENTION)
-      throw ApplicationFailure.nonRetryable(
-        `the balance update of invoice ${invoiceNumber} is ${state.status}; only a NEEDS_ATTENTION one can be retried or dismissed`,
-        'WrongState',
-      );
-  };
-  const answer = (): OperatorAnswer => ({ workflowId: info.workflowId, status: state.status ?? 'UNKNOWN' });
-  setHandler(
-    retryUpdate,
-    (_by: { by?: string }) => {
-      retryRequested = true;
-      return answer();
-    },
-    { validator: (_by: { by?: string }) => parkedOnly() },
-  );
-  setHandler(
-    dismissUpdate,
-    async ({ reason }: { reason: string }) => {
-      dismissed = reason;
-      await condition(() => state.status === AdjustmentStatus.DISMISSED);
-      return answer();
-    },
-    { validator: (_input: { reason: string }) => parkedOnly() },
-  );
-  setHandler(invoiceAdjustmentStateQuery, () => state);
+export async function invoiceAdjustmentWorkflow(
+  invoiceNumber: string,
+  options: AdjustmentRunOptions = {},
+): Promise<InvoiceAdjustmentState> {
+  const run = new AdjustmentRun(invoiceNumber, { ...ADJUSTMENT_TIMING, ...options.timing }, options.carried);
+  const next = await run.rounds();
+  if (next === 'continue-as-new') {
+    // Handlers first; a change not yet covered by a round goes with the state.
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof invoiceAdjustmentWorkflow>(invoiceNumber, {
+      carried: run.carry(),
+      timing: options.timing,
+    });
+  }
+  return run.state;
+}
 
-  const setStatus = (status: AdjustmentStatus, detail?: string) => {
-    state.status = status;
-    setCurrentDetails(`**${status}** · invoice ${invoiceNumber}${detail ? `\n\n${detail}` : ''}`);
-  };
-  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
-  const alert = async (title: string, text: string) => {
-    const key = `${info.workflowId}:${info.runId}:${state.status}`;
-    await raiseAlert({ key, title, text });
-  };
-  const onAuthRejected = async (message: string) => {
-    setStatus(AdjustmentStatus.AUTH_REJECTED, message);
-    state.lastError = { type: FailureType.AuthRejected, message };
-    await alert(
-      `Balance update of invoice ${invoiceNumber}: IC rejects the credentials`,
-      `${message}. Fix IC_BILLER_GUID / IC_WEB_SERVICE_KEY; the update resumes by itself.`,
-    );
-  };
+class AdjustmentRun {
+  readonly state: InvoiceAdjustmentState;
+  private readonly inbox: AdjustmentInbox;
+  /** Rounds ended (verified or parked): what a `retry` Update waits for. */
+  private ended = 0;
 
-  let handled = 0;
-  try {
-    for (;;) {
-      // Wait for a change (the first came with the start); end when idle.
-      if (!(await condition(() => changes > handled || retryRequested, IDLE_MS))) {
-        await condition(allHandlersFinished);
-        return state;
-      }
-      // The history length now, not at start (workflowInfo() is a snapshot).
-      if (workflowInfo().historyLength > MAX_HISTORY_EVENTS && !retryRequested) {
-        // Unhandled changes are signals again in the new run: the ingress's signal-with-start
-        // and Temporal's rule that a run cannot close over unread signals keep them.
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof invoiceAdjustmentWorkflow>(invoiceNumber);
-      }
-      retryRequested = false;
-      setStatus(AdjustmentStatus.COLLECTING);
-      const collectingSince = Date.now();
+  constructor(
+    private readonly invoiceNumber: string,
+    private readonly timing: AdjustmentTiming,
+    carried?: AdjustmentCarry,
+  ) {
+    ({ state: this.state, inbox: this.inbox } = newAdjustment(invoiceNumber, carried));
+    setHandler(invoiceAdjustedSignal, ({ reason }) => takeChange(this.state, this.inbox, reason));
+    setHandler(invoiceAdjustmentStateQuery, () => this.state);
+    const validator = (a: AdjustmentOperatorAction) => {
+      const refusal = refuseAdjustmentOperator(this.state, this.inbox, a);
+      if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'WrongState');
+    };
+    setHandler(retryUpdate, () => this.retry(), {
+      validator: (a) => validator({ action: 'retry', by: a?.by }),
+    });
+    setHandler(dismissUpdate, (a) => this.dismiss(a.reason, a.by), {
+      validator: (a) => validator({ action: 'dismiss', ...a }),
+    });
+  }
+
+  carry(): AdjustmentCarry {
+    return carryAdjustment(this.state, this.inbox);
+  }
+
+  /** Rounds until the run ends (idle, dismissed) or its history is long: collect → sync → verify. */
+  async rounds(): Promise<'ended' | 'continue-as-new'> {
+    try {
       for (;;) {
-        const seen = changes;
-        const left = MAX_COLLECTING_MS - (Date.now() - collectingSince);
-        if (left <= 0 || !(await condition(() => changes !== seen, Math.min(QUIET_PERIOD_MS, left)))) break;
+        const woken = await condition(() => hasWork(this.inbox), this.timing.idleMs);
+        const { historyLength, continueAsNewSuggested } = workflowInfo();
+        const step = nextAdjustmentStep(
+          this.inbox,
+          woken,
+          { length: historyLength, continueAsNewSuggested },
+          this.timing,
+        );
+        if (step === 'continue-as-new') return step;
+        if (step === 'end' && (await this.closing())) return 'ended';
+        if (step === 'round' && (await this.round()) === 'dismissed') {
+          await condition(allHandlersFinished);
+          return 'ended';
+        }
       }
-      handled = changes;
-
-      setStatus(AdjustmentStatus.SYNCING);
-      const roundKey = `${info.runId.replace(/-/g, '')}-${state.syncs.length + 1}`;
-      const sync: BalanceSyncResult = await callIcAlertingOnAuth(
-        () => syncUntilAuthRejected(invoiceNumber, roundKey),
-        () => syncUntilCredentialsFixed(invoiceNumber, roundKey),
-        onAuthRejected,
-      );
-      state.syncs.push(sync);
-
-      setStatus(AdjustmentStatus.VERIFYING, `balance ${sync.balanceDue}, past due ${sync.pastDue}`);
-      const check: BalanceCheckResult = await callIcAlertingOnAuth(
-        () => checkUntilAuthRejected(sync),
-        () => checkUntilCredentialsFixed(sync),
-        onAuthRejected,
-      );
-      state.checks?.push(check);
-      if (state.checks && state.checks.length > 20) state.checks.splice(0, state.checks.length - 20);
-      if (check.verified) {
-        state.lastError = undefined;
-        setStatus(AdjustmentStatus.VERIFIED, `IC shows ${sync.balanceDue} (past due ${sync.pastDue})`);
-        continue;
-      }
-
-      const shown =
-        check.icBalanceDue === null
-          ? 'IC does not show the invoice'
-          : `IC shows balance ${check.icBalanceDue}, past due ${check.icPastDue}`;
-      const message = `sent balance ${sync.balanceDue}, past due ${sync.pastDue} (${sync.fileName}); after ${check.checks} checks ${shown}`;
-      state.lastError = { type: 'IcBalanceMismatch', message };
-      setStatus(AdjustmentStatus.NEEDS_ATTENTION, message);
-      await alert(
-        `Balance update of invoice ${invoiceNumber} needs attention: IC does not show IMT's balance`,
-        `${message}. Check the invoice in IC, then signal \`retry\` (send and check again) or \`dismiss\` on ${info.workflowId}.`,
-      );
-      await condition(() => retryRequested || dismissed !== undefined || changes > handled);
-      if (dismissed !== undefined) {
-        state.closingReason = dismissed;
-        setStatus(AdjustmentStatus.DISMISSED, dismissed);
-        await condition(allHandlersFinished);
-        return state;
-      }
-      // A retry or a new change: the next round sends IMT's current balance again.
-      retryRequested = true;
+    } catch (err) {
+      if (!isCancellation(err)) await this.alertFailure(err);
+      throw err;
     }
-  } catch (err) {
-    if (!isCancellation(err)) {
-      const type = failureTypeOf(err) ?? 'Error';
-      const message = failureMessageOf(err);
-      state.lastError = { type, message };
-      await alert(
-        `Balance update of invoice ${invoiceNumber} failed`,
-        `${type}: ${message}. IC may show an old balance for ${invoiceNumber}; a new change from IMT (or \`imt-ic\` re-sending it) starts a new update.`,
-      );
+  }
+
+  private async round(): Promise<'verified' | 'retry' | 'dismissed'> {
+    if (roundCollects(this.inbox)) await this.collect();
+    this.inbox.retry = false;
+    this.inbox.handled = this.inbox.changes;
+    this.show(AdjustmentStatus.SYNCING);
+    const roundKey = `${workflowInfo().runId.replace(/-/g, '')}-${this.state.syncs.length + 1}`;
+    const onAuth = (message: string) => this.authRejected(message);
+    const sync = await callIcAlertingOnAuth(
+      () => syncUntilAuthRejected(this.invoiceNumber, roundKey),
+      () => syncUntilCredentialsFixed(this.invoiceNumber, roundKey),
+      onAuth,
+    );
+    this.show(AdjustmentStatus.VERIFYING, `balance ${sync.balanceDue}, past due ${sync.pastDue}`);
+    const check = await callIcAlertingOnAuth(
+      () => checkUntilAuthRejected(sync),
+      () => checkUntilCredentialsFixed(sync),
+      onAuth,
+    );
+    recordRound(this.state, sync, check);
+    const verdict = judgeRound(this.invoiceNumber, sync, check);
+    this.state.lastError = verdict.status === AdjustmentStatus.VERIFIED ? undefined : verdict.error;
+    this.show(verdict.status, verdict.detail);
+    this.ended += 1;
+    if (verdict.status === AdjustmentStatus.VERIFIED) return 'verified';
+    // One alert per parking (a later round that parks again alerts again).
+    await this.alert(verdict.alert, `${this.ended}`);
+    await condition(() => parkedWoken(this.inbox));
+    const next = afterParked(this.state, this.inbox);
+    if (next === 'dismissed') this.show(AdjustmentStatus.DISMISSED, this.state.closingReason);
+    return next;
+  }
+
+  /** Waits for a quiet moment, so a burst of changes becomes one update. */
+  private async collect(): Promise<void> {
+    this.show(AdjustmentStatus.COLLECTING);
+    const since = Date.now();
+    for (;;) {
+      const seen = this.inbox.changes;
+      const waitMs = collectingWaitMs(since, Date.now(), this.timing);
+      if (waitMs === 0 || !(await condition(() => this.inbox.changes !== seen, waitMs))) return;
     }
-    throw err;
+  }
+
+  /** The `retry` Update: answers with the outcome of the round it asked for (or after a wait). */
+  private async retry(): Promise<OperatorAnswer> {
+    this.inbox.retry = true;
+    const ended = this.ended;
+    await condition(() => this.ended > ended, this.timing.operatorWaitMs);
+    return this.answer();
+  }
+
+  private async dismiss(reason: string, by?: string): Promise<OperatorAnswer> {
+    this.inbox.dismissal = { reason, by };
+    await condition(() => this.state.status === AdjustmentStatus.DISMISSED);
+    return this.answer();
+  }
+
+  private answer(): OperatorAnswer {
+    const s = this.state;
+    const detail = s.status === AdjustmentStatus.DISMISSED ? s.closingReason : s.lastError?.message;
+    return { workflowId: workflowInfo().workflowId, status: s.status ?? 'UNKNOWN', detail };
+  }
+
+  /** True when the run may end now: no handler is running and no change came meanwhile. */
+  private async closing(): Promise<boolean> {
+    await condition(allHandlersFinished);
+    return !hasWork(this.inbox);
+  }
+
+  private show(status: AdjustmentStatus, detail?: string): void {
+    this.state.status = status;
+    setCurrentDetails(`**${status}** · invoice ${this.invoiceNumber}${detail ? `\n\n${detail}` : ''}`);
+  }
+
+  private async authRejected(message: string): Promise<void> {
+    this.show(AdjustmentStatus.AUTH_REJECTED, message);
+    this.state.lastError = { type: FailureType.AuthRejected, message };
+    await this.alert(authRejectedAlert(this.invoiceNumber, message));
+  }
+
+  private async alertFailure(err: unknown): Promise<void> {
+    const type = failureTypeOf(err) ?? 'Error';
+    const message = failureMessageOf(err);
+    this.state.lastError = { type, message };
+    await this.alert(adjustmentFailedAlert(this.invoiceNumber, type, message));
+  }
+
+  // Never blocks the run: the alert is delivered by its own run (workflows/alerts.ts).
+  private async alert({ title, text }: AdjustmentAlert, round = ''): Promise<void> {
+    const { workflowId, runId } = workflowInfo();
+    await raiseAlert({
+      key: `${workflowId}:${runId}:${this.state.status}${round && `:${round}`}`,
+      title,
+      text,
+    });
   }
 }

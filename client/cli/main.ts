@@ -1,5 +1,5 @@
 /**
- * The operator commands of `imt-ic` (payments, exports, schedules, balances,
+ * The operator commands of `imt-ic` (payments, exports, schedules, balances, adjustments,
  * reconciliation); app/main.ts adds the service's own processes to the same program.
  *
  * Exit codes (EXIT in client/cli/context.ts): 0 success; 1 the command failed (one-line
@@ -16,6 +16,7 @@ import { registerPaymentCommands } from './payments';
 import { registerExportCommands } from './export-commands';
 import { registerScheduleCommands } from './schedule-commands';
 import { registerBalanceCommands } from './balance-commands';
+import { registerAdjustmentCommands } from './adjustment-commands';
 import { registerReconcileCommands } from './reconcile-commands';
 import { registerPatchCommands } from './patch-commands';
 
@@ -64,6 +65,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error, 3 not found, 4 refused in the current
   registerExportCommands(program, getContext);
   registerScheduleCommands(program, getContext);
   registerBalanceCommands(program, getContext);
+  registerAdjustmentCommands(program, getContext);
   registerReconcileCommands(program, io, provider);
   registerPatchCommands(program, getContext);
   extend?.(program);

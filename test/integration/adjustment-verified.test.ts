@@ -12,7 +12,7 @@ import {
   AdjustmentStatus,
   invoiceAdjustedWorkflowId,
   type InvoiceAdjustmentState,
-  dismissSignal,
+  dismissUpdate,
   invoiceAdjustmentStateQuery,
 } from '../../domain';
 import { startAlertedHarness, stopAlertedHarness } from '../helpers/alerted-harness';
@@ -119,7 +119,9 @@ describe('verified balance updates', () => {
       expect(sent).toHaveLength(1);
       expect(sent[0].title).toContain(`Balance update of invoice ${n} needs attention`);
 
-      await h.client.workflow.getHandle(workflowId).signal(dismissSignal, { reason: 'fixed in IC by hand' });
+      await h.client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(dismissUpdate, { args: [{ reason: 'fixed in IC by hand' }] });
       const done = await h.client.workflow.getHandle(workflowId).result();
       expect(done).toMatchObject({
         status: AdjustmentStatus.DISMISSED,
