@@ -96,6 +96,8 @@ export interface Parked {
   since: string;
   /** A payment arriving clears it (an event that waited too long for its payment). */
   clearsOnPayment?: boolean;
+  /** The alert for this parking went out (each parking alerts once, also across continue-as-new). */
+  alerted?: boolean;
 }
 
 export interface ReversalRecord {

@@ -106,6 +106,8 @@ export async function transactionWorkflow(input: TransactionInput): Promise<Tran
         await condition(allHandlersFinished);
         await continueAsNew<typeof transactionWorkflow>({ ...input, carried: run.state });
       }
+      // Only awaited when there is an alert to raise: an extra await would reorder commands on replay.
+      if (run.parkingToAlert()) await run.alertParking();
       const step = nextStep(run.state, Date.now(), timing);
       if (step.kind === 'complete' && (await run.closing())) break;
       if (step.kind !== 'complete') await run.perform(step);
@@ -224,16 +226,28 @@ class TransactionRun {
     }
   }
 
-  private async park(reason: string, imtMayHold: boolean, clearsOnPayment?: boolean): Promise<void> {
+  private park(reason: string, imtMayHold: boolean, clearsOnPayment?: boolean): Promise<void> {
+    this.state.parked = { reason, imtMayHold, since: new Date().toISOString(), clearsOnPayment };
+    return this.alertParking();
+  }
+
+  parkingToAlert(): boolean {
+    return this.state.parked !== undefined && !this.state.parked.alerted;
+  }
+
+  /** One alert per parking, whichever decision parked the run (a step, or an IMT outcome). */
+  async alertParking(): Promise<void> {
     const s = this.state;
-    s.parked = { reason, imtMayHold, since: new Date().toISOString(), clearsOnPayment };
+    const parked = s.parked;
+    if (!parked || parked.alerted) return;
+    parked.alerted = true;
     this.parkings += 1;
     this.show();
     const { workflowId, runId } = workflowInfo();
     await raiseAlert({
       key: `${workflowId}:${runId}:parked:${this.parkings}`,
-      title: `Transaction ${s.transactionId} needs attention${imtMayHold ? ' — IMT MAY HOLD it' : ''}`,
-      text: `${reason}. Invoice ${s.payment?.invoice_number ?? '?'}. Then \`imt-ic payments retry ${s.transactionId}\` or \`imt-ic payments dismiss ${s.transactionId} --reason …\`.`,
+      title: `Transaction ${s.transactionId} needs attention${parked.imtMayHold ? ' — IMT MAY HOLD it' : ''}`,
+      text: `${parked.reason}. Invoice ${s.payment?.invoice_number ?? '?'}. Then \`imt-ic payments retry ${s.transactionId}\` or \`imt-ic payments dismiss ${s.transactionId} --reason …\`.`,
     });
   }
 
