@@ -133,6 +133,8 @@ describe('stand-alone worker (npm run worker)', () => {
           TEMPORAL_TASK_QUEUE: taskQueue,
           METRICS_PORT: String(metricsPort),
           IMT_BASE_URL: h.imt.url,
+          // The simulator on loopback speaks plain HTTP (contracts A).
+          ALLOW_INSECURE_URLS: 'true',
           IMT_INTEGRATOR_ID: h.imtIntegratorId,
           INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
           DATA_DIR: h.dataDir,
