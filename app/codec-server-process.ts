@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** As for the service (common/config.ts): migrations only. */
+  PAYLOAD_ALLOW_PLAINTEXT: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
 });
 
 function fail(problems: string[]): never {
@@ -51,7 +53,10 @@ export async function runCodecServer(): Promise<void> {
   const e = parsed.data;
   const secrets = [token.value as string, ...(keys?.keys ?? []).map((k) => k.key.toString('base64'))];
   const logger = createLogger({ level: e.LOG_LEVEL, secrets, name: 'codec-server' });
-  const codec = new AesGcmPayloadCodec(keys?.keys ?? loadOrCreateLocalPayloadKeys(e.DATA_DIR));
+  // Summaries stay readable (marked public); any other plaintext payload is refused.
+  const codec = new AesGcmPayloadCodec(keys?.keys ?? loadOrCreateLocalPayloadKeys(e.DATA_DIR), {
+    plaintext: e.PAYLOAD_ALLOW_PLAINTEXT === 'true' ? 'allow' : 'public',
+  });
   const app = buildCodecServer({
     codec,
     token: token.value as string,

@@ -92,7 +92,9 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     });
     const connection = await connectTemporal(connectOptions);
     cleanups.push(() => connection.close());
-    const protection = dataProtection(payloadKeysOf(config));
+    const protection = dataProtection(payloadKeysOf(config), {
+      allowPlaintext: config.allowPlaintextPayloads,
+    });
     const client = new Client({ connection, namespace: config.temporal.namespace, ...protection });
 
     const nativeConnection = await connectWorkerToTemporal(connectOptions);
@@ -107,7 +109,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
         temporalUiUrl,
       },
       tuning: opts.workerTuning,
-      dataConverter: protection.dataConverter,
+      dataConverter: protection.workerDataConverter,
     });
     const running = worker.run();
     cleanups.push(async () => {

@@ -102,7 +102,7 @@ export async function connectServiceClient(
   return new Client({
     connection,
     namespace: config.temporal.namespace,
-    ...dataProtection(payloadKeysOf(config)),
+    ...dataProtection(payloadKeysOf(config), { allowPlaintext: config.allowPlaintextPayloads }),
   });
 }
 

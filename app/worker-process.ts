@@ -27,7 +27,9 @@ export async function runWorker(): Promise<void> {
   const connection = await connectWorkerToTemporal(connectOptions);
   // Activities of voids / ACH rejects read the payment run's state through a client.
   const clientConnection = await connectTemporal(connectOptions);
-  const protection = dataProtection(payloadKeysOf(config));
+  const protection = dataProtection(payloadKeysOf(config), {
+    allowPlaintext: config.allowPlaintextPayloads,
+  });
   const temporalClient = new Client({
     connection: clientConnection,
     namespace: config.temporal.namespace,
@@ -43,7 +45,7 @@ export async function runWorker(): Promise<void> {
       metrics: sdkActivityMetrics(),
       temporalUiUrl: temporalUiBaseUrl(),
     },
-    dataConverter: protection.dataConverter,
+    dataConverter: protection.workerDataConverter,
     workflowBundle: config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined,
   });
   logger.info(

@@ -1,12 +1,16 @@
 /**
  * What every Temporal client and worker of the service uses to talk to Temporal: the data
- * converter that encrypts payloads (common/payload-codec.ts) and the client interceptor that
- * keeps static summaries readable. Built from the configured PAYLOAD_KEYS, or — for a local
- * server only (TEMPORAL_ADDRESS unset) — from a key generated once under DATA_DIR.
+ * converter that encrypts payloads (common/payload-codec.ts) and failures' messages and stack
+ * traces (common/failure-converter.ts), and the client interceptor that keeps static summaries
+ * readable. Built from the configured PAYLOAD_KEYS, or — for a local server only
+ * (TEMPORAL_ADDRESS unset) — from a key generated once under DATA_DIR.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ClientInterceptors, WorkflowClientInterceptor } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type LoadedDataConverter } from '@temporalio/common';
 import type { AppConfig } from './config';
+import { failureConverter } from './failure-converter';
 import {
   AesGcmPayloadCodec,
   PublicTexts,
@@ -14,8 +18,22 @@ import {
   type PayloadKey,
 } from './payload-codec';
 
+/** common/failure-converter, from sources (tsx, tests) or the compiled build: workers load it by path. */
+export const FAILURE_CONVERTER_PATH = ['failure-converter.ts', 'failure-converter.js']
+  .map((f) => path.join(__dirname, f))
+  .find((f) => fs.existsSync(f)) as string;
+
+/** What Worker.create takes: the SDK loads the failure converter by path (also into the bundle). */
+export interface WorkerDataConverter {
+  payloadCodecs: AesGcmPayloadCodec[];
+  failureConverterPath: string;
+}
+
 export interface DataProtection {
-  dataConverter: DataConverter;
+  /** For clients (ingress, CLI, activities): plaintext only as a marked public summary. */
+  dataConverter: LoadedDataConverter;
+  /** For workers: refuses every plaintext payload (unless migrating). */
+  workerDataConverter: WorkerDataConverter;
   /** Client interceptors: static summaries given at start stay readable in the UI and CLI. */
   interceptors: ClientInterceptors;
 }
@@ -24,9 +42,20 @@ export function payloadKeysOf(config: Pick<AppConfig, 'payloadKeys' | 'dataDir'>
   return config.payloadKeys ?? loadOrCreateLocalPayloadKeys(config.dataDir);
 }
 
-export function dataProtection(keys: PayloadKey[]): DataProtection {
+export interface DataProtectionOptions {
+  /** PAYLOAD_ALLOW_PLAINTEXT: accept unencrypted payloads (a migration from unencrypted runs). */
+  allowPlaintext?: boolean;
+}
+
+export function dataProtection(keys: PayloadKey[], opts: DataProtectionOptions = {}): DataProtection {
   const publicTexts = new PublicTexts();
-  const codec = new AesGcmPayloadCodec(keys, publicTexts);
+  const codec = new AesGcmPayloadCodec(keys, {
+    publicTexts,
+    plaintext: opts.allowPlaintext ? 'allow' : 'public',
+  });
+  const workerCodec = new AesGcmPayloadCodec(keys, {
+    plaintext: opts.allowPlaintext ? 'allow' : 'refuse',
+  });
   // The summary is encoded inside next(); it is public for exactly that long.
   const withPublic = async <T>(summary: string | undefined, next: () => Promise<T>): Promise<T> => {
     if (summary === undefined) return next();
@@ -44,5 +73,9 @@ export function dataProtection(keys: PayloadKey[]): DataProtection {
     startUpdateWithStart: (input, next) =>
       withPublic(input.workflowStartOptions.staticSummary, () => next(input)),
   };
-  return { dataConverter: { payloadCodecs: [codec] }, interceptors: { workflow: [summaries] } };
+  return {
+    dataConverter: { payloadConverter: defaultPayloadConverter, failureConverter, payloadCodecs: [codec] },
+    workerDataConverter: { payloadCodecs: [workerCodec], failureConverterPath: FAILURE_CONVERTER_PATH },
+    interceptors: { workflow: [summaries] },
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { WorkerDataConverter } from '../common/data-protection';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
 
 export { WORKFLOWS_PATH };
@@ -14,8 +15,11 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
-  /** Encrypting data converter (common/data-protection.ts); all clients and workers share its keys. */
-  dataConverter?: WorkerOptions['dataConverter'];
+  /**
+   * Encrypting data converter (common/data-protection.ts `workerDataConverter`): all clients and
+   * workers share its keys; failures' messages and stacks are encrypted too.
+   */
+  dataConverter?: WorkerDataConverter;
   /**
    * Pre-built bundle (tests build it once for all files, the image ships one); otherwise the
    * cached bundle of the current sources (worker/bundle.ts), built on first use.

@@ -152,7 +152,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       namespace,
       taskQueue,
       deps,
-      dataConverter: protection.dataConverter,
+      dataConverter: protection.workerDataConverter,
       workflowBundle: { codePath: bundlePath },
     });
     running = worker.run();
