@@ -17,7 +17,7 @@ import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
 import { createWorker } from '../worker/worker';
 import { buildActivityDeps, resolveEndpoints, serviceIngressOptions, type Endpoints } from './wiring';
 import { buildIngress, type IngressOptions } from '../client/ingress/server';
-import { createMetrics, type ServiceMetrics } from './metrics';
+import { createMetrics, freeLoopbackPort, serveMetrics, type ServiceMetrics } from './metrics';
 import { temporalUiBaseUrl } from '../common/ui';
 import { installWorkerRuntime } from '../worker/telemetry';
 import { dataProtection, payloadKeysOf } from '../common/data-protection';
@@ -38,10 +38,10 @@ export interface Stack {
   temporalUiUrl?: string;
   imtSimulator?: ImtSimulator;
   icSimulator?: IcSimulator;
-  /** prom-client registry served on the ingress at /metrics (app/metrics.ts). */
+  /** prom-client registry (app/metrics.ts). */
   metrics: ServiceMetrics;
-  /** The SDK's Prometheus endpoint (worker runtime metrics), when serving. */
-  sdkMetricsUrl?: string;
+  /** METRICS_HOST:METRICS_PORT/metrics — the service's and the SDK's metrics — unless off. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -77,10 +77,12 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
   };
 
   // The SDK runtime is per process and must exist before the dev server or any connection.
+  // Its exporter listens on a loopback port of its own; METRICS_PORT serves both texts.
+  const sdkPort = config.metricsPort > 0 && opts.sdkTelemetry !== false ? await freeLoopbackPort() : 0;
   const telemetry =
     opts.sdkTelemetry === false
       ? { installed: false }
-      : installWorkerRuntime({ logger, metricsPort: config.metricsPort });
+      : installWorkerRuntime({ logger, metricsPort: sdkPort, metricsHost: '127.0.0.1' });
   const metrics = createMetrics();
 
   try {
@@ -130,7 +132,16 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     );
     await ingress.listen({ port: config.ingress.port, host: '0.0.0.0' });
     cleanups.push(() => ingress.close());
-    const ingressUrl = `http://127.0.0.1:${config.ingress.port}`;
+    const ingressUrl = `${config.ingress.tls ? 'https' : 'http'}://127.0.0.1:${config.ingress.port}`;
+    const metricsServer =
+      config.metricsPort > 0
+        ? await serveMetrics(metrics.registry, {
+            host: config.metricsHost,
+            port: config.metricsPort,
+            sdkMetricsUrl: 'metricsUrl' in telemetry ? telemetry.metricsUrl : undefined,
+          })
+        : undefined;
+    if (metricsServer) cleanups.push(() => metricsServer.close());
 
     return {
       config,
@@ -144,7 +155,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       imtSimulator,
       icSimulator,
       metrics,
-      sdkMetricsUrl: 'metricsUrl' in telemetry ? telemetry.metricsUrl : undefined,
+      metricsUrl: metricsServer?.url,
       stop,
     };
   } catch (err) {

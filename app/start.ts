@@ -30,9 +30,7 @@ export async function runStart(opts: { cluster?: boolean } = {}): Promise<void> 
     lines.push(
       `  Ingress X-Integrator-ID:             local demo value in ${embeddedSecretsPath(config.dataDir)}`,
     );
-  lines.push(
-    `  Metrics (Prometheus):                ${stack.ingressUrl}/metrics${stack.sdkMetricsUrl ? ` · SDK ${stack.sdkMetricsUrl}` : ''}`,
-  );
+  lines.push(`  Metrics (Prometheus):                ${stack.metricsUrl ?? 'off (METRICS_PORT=0)'}`);
   lines.push('  Operator CLI:                        npx imt-ic payments list --status NEEDS_ATTENTION');
   lines.push('  Stop with Ctrl-C.', '');
   process.stdout.write(lines.join('\n') + '\n');

@@ -106,7 +106,7 @@ export async function connectServiceClient(
   });
 }
 
-/** The ingress as every process runs it: config, endpoints, metrics (GET /metrics) and hooks. */
+/** The ingress as every process runs it: config, endpoints, TLS, metrics hooks (not the endpoint). */
 export function serviceIngressOptions(
   config: AppConfig,
   endpoints: Endpoints,
@@ -132,6 +132,7 @@ export function serviceIngressOptions(
     imt: imtClientOf(config, endpoints),
     temporalUiUrl: parts.temporalUiUrl,
     hooks: combineIngressHooks(parts.metrics.ingressHooks, parts.hooks),
-    plugins: [parts.metrics.ingressPlugin, ...(parts.plugins ?? [])],
+    plugins: parts.plugins,
+    tls: config.ingress.tls,
   };
 }

@@ -22,7 +22,11 @@ export async function runWorker(): Promise<void> {
   const logger = serviceLogger(config, endpoints, 'worker');
   const address = temporalAddressOf(config);
   // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
-  const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });
+  const telemetry = installWorkerRuntime({
+    logger,
+    metricsPort: config.metricsPort,
+    metricsHost: config.metricsHost,
+  });
   const connectOptions = temporalConnectOptions(address, { remote: Boolean(config.temporal.address) });
   const connection = await connectWorkerToTemporal(connectOptions);
   // Activities of voids / ACH rejects read the payment run's state through a client.

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createMetrics, sampleValue } from '../../app/metrics';
+import { createMetrics, sampleValue, serveMetrics, type MetricsServer } from '../../app/metrics';
 import { workflowIds, type PaymentState } from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { freePort } from '../helpers/free-port';
@@ -17,12 +17,13 @@ import { seedPayment } from '../helpers/payments';
 import { testPayloadKeys } from '../helpers/payload-keys';
 
 let h: Harness;
+let metricsServer: MetricsServer;
 
 const newPayment = () => seedPayment(h.imt);
 
 const scrape = async () => {
-  // No X-Integrator-ID: /metrics is exempt from the ingress's authentication.
-  const res = await axios.get(`${h.ingressUrl}/metrics`, { validateStatus: () => true });
+  // Its own port on loopback (METRICS_HOST / METRICS_PORT), not the ingress's.
+  const res = await axios.get(metricsServer.url, { validateStatus: () => true });
   expect(res.status).toBe(200);
   expect(String(res.headers['content-type'])).toContain('text/plain');
   return String(res.data);
@@ -34,11 +35,12 @@ beforeAll(async () => {
     name: 'metrics',
     confirmWaitMs: 1500,
     ingressHooks: metrics.ingressHooks,
-    ingressPlugins: [metrics.ingressPlugin],
     activityMetrics: metrics.activity,
   });
+  metricsServer = await serveMetrics(metrics.registry, { host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
+  await metricsServer?.close();
   await h?.stop();
 });
 
