@@ -15,6 +15,7 @@ import { startCluster } from '../dev/cluster';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
 import { createWorker } from '../worker/worker';
+import { schedulePruning, securePrivateDirs } from '../common/data-dir';
 import { buildActivityDeps, resolveEndpoints, serviceIngressOptions, type Endpoints } from './wiring';
 import { buildIngress, type IngressOptions } from '../client/ingress/server';
 import { createMetrics, freeLoopbackPort, serveMetrics, type ServiceMetrics } from './metrics';
@@ -99,6 +100,14 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     });
     const client = new Client({ connection, namespace: config.temporal.namespace, ...protection });
 
+    securePrivateDirs(config.dataDir);
+    const pruning = schedulePruning(config.dataDir, config.exportFileRetentionDays, (removed) =>
+      logger.info(
+        { removed, days: config.exportFileRetentionDays },
+        'export files past their retention deleted',
+      ),
+    );
+    cleanups.push(async () => pruning.stop());
     const nativeConnection = await connectWorkerToTemporal(connectOptions);
     const worker = await createWorker({
       connection: nativeConnection,

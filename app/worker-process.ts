@@ -6,6 +6,7 @@
 import { Client } from '@temporalio/client';
 import { loadConfig, temporalAddressOf } from '../common/config';
 import { createWorker } from '../worker/worker';
+import { schedulePruning, securePrivateDirs } from '../common/data-dir';
 import { installWorkerRuntime, sdkActivityMetrics } from '../worker/telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
 import { buildActivityDeps, resolveEndpoints, serviceLogger } from './wiring';
@@ -39,6 +40,13 @@ export async function runWorker(): Promise<void> {
     namespace: config.temporal.namespace,
     ...protection,
   });
+  securePrivateDirs(config.dataDir);
+  const pruning = schedulePruning(config.dataDir, config.exportFileRetentionDays, (removed) =>
+    logger.info(
+      { removed, days: config.exportFileRetentionDays },
+      'export files past their retention deleted',
+    ),
+  );
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -65,6 +73,7 @@ export async function runWorker(): Promise<void> {
   // Worker.run() installs SIGINT/SIGTERM handlers: it stops polling, lets running
   // activities finish (up to the shutdown grace time) and then resolves.
   await worker.run();
+  pruning.stop();
   await connection.close();
   await clientConnection.close();
   logger.info('worker stopped');
