@@ -9,7 +9,7 @@ import { createMetrics, serveMetrics } from './metrics';
 import { connectServiceClient, resolveEndpoints, serviceIngressOptions, serviceLogger } from './wiring';
 
 export async function runIngress(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'ingress');
   const endpoints = resolveEndpoints(config);
   const logger = serviceLogger(config, endpoints, 'ingress');
   const address = temporalAddressOf(config);

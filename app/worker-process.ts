@@ -18,7 +18,7 @@ import {
 } from '../common/temporal-connection';
 
 export async function runWorker(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'worker');
   const endpoints = resolveEndpoints(config);
   const logger = serviceLogger(config, endpoints, 'worker');
   const address = temporalAddressOf(config);

@@ -171,6 +171,8 @@ export interface AppConfig {
   biller: { timeZone: string };
   /** True when IMT and IC are both the bundled simulators: the local demo stack. */
   embedded: boolean;
+  /** The process this configuration is for (its secrets only). */
+  role?: ProcessRole;
   workflowBundlePath?: string;
   /**
    * PAYLOAD_KEYS (first encrypts, all decrypt). Undefined only with a local Temporal server:
@@ -223,13 +225,20 @@ function readSecrets(env: Record<string, string>, problems: string[]): Secrets {
   return { imtIntegratorId, icKey, ingressId, payloadKeysText, payloadKeys };
 }
 
+/**
+ * Which process reads the configuration: each gets only its own secrets (least privilege).
+ * The worker never needs the ingress's credential; the ingress never needs IC's.
+ */
+export type ProcessRole = 'all' | 'worker' | 'ingress';
+
 /** Variables that another one makes required (a real IMT needs its integrator ID, …). */
-function requiredTogether(e: Env, s: Secrets): string[] {
+function requiredTogether(e: Env, s: Secrets, role: ProcessRole): string[] {
   const problems: string[] = [];
   if (e.IMT_BASE_URL && !s.imtIntegratorId)
     problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
-  if (e.IC_BASE_URL && !e.IC_BILLER_GUID) problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
-  if (e.IC_BASE_URL && !s.icKey)
+  const needsIc = e.IC_BASE_URL && role !== 'ingress';
+  if (needsIc && !e.IC_BILLER_GUID) problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
+  if (needsIc && !s.icKey)
     problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
   if (e.TEMPORAL_ADDRESS && !s.payloadKeysText)
     problems.push(
@@ -243,7 +252,7 @@ function requiredTogether(e: Env, s: Secrets): string[] {
   }
   problems.push(...ingressTlsProblems(e));
   const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;
-  if (!embedded && !s.ingressId)
+  if (!embedded && role !== 'worker' && !s.ingressId)
     problems.push(
       'INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL or IC_BASE_URL is set',
     );
@@ -275,7 +284,7 @@ function ingressTlsProblems(e: Env): string[] {
   return problems;
 }
 
-export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, role: ProcessRole = 'all'): AppConfig {
   const env = withoutBlanks(rawEnv);
   const problems: string[] = [];
   const parsed = EnvSchema.safeParse(env);
@@ -286,9 +295,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
   const secrets = readSecrets(env, problems);
-  if (parsed.success) problems.push(...requiredTogether(parsed.data, secrets));
+  if (parsed.success) problems.push(...requiredTogether(parsed.data, secrets, role));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return appConfigOf(parsed.data, secrets);
+  return { ...appConfigOf(parsed.data, secrets), role };
 }
 
 function appConfigOf(e: Env, s: Secrets): AppConfig {

@@ -117,4 +117,22 @@ describe('configuration (contracts A)', () => {
     expect(c.allowPlaintextPayloads).toBe(false);
     expect(loadConfig({ PAYLOAD_ALLOW_PLAINTEXT: 'true' }).allowPlaintextPayloads).toBe(true);
   });
+
+  it('asks each process only for its own secrets: no ingress credential for a worker, no IC key for an ingress', () => {
+    const urls = { IMT_BASE_URL: 'https://imt.example', IC_BASE_URL: 'https://ic.example' };
+    const worker = loadConfig(
+      { ...urls, IMT_INTEGRATOR_ID: 'imt', IC_BILLER_GUID: 'g', IC_WEB_SERVICE_KEY: 'k' },
+      'worker',
+    );
+    expect(worker.ingress.integratorId).toBeUndefined();
+    const ingress = loadConfig(
+      { IMT_BASE_URL: urls.IMT_BASE_URL, IMT_INTEGRATOR_ID: 'imt', INGRESS_INTEGRATOR_ID: 'in' },
+      'ingress',
+    );
+    expect(ingress.ic.webServiceKey).toBeUndefined();
+    // The all-in-one process still needs everything.
+    expect(() =>
+      loadConfig({ ...urls, IMT_INTEGRATOR_ID: 'imt', IC_BILLER_GUID: 'g', IC_WEB_SERVICE_KEY: 'k' }),
+    ).toThrow(/INGRESS_INTEGRATOR_ID/);
+  });
 });
