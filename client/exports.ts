@@ -48,6 +48,7 @@ import {
   rejectExportSignal,
 } from '../domain';
 import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
+import { decodedFailureMessage } from '../common/data-protection';
 
 export type ExportErrorCode =
   | 'INVALID_INPUT'
@@ -286,7 +287,7 @@ interface PendingActivityLike {
   activityType?: { name?: string | null } | null;
   heartbeatDetails?: { payloads?: unknown[] | null } | null;
   attempt?: number | null;
-  lastFailure?: { message?: string | null } | null;
+  lastFailure?: { message?: string | null; encodedAttributes?: unknown } | null;
 }
 
 /**
@@ -302,7 +303,12 @@ async function liveActivityProgress(
   for (const activity of pending) {
     if ((activity.attempt ?? 1) > 1) {
       out.attempt = activity.attempt ?? undefined;
-      if (activity.lastFailure?.message) out.lastFailure = activity.lastFailure.message;
+      // Failures are encrypted like payloads (common/failure-converter.ts): decode the message.
+      const message = await decodedFailureMessage(
+        client.options.loadedDataConverter,
+        activity.lastFailure,
+      ).catch(() => undefined);
+      if (message) out.lastFailure = message;
     }
     if (activity.activityType?.name !== 'extractAndBuildInvoiceFile') continue;
     const payloads = activity.heartbeatDetails?.payloads;

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClientInterceptors, WorkflowClientInterceptor } from '@temporalio/client';
-import { defaultPayloadConverter, type LoadedDataConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type LoadedDataConverter, type Payload } from '@temporalio/common';
 import type { AppConfig } from './config';
 import { failureConverter } from './failure-converter';
 import {
@@ -78,4 +78,21 @@ export function dataProtection(keys: PayloadKey[], opts: DataProtectionOptions =
     workerDataConverter: { payloadCodecs: [workerCodec], failureConverterPath: FAILURE_CONVERTER_PATH },
     interceptors: { workflow: [summaries] },
   };
+}
+
+/**
+ * A failure's own message as its thrower wrote it, for code that reads failures from raw
+ * protos (describe's pending activities, a fetched history): with encodeCommonAttributes the
+ * proto says only "Encoded failure" and the message is inside an encrypted payload.
+ */
+export async function decodedFailureMessage(
+  converter: LoadedDataConverter,
+  failure: { message?: string | null; encodedAttributes?: unknown } | null | undefined,
+): Promise<string | undefined> {
+  if (!failure) return undefined;
+  if (!failure.encodedAttributes) return failure.message ?? undefined;
+  let decoded = [failure.encodedAttributes as Payload];
+  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  const attributes = converter.payloadConverter.fromPayload<{ message?: unknown }>(decoded[0]);
+  return typeof attributes?.message === 'string' ? attributes.message : (failure.message ?? undefined);
 }
