@@ -37,6 +37,8 @@ export interface Stack {
   ingressUrl: string;
   temporalAddress: string;
   temporalUiUrl?: string;
+  /** The local cluster's TEMPORAL_TLS_* variables, when it runs with mTLS. */
+  temporalTlsEnv?: Record<string, string>;
   imtSimulator?: ImtSimulator;
   icSimulator?: IcSimulator;
   /** prom-client registry (app/metrics.ts). */
@@ -60,6 +62,8 @@ export interface StackOptions {
    * local Temporal cluster on PostgreSQL (`npm run cluster`, dev/cluster.ts).
    */
   localTemporal?: 'dev-server' | 'cluster';
+  /** With the local cluster: mTLS on its frontend (`npm run cluster -- --tls`). */
+  clusterTls?: boolean;
   /** Install the SDK runtime (Prometheus on config.metricsPort, logs via pino). Default true. */
   sdkTelemetry?: boolean;
 }
@@ -87,11 +91,17 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
   const metrics = createMetrics();
 
   try {
-    const { temporalAddress, temporalUiUrl } = await startLocalTemporal(config, opts, cleanups);
+    const { temporalAddress, temporalUiUrl, temporalTlsEnv } = await startLocalTemporal(
+      config,
+      opts,
+      cleanups,
+    );
     const endpoints = resolveEndpoints(config);
     const { imtSimulator, icSimulator } = await startSimulators(config, endpoints, opts, cleanups);
+    // A configured cluster, or the local one with mTLS, through the SDK's standard variables.
     const connectOptions = temporalConnectOptions(temporalAddress, {
-      remote: Boolean(config.temporal.address),
+      remote: Boolean(config.temporal.address) || temporalTlsEnv !== undefined,
+      env: temporalTlsEnv ? { ...process.env, ...temporalTlsEnv } : undefined,
     });
     const connection = await connectTemporal(connectOptions);
     cleanups.push(() => connection.close());
@@ -161,6 +171,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       ingressUrl,
       temporalAddress,
       temporalUiUrl,
+      temporalTlsEnv,
       imtSimulator,
       icSimulator,
       metrics,
@@ -183,11 +194,12 @@ async function startLocalTemporal(
   config: AppConfig,
   opts: StackOptions,
   cleanups: Cleanups,
-): Promise<{ temporalAddress: string; temporalUiUrl?: string }> {
+): Promise<{ temporalAddress: string; temporalUiUrl?: string; temporalTlsEnv?: Record<string, string> }> {
   const { logger } = opts;
   let env: TestWorkflowEnvironment | undefined;
   let temporalAddress = config.temporal.address;
   let temporalUiUrl: string | undefined;
+  let temporalTlsEnv: Record<string, string> | undefined;
   if (!temporalAddress && opts.localTemporal === 'cluster') {
     const started = Date.now();
     const cluster = await startCluster({
@@ -195,9 +207,11 @@ async function startLocalTemporal(
       port: config.temporal.embeddedPort,
       namespace: config.temporal.namespace,
       log: (line) => logger.info(line),
+      tls: opts.clusterTls,
     });
     cleanups.push(() => cluster.stop());
     temporalAddress = cluster.address;
+    temporalTlsEnv = cluster.tls?.env;
     // The local cluster runs no UI; TEMPORAL_UI_URL may name one pointed at it.
     temporalUiUrl = temporalUiBaseUrl({
       TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL,
@@ -223,7 +237,7 @@ async function startLocalTemporal(
   }
   // A real cluster's UI, when TEMPORAL_UI_URL says where it is.
   temporalUiUrl ??= temporalUiBaseUrl();
-  return { temporalAddress, temporalUiUrl };
+  return { temporalAddress, temporalUiUrl, temporalTlsEnv };
 }
 
 /** The IMT and IC simulators, each only when no real system is configured (contracts A). */
