@@ -7,7 +7,7 @@
 # dependencies at run time; runs as the unprivileged `node` user.
 
 # --- build: compile, bundle the workflows, then drop dev dependencies -------------------
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -28,7 +28,7 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime -------------------------------------------------------------------------
-FROM node:20.20.2-bookworm-slim
+FROM node:24.22.3-bookworm-slim
 ENV NODE_ENV=production \
     WORKFLOW_BUNDLE_PATH=/app/lib/workflow-bundle.js \
     DATA_DIR=/data

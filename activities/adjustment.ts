@@ -16,6 +16,7 @@ import { FailureType, type BalanceCheckResult, type BalanceSyncResult } from '..
 import { icRefusalFailure, toActivityFailure, type FailureMappingOptions } from './errors';
 import type { ActivityDeps } from './deps';
 import { DEFAULT_IC_BALANCE_CHECK, noIc, sameAmount, viewIcInvoice } from './ic-balance';
+import { PRIVATE_DIR_MODE } from '../common/data-dir';
 
 export type { BalanceSyncResult } from '../domain';
 
@@ -60,7 +61,7 @@ async function currentRow(deps: ActivityDeps, invoiceNumber: string, mapping: Fa
 /** Writes the one-row invoice file under DATA_DIR; an invoice IC cannot take fails for good. */
 async function writeOneRowFile(deps: ActivityDeps, invoiceNumber: string, row: ImtListedInvoice) {
   const dir = path.join(deps.dataDir, 'adjustments');
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const filePath = path.join(dir, `${invoiceNumber}-${Date.now()}.txt`);
   async function* one() {
     yield row;

@@ -28,6 +28,7 @@ import type {
 import { toActivityFailure, type FailureMappingOptions } from './errors';
 import type { ActivityDeps } from './deps';
 import { DEFAULT_IC_BALANCE_CHECK, noIc, sameAmount, viewIcInvoice } from './ic-balance';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/data-dir';
 
 const PAGE_SIZE = 250;
 const SAMPLE = 20;
@@ -175,9 +176,9 @@ async function compareCycle(
   const ic = deps.ic ?? noIc();
   checkRate(input.ratePerSecond);
   const dir = path.join(deps.dataDir, 'balances', input.cycle, runKeyPart(input.runKey));
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const differencesPath = path.join(dir, 'differences.jsonl');
-  const differences = createWriteStream(differencesPath);
+  const differences = createWriteStream(differencesPath, { mode: PRIVATE_FILE_MODE });
   const run = new CycleComparison(deps, ic, input.cycle, input.ratePerSecond, differences, mapping);
   const filePath = path.join(dir, `refresh_${input.cycle}.txt`);
   let built;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { invoiceFileName, type BifBuildResult } from '../integrations/bif';
 import { ImtInvoicePageSchema, type ImtInvoicePage } from '../integrations/imt-types';
 import type { ExportFileRef } from '../domain';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/data-dir';
 
 /** Where a cycle's export lives under DATA_DIR. */
 export function exportPaths(dataDir: string, cycle: string, runId: string) {
@@ -39,7 +40,7 @@ function temporaryName(file: string): string {
  */
 export async function writeFileAtomic(file: string, data: string): Promise<void> {
   const tmp = temporaryName(file);
-  await writeFile(tmp, data);
+  await writeFile(tmp, data, { mode: PRIVATE_FILE_MODE });
   await rename(tmp, file);
 }
 
@@ -91,7 +92,7 @@ export async function savePage(file: string, page: ImtInvoicePage): Promise<void
   ];
   for (const invoice of page.results) lines.push(JSON.stringify(invoice));
   const tmp = temporaryName(file);
-  const handle = await open(tmp, 'w');
+  const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
   try {
     await handle.writev(lines.map((line) => Buffer.from(`${line}\n`, 'utf8')));
   } finally {
@@ -136,7 +137,7 @@ export async function prepareWorkDir(paths: ExportPaths, runId: string, resuming
     );
     await rm(paths.pagesDir, { recursive: true, force: true });
   }
-  await mkdir(paths.pagesDir, { recursive: true });
+  await mkdir(paths.pagesDir, { recursive: true, mode: PRIVATE_DIR_MODE });
 }
 
 /**

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify, type Stringifier } from 'csv-stringify';
 import { DIFFERENCE_KINDS, ReconcileKind, type ReconcileRow, type ReconcileTotals } from '../domain';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/data-dir';
 
 /** The report's columns, in order (README "Reconciliation report"). */
 export const RECONCILE_CSV_COLUMNS = [
@@ -51,9 +52,9 @@ export class ReconcileReport {
   /** Opens the temporary file of this attempt (`attempt` keeps a retry's file apart). */
   static open(dataDir: string, date: string, reportName: string, attempt: number): ReconcileReport {
     const reportPath = reportPathFor(dataDir, date, reportName);
-    fs.mkdirSync(path.dirname(reportPath), { recursive: true });
+    fs.mkdirSync(path.dirname(reportPath), { recursive: true, mode: PRIVATE_DIR_MODE });
     const tmpPath = `${reportPath}.${process.pid}.${attempt}.tmp`;
-    const file = fs.createWriteStream(tmpPath);
+    const file = fs.createWriteStream(tmpPath, { mode: PRIVATE_FILE_MODE });
     const csv = stringify({ header: true, columns: [...RECONCILE_CSV_COLUMNS] });
     csv.pipe(file);
     return new ReconcileReport(reportPath, tmpPath, date, file, csv);

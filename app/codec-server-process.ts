@@ -1,7 +1,9 @@
 /**
  * `npm run codec-server` — the codec server on its own (client/codec-server/server.ts).
  *
- * CODEC_SERVER_TOKEN (or _FILE, secret): the bearer token; CODEC_SERVER_PORT (default 8888);
+ * CODEC_SERVER_TOKEN (or _FILE, secret): the bearer token; and/or CODEC_SERVER_OIDC_JWKS_URL,
+ * CODEC_SERVER_OIDC_ISSUER, CODEC_SERVER_OIDC_AUDIENCE: accept the Temporal UI users' access
+ * tokens of that issuer; CODEC_SERVER_PORT (default 8888);
  * CODEC_SERVER_UI_ORIGIN: the Temporal UI's origin (default http://127.0.0.1:8233, the
  * embedded dev server's UI); PAYLOAD_KEYS as for the service (contracts A).
  */
@@ -21,6 +23,16 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  CODEC_SERVER_OIDC_JWKS_URL: z
+    .url({ message: "must be the https:// URL of the issuer's JWKS" })
+    .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(u), {
+      message: 'must be https:// (http:// only on loopback)',
+    })
+    .optional(),
+  CODEC_SERVER_OIDC_ISSUER: z.string().min(1).optional(),
+  CODEC_SERVER_OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** As for the service (common/config.ts): migrations only. */
+  PAYLOAD_ALLOW_PLAINTEXT: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
 });
 
 function fail(problems: string[]): never {
@@ -37,9 +49,18 @@ export async function runCodecServer(): Promise<void> {
   if (!parsed.success)
     for (const i of parsed.error.issues) problems.push(`${i.path.join('.')}: ${i.message}`);
   const token = readSecret(env, 'CODEC_SERVER_TOKEN');
+  const oidcVars = ['CODEC_SERVER_OIDC_JWKS_URL', 'CODEC_SERVER_OIDC_ISSUER', 'CODEC_SERVER_OIDC_AUDIENCE'];
+  const oidcSet = oidcVars.filter((v) => env[v]);
+  if (oidcSet.length > 0 && oidcSet.length < oidcVars.length)
+    problems.push(`${oidcVars.join(', ')} go together: set all three or none`);
+  const withOidc = oidcSet.length === oidcVars.length;
   if (token.error) problems.push(token.error);
-  else if (!token.value || token.value.length < 16)
-    problems.push('CODEC_SERVER_TOKEN (or CODEC_SERVER_TOKEN_FILE) is required: at least 16 characters');
+  else if (token.value !== undefined && token.value.length < 16)
+    problems.push('CODEC_SERVER_TOKEN must be at least 16 characters');
+  else if (!token.value && !withOidc)
+    problems.push(
+      'CODEC_SERVER_TOKEN (or CODEC_SERVER_TOKEN_FILE, at least 16 characters) is required unless CODEC_SERVER_OIDC_JWKS_URL, _ISSUER and _AUDIENCE are set',
+    );
   const keysText = readSecret(env, 'PAYLOAD_KEYS');
   if (keysText.error) problems.push(keysText.error);
   const keys = keysText.value ? parsePayloadKeys(keysText.value) : undefined;
@@ -49,12 +70,26 @@ export async function runCodecServer(): Promise<void> {
   if (problems.length > 0 || !parsed.success) fail(problems);
 
   const e = parsed.data;
-  const secrets = [token.value as string, ...(keys?.keys ?? []).map((k) => k.key.toString('base64'))];
+  const secrets = [
+    ...(token.value ? [token.value] : []),
+    ...(keys?.keys ?? []).map((k) => k.key.toString('base64')),
+  ];
   const logger = createLogger({ level: e.LOG_LEVEL, secrets, name: 'codec-server' });
-  const codec = new AesGcmPayloadCodec(keys?.keys ?? loadOrCreateLocalPayloadKeys(e.DATA_DIR));
+  // Summaries stay readable (marked public); any other plaintext payload is refused.
+  const codec = new AesGcmPayloadCodec(keys?.keys ?? loadOrCreateLocalPayloadKeys(e.DATA_DIR), {
+    plaintext: e.PAYLOAD_ALLOW_PLAINTEXT === 'true' ? 'allow' : 'public',
+  });
   const app = buildCodecServer({
     codec,
-    token: token.value as string,
+    token: token.value,
+    oidc:
+      e.CODEC_SERVER_OIDC_JWKS_URL && e.CODEC_SERVER_OIDC_ISSUER && e.CODEC_SERVER_OIDC_AUDIENCE
+        ? {
+            jwksUrl: e.CODEC_SERVER_OIDC_JWKS_URL,
+            issuer: e.CODEC_SERVER_OIDC_ISSUER,
+            audience: e.CODEC_SERVER_OIDC_AUDIENCE,
+          }
+        : undefined,
     uiOrigin: e.CODEC_SERVER_UI_ORIGIN,
     logger,
   });

@@ -89,7 +89,7 @@ export async function runDemo(opts: { keepRunning?: boolean } = {}): Promise<voi
   const imtSim = stack.imtSimulator!;
 
   out(`  Temporal UI:   ${ui ?? '(none)'}`);
-  out(`  Ingress:       ${stack.ingressUrl}   (metrics: ${stack.ingressUrl}/metrics)`);
+  out(`  Ingress:       ${stack.ingressUrl}   (metrics: ${stack.metricsUrl ?? 'off'})`);
   out(`  IMT simulator: ${imtSim.url}/_sim/ledger`);
   if (stack.icSimulator) out(`  IC simulator:  ${stack.icSimulator.url}/_sim/uploads`);
 
@@ -339,9 +339,7 @@ async function endOfDay(day: Day): Promise<void> {
   );
   out(`  what needs a person:  ${workflowListUiUrl(ui, ns, 'PaymentStatus="NEEDS_ATTENTION"') ?? ''}`);
   out('  from a terminal:      npx imt-ic payments list --status NEEDS_ATTENTION');
-  out(
-    `  metrics:              ${stack.ingressUrl}/metrics${stack.sdkMetricsUrl ? ` and ${stack.sdkMetricsUrl}` : ''}`,
-  );
+  out(`  metrics:              ${stack.metricsUrl ?? 'off (METRICS_PORT=0)'}`);
 }
 
 /** The transaction's status once it no longer waits on IMT (POSTED, NEEDS_ATTENTION, …), or NOT DONE. */

@@ -48,8 +48,9 @@ function addServiceCommands(program: Command): void {
       'run the service: worker + ingress, with an embedded Temporal and simulators when none is configured',
     )
     .option('--cluster', 'run a local Temporal cluster on PostgreSQL instead of the dev server')
+    .option('--tls', 'with --cluster: mTLS on its frontend, certificates made under DATA_DIR')
     .addHelpText('after', env)
-    .action((opts: { cluster?: boolean }) => processAction('Start', () => runStart(opts))());
+    .action((opts: { cluster?: boolean; tls?: boolean }) => processAction('Start', () => runStart(opts))());
   const processes: [name: string, description: string, what: string, run: () => Promise<void>][] = [
     ['worker', 'run a worker process (several may poll one task queue)', 'Worker', runWorker],
     [

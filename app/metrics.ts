@@ -5,17 +5,21 @@
  * parked for a person.
  *
  * The Temporal SDK's own runtime metrics (workflow/activity task latencies, poller
- * counts, …) are exported separately by the SDK's Prometheus exporter on METRICS_PORT
- * (worker/telemetry.ts): the native SDK runtime and prom-client cannot share a registry.
+ * counts, …) come from the SDK's Prometheus exporter (worker/telemetry.ts): the native SDK
+ * runtime and prom-client cannot share a registry. A process serves one endpoint on
+ * METRICS_HOST:METRICS_PORT (loopback by default; 0 = off) — never on the ingress's port,
+ * which IC reaches: `serveMetrics` below, which appends the SDK exporter's text when the
+ * process runs a worker too.
  *
  * Label values are call names, reasons and status codes only — never transaction IDs,
  * invoice numbers or customers, which would both leak personal data into a metrics
  * system and explode its cardinality.
  */
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FastifyInstance } from 'fastify';
 import type { ActivityMetrics } from '../activities';
-import type { IngressHooks, IngressOptions } from '../client/ingress/server';
+import type { IngressHooks } from '../client/ingress/server';
 
 export const METRICS_PATH = '/metrics';
 
@@ -37,8 +41,6 @@ export interface ServiceMetrics {
   registry: Registry;
   /** Pass as `hooks` to buildIngress / `ingressHooks` to startStack. */
   ingressHooks: Required<IngressHooks>;
-  /** Pass in `plugins` to buildIngress / `ingressPlugins` to startStack: serves GET /metrics. */
-  ingressPlugin: NonNullable<IngressOptions['plugins']>[number];
   /** Pass as `metrics` in the activity dependencies of a worker in this process. */
   activity: Required<ActivityMetrics>;
   /** The exposition text, as a scrape would see it (used by the demo and tests). */
@@ -160,19 +162,72 @@ export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
     paymentAttemptFailures: { inc: (type: string) => m.attemptFailures.inc({ type }) },
   };
 
-  const ingressPlugin = (app: FastifyInstance) => {
-    app.get(METRICS_PATH, async (_req, reply) => {
-      const body = await registry.metrics();
-      return reply.code(200).header('Content-Type', registry.contentType).send(body);
-    });
-  };
-
   return {
     registry,
     ingressHooks: ingressHooksOf(m),
-    ingressPlugin,
     activity,
     scrape: () => registry.metrics(),
+  };
+}
+
+/** A loopback port free right now (for the SDK exporter, which serveMetrics reads). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface MetricsServer {
+  /** `http://host:port/metrics` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** How long a scrape waits for the SDK exporter's text before answering without it. */
+const SDK_SCRAPE_TIMEOUT_MS = 2_000;
+
+/**
+ * GET /metrics on its own port: the registry's text, then (`sdkMetricsUrl`) the SDK exporter's,
+ * which then listens on loopback only. Nothing else is served.
+ */
+export async function serveMetrics(
+  registry: Registry,
+  opts: { host: string; port: number; sdkMetricsUrl?: string },
+): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== METRICS_PATH) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    void (async () => {
+      let text = await registry.metrics();
+      if (opts.sdkMetricsUrl) {
+        try {
+          const sdk = await fetch(opts.sdkMetricsUrl, { signal: AbortSignal.timeout(SDK_SCRAPE_TIMEOUT_MS) });
+          text += `\n${await sdk.text()}`;
+        } catch {
+          // Business metrics are still worth a scrape without the SDK's.
+        }
+      }
+      res.writeHead(200, { 'Content-Type': registry.contentType }).end(text);
+    })().catch(() => res.writeHead(500).end());
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${METRICS_PATH}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 

@@ -3,22 +3,26 @@
  * the namespace with 90 days of retention and registers the search attributes of
  * domain/ids.ts — the same code the local cluster and the dev server use
  * (dev/namespace.ts), so the list exists once. Waits for the frontend to come up.
- * Uses TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE only; payloads are not involved.
+ * Uses TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the SDK's TLS / API-key settings
+ * (TEMPORAL_TLS_*, TEMPORAL_API_KEY, the profile file: common/temporal-connection.ts) like
+ * every other process; payloads are not involved.
  */
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
+import { connectTemporal, temporalConnectOptions } from '../common/temporal-connection';
 import { ensureNamespace, ensureSearchAttributes, retentionDays } from '../dev/namespace';
 
-export async function runSetupNamespace(): Promise<void> {
-  const address = process.env.TEMPORAL_ADDRESS?.trim();
-  const namespace = process.env.TEMPORAL_NAMESPACE?.trim() || 'default';
+export async function runSetupNamespace(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const address = env.TEMPORAL_ADDRESS?.trim();
+  const namespace = env.TEMPORAL_NAMESPACE?.trim() || 'default';
   if (!address || !/^[\w.-]+:\d{1,5}$/.test(address)) {
     throw new Error('TEMPORAL_ADDRESS must be host:port, e.g. temporal:7233');
   }
+  const options = temporalConnectOptions(address, { remote: true, env });
   const deadline = Date.now() + 120_000;
   let connection: Connection | undefined;
   while (!connection) {
     try {
-      const c = await Connection.connect({ address, connectTimeout: '5 seconds' });
+      const c = await connectTemporal(options, { connectTimeout: '5 seconds' });
       await c.workflowService.getSystemInfo({});
       connection = c;
     } catch (err) {

@@ -16,9 +16,10 @@ import { startCluster } from '../dev/cluster';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
 import { createWorker } from '../worker/worker';
+import { schedulePruning, securePrivateDirs } from '../common/data-dir';
 import { buildActivityDeps, resolveEndpoints, serviceIngressOptions, type Endpoints } from './wiring';
 import { buildIngress, type IngressOptions } from '../client/ingress/server';
-import { createMetrics, type ServiceMetrics } from './metrics';
+import { createMetrics, freeLoopbackPort, serveMetrics, type ServiceMetrics } from './metrics';
 import { temporalUiBaseUrl } from '../common/ui';
 import { installWorkerRuntime } from '../worker/telemetry';
 import { dataProtection, payloadKeysOf } from '../common/data-protection';
@@ -49,12 +50,14 @@ export interface Stack {
   ingressUrl: string;
   temporalAddress: string;
   temporalUiUrl?: string;
+  /** The local cluster's TEMPORAL_TLS_* variables, when it runs with mTLS. */
+  temporalTlsEnv?: Record<string, string>;
   imtSimulator?: ImtSimulator;
   icSimulator?: IcSimulator;
-  /** prom-client registry served on the ingress at /metrics (app/metrics.ts). */
+  /** prom-client registry (app/metrics.ts). */
   metrics: ServiceMetrics;
-  /** The SDK's Prometheus endpoint (worker runtime metrics), when serving. */
-  sdkMetricsUrl?: string;
+  /** METRICS_HOST:METRICS_PORT/metrics — the service's and the SDK's metrics — unless off. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -72,6 +75,8 @@ export interface StackOptions {
    * local Temporal cluster on PostgreSQL (`npm run cluster`, dev/cluster.ts).
    */
   localTemporal?: 'dev-server' | 'cluster';
+  /** With the local cluster: mTLS on its frontend (`npm run cluster -- --tls`). */
+  clusterTls?: boolean;
   /** Install the SDK runtime (Prometheus on config.metricsPort, logs via pino). Default true. */
   sdkTelemetry?: boolean;
 }
@@ -90,24 +95,42 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
   };
 
   // The SDK runtime is per process and must exist before the dev server or any connection.
+  // Its exporter listens on a loopback port of its own; METRICS_PORT serves both texts.
+  const sdkPort = config.metricsPort > 0 && opts.sdkTelemetry !== false ? await freeLoopbackPort() : 0;
   const telemetry =
     opts.sdkTelemetry === false
       ? { installed: false }
-      : installWorkerRuntime({ logger, metricsPort: config.metricsPort });
+      : installWorkerRuntime({ logger, metricsPort: sdkPort, metricsHost: '127.0.0.1' });
   const metrics = createMetrics();
 
   try {
-    const { temporalAddress, temporalUiUrl } = await startLocalTemporal(config, opts, cleanups);
+    const { temporalAddress, temporalUiUrl, temporalTlsEnv } = await startLocalTemporal(
+      config,
+      opts,
+      cleanups,
+    );
     const endpoints = resolveEndpoints(config);
     const { imtSimulator, icSimulator } = await startSimulators(config, endpoints, opts, cleanups);
+    // A configured cluster, or the local one with mTLS, through the SDK's standard variables.
     const connectOptions = temporalConnectOptions(temporalAddress, {
-      remote: Boolean(config.temporal.address),
+      remote: Boolean(config.temporal.address) || temporalTlsEnv !== undefined,
+      env: temporalTlsEnv ? { ...process.env, ...temporalTlsEnv } : undefined,
     });
     const connection = await connectTemporal(connectOptions);
     cleanups.push(() => connection.close());
-    const protection = dataProtection(payloadKeysOf(config));
+    const protection = dataProtection(payloadKeysOf(config), {
+      allowPlaintext: config.allowPlaintextPayloads,
+    });
     const client = new Client({ connection, namespace: config.temporal.namespace, ...protection });
 
+    securePrivateDirs(config.dataDir);
+    const pruning = schedulePruning(config.dataDir, config.exportFileRetentionDays, (removed) =>
+      logger.info(
+        { removed, days: config.exportFileRetentionDays },
+        'export files past their retention deleted',
+      ),
+    );
+    cleanups.push(async () => pruning.stop());
     const nativeConnection = await connectWorkerToTemporal(connectOptions);
     const worker = await createWorker({
       connection: nativeConnection,
@@ -120,7 +143,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
         temporalUiUrl,
       },
       tuning: opts.workerTuning,
-      dataConverter: protection.dataConverter,
+      dataConverter: protection.workerDataConverter,
     });
     const running = worker.run();
     cleanups.push(async () => {
@@ -141,7 +164,16 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     );
     await ingress.listen({ port: config.ingress.port, host: '0.0.0.0' });
     cleanups.push(() => ingress.close());
-    const ingressUrl = `http://127.0.0.1:${config.ingress.port}`;
+    const ingressUrl = `${config.ingress.tls ? 'https' : 'http'}://127.0.0.1:${config.ingress.port}`;
+    const metricsServer =
+      config.metricsPort > 0
+        ? await serveMetrics(metrics.registry, {
+            host: config.metricsHost,
+            port: config.metricsPort,
+            sdkMetricsUrl: 'metricsUrl' in telemetry ? telemetry.metricsUrl : undefined,
+          })
+        : undefined;
+    if (metricsServer) cleanups.push(() => metricsServer.close());
 
     return {
       config,
@@ -152,10 +184,11 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       ingressUrl,
       temporalAddress,
       temporalUiUrl,
+      temporalTlsEnv,
       imtSimulator,
       icSimulator,
       metrics,
-      sdkMetricsUrl: 'metricsUrl' in telemetry ? telemetry.metricsUrl : undefined,
+      metricsUrl: metricsServer?.url,
       stop,
     };
   } catch (err) {
@@ -174,11 +207,12 @@ async function startLocalTemporal(
   config: AppConfig,
   opts: StackOptions,
   cleanups: Cleanups,
-): Promise<{ temporalAddress: string; temporalUiUrl?: string }> {
+): Promise<{ temporalAddress: string; temporalUiUrl?: string; temporalTlsEnv?: Record<string, string> }> {
   const { logger } = opts;
   let env: TestWorkflowEnvironment | undefined;
   let temporalAddress = config.temporal.address;
   let temporalUiUrl: string | undefined;
+  let temporalTlsEnv: Record<string, string> | undefined;
   if (!temporalAddress && opts.localTemporal === 'cluster') {
     const started = Date.now();
     const cluster = await startCluster({
@@ -186,9 +220,11 @@ async function startLocalTemporal(
       port: config.temporal.embeddedPort,
       namespace: config.temporal.namespace,
       log: (line) => logger.info(line),
+      tls: opts.clusterTls,
     });
     cleanups.push(() => cluster.stop());
     temporalAddress = cluster.address;
+    temporalTlsEnv = cluster.tls?.env;
     // The local cluster runs no UI; TEMPORAL_UI_URL may name one pointed at it.
     temporalUiUrl = temporalUiBaseUrl({
       TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL,
@@ -214,7 +250,7 @@ async function startLocalTemporal(
   }
   // A real cluster's UI, when TEMPORAL_UI_URL says where it is.
   temporalUiUrl ??= temporalUiBaseUrl();
-  return { temporalAddress, temporalUiUrl };
+  return { temporalAddress, temporalUiUrl, temporalTlsEnv };
 }
 
 /** The IMT and IC simulators, each only when no real system is configured (contracts A). */

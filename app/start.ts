@@ -7,12 +7,13 @@ import { embeddedSecretsPath } from '../common/embedded';
 import { resolveEndpoints, serviceLogger } from './wiring';
 import { startStack } from './stack';
 
-export async function runStart(opts: { cluster?: boolean } = {}): Promise<void> {
+export async function runStart(opts: { cluster?: boolean; tls?: boolean } = {}): Promise<void> {
   const config = loadConfig();
   const logger = serviceLogger(config, resolveEndpoints(config));
   // `npm run cluster`: the same service on a local Temporal cluster backed by PostgreSQL.
   const localTemporal = opts.cluster ? 'cluster' : 'dev-server';
-  const stack = await startStack(config, { logger, localTemporal });
+  if (opts.tls && !opts.cluster) throw new Error('--tls needs --cluster (`npm run cluster -- --tls`)');
+  const stack = await startStack(config, { logger, localTemporal, clusterTls: opts.tls });
 
   const lines = [
     '',
@@ -21,6 +22,11 @@ export async function runStart(opts: { cluster?: boolean } = {}): Promise<void> 
     `  Health:                              ${stack.ingressUrl}/healthz`,
     `  Temporal:                            ${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
   ];
+  if (stack.temporalTlsEnv) {
+    lines.push('  Temporal mTLS: other processes (worker, ingress, CLI) connect with');
+    for (const [k, v] of Object.entries({ TEMPORAL_ADDRESS: stack.temporalAddress, ...stack.temporalTlsEnv }))
+      lines.push(`    ${k}=${v}`);
+  }
   if (stack.temporalUiUrl) lines.push(`  Temporal UI:                         ${stack.temporalUiUrl}`);
   if (stack.imtSimulator)
     lines.push(`  IMT simulator:                       ${stack.imtSimulator.url} (inspect: /_sim/ledger)`);
@@ -30,9 +36,7 @@ export async function runStart(opts: { cluster?: boolean } = {}): Promise<void> 
     lines.push(
       `  Ingress X-Integrator-ID:             local demo value in ${embeddedSecretsPath(config.dataDir)}`,
     );
-  lines.push(
-    `  Metrics (Prometheus):                ${stack.ingressUrl}/metrics${stack.sdkMetricsUrl ? ` · SDK ${stack.sdkMetricsUrl}` : ''}`,
-  );
+  lines.push(`  Metrics (Prometheus):                ${stack.metricsUrl ?? 'off (METRICS_PORT=0)'}`);
   lines.push('  Operator CLI:                        npx imt-ic payments list --status NEEDS_ATTENTION');
   lines.push('  Stop with Ctrl-C.', '');
   process.stdout.write(lines.join('\n') + '\n');

@@ -23,9 +23,19 @@ export interface Endpoints {
   ingressIntegratorId: string;
 }
 
-/** Real endpoints when configured; otherwise the bundled simulators on their local ports. */
+/**
+ * Real endpoints when configured; otherwise the bundled simulators on their local ports. A
+ * worker-only process has no ingress credential and an ingress-only one no IC credential
+ * (common/config.ts ProcessRole): those stay empty rather than falling back to local ones.
+ */
 export function resolveEndpoints(config: AppConfig): Endpoints {
-  const needEmbedded = !config.imt.baseUrl || !config.ic.baseUrl || !config.ingress.integratorId;
+  const role = config.role ?? 'all';
+  const icUnused = role === 'ingress' && !config.ic.baseUrl && !config.embedded;
+  const ingressUnused = role === 'worker' && !config.ingress.integratorId && !config.embedded;
+  const needEmbedded =
+    !config.imt.baseUrl ||
+    (!config.ic.baseUrl && !icUnused) ||
+    (!config.ingress.integratorId && !ingressUnused);
   const local = needEmbedded ? loadOrCreateEmbeddedSecrets(config.dataDir) : undefined;
   const pick = <T>(real: T | undefined, fallback: () => T): T => (real !== undefined ? real : fallback());
   return {
@@ -36,20 +46,24 @@ export function resolveEndpoints(config: AppConfig): Endpoints {
           integratorId: local!.imtIntegratorId,
           simulated: true,
         },
-    ic: config.ic.baseUrl
-      ? {
-          baseUrl: config.ic.baseUrl,
-          billerGuid: config.ic.billerGuid ?? '',
-          webServiceKey: config.ic.webServiceKey ?? '',
-          simulated: false,
-        }
-      : {
-          baseUrl: `http://127.0.0.1:${config.ic.simulatorPort}`,
-          billerGuid: local!.icBillerGuid,
-          webServiceKey: local!.icWebServiceKey,
-          simulated: true,
-        },
-    ingressIntegratorId: pick(config.ingress.integratorId, () => local!.ingressIntegratorId),
+    ic: icUnused
+      ? { baseUrl: '', billerGuid: '', webServiceKey: '', simulated: false }
+      : config.ic.baseUrl
+        ? {
+            baseUrl: config.ic.baseUrl,
+            billerGuid: config.ic.billerGuid ?? '',
+            webServiceKey: config.ic.webServiceKey ?? '',
+            simulated: false,
+          }
+        : {
+            baseUrl: `http://127.0.0.1:${config.ic.simulatorPort}`,
+            billerGuid: local!.icBillerGuid,
+            webServiceKey: local!.icWebServiceKey,
+            simulated: true,
+          },
+    ingressIntegratorId: ingressUnused
+      ? ''
+      : pick(config.ingress.integratorId, () => local!.ingressIntegratorId),
   };
 }
 
@@ -102,11 +116,11 @@ export async function connectServiceClient(
   return new Client({
     connection,
     namespace: config.temporal.namespace,
-    ...dataProtection(payloadKeysOf(config)),
+    ...dataProtection(payloadKeysOf(config), { allowPlaintext: config.allowPlaintextPayloads }),
   });
 }
 
-/** The ingress as every process runs it: config, endpoints, metrics (GET /metrics) and hooks. */
+/** The ingress as every process runs it: config, endpoints, TLS, metrics hooks (not the endpoint). */
 export function serviceIngressOptions(
   config: AppConfig,
   endpoints: Endpoints,
@@ -132,6 +146,7 @@ export function serviceIngressOptions(
     imt: imtClientOf(config, endpoints),
     temporalUiUrl: parts.temporalUiUrl,
     hooks: combineIngressHooks(parts.metrics.ingressHooks, parts.hooks),
-    plugins: [parts.metrics.ingressPlugin, ...(parts.plugins ?? [])],
+    plugins: parts.plugins,
+    tls: config.ingress.tls,
   };
 }

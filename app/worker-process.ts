@@ -6,6 +6,7 @@
 import { Client } from '@temporalio/client';
 import { loadConfig, temporalAddressOf } from '../common/config';
 import { createWorker } from '../worker/worker';
+import { schedulePruning, securePrivateDirs } from '../common/data-dir';
 import { installWorkerRuntime, sdkActivityMetrics } from '../worker/telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
 import { buildActivityDeps, resolveEndpoints, serviceLogger } from './wiring';
@@ -17,22 +18,35 @@ import {
 } from '../common/temporal-connection';
 
 export async function runWorker(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'worker');
   const endpoints = resolveEndpoints(config);
   const logger = serviceLogger(config, endpoints, 'worker');
   const address = temporalAddressOf(config);
   // Before any connection: the SDK runtime (Prometheus endpoint, logs through pino) is per process.
-  const telemetry = installWorkerRuntime({ logger, metricsPort: config.metricsPort });
+  const telemetry = installWorkerRuntime({
+    logger,
+    metricsPort: config.metricsPort,
+    metricsHost: config.metricsHost,
+  });
   const connectOptions = temporalConnectOptions(address, { remote: Boolean(config.temporal.address) });
   const connection = await connectWorkerToTemporal(connectOptions);
   // Activities of voids / ACH rejects read the payment run's state through a client.
   const clientConnection = await connectTemporal(connectOptions);
-  const protection = dataProtection(payloadKeysOf(config));
+  const protection = dataProtection(payloadKeysOf(config), {
+    allowPlaintext: config.allowPlaintextPayloads,
+  });
   const temporalClient = new Client({
     connection: clientConnection,
     namespace: config.temporal.namespace,
     ...protection,
   });
+  securePrivateDirs(config.dataDir);
+  const pruning = schedulePruning(config.dataDir, config.exportFileRetentionDays, (removed) =>
+    logger.info(
+      { removed, days: config.exportFileRetentionDays },
+      'export files past their retention deleted',
+    ),
+  );
   const worker = await createWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -43,7 +57,7 @@ export async function runWorker(): Promise<void> {
       metrics: sdkActivityMetrics(),
       temporalUiUrl: temporalUiBaseUrl(),
     },
-    dataConverter: protection.dataConverter,
+    dataConverter: protection.workerDataConverter,
     workflowBundle: config.workflowBundlePath ? { codePath: config.workflowBundlePath } : undefined,
   });
   logger.info(
@@ -59,6 +73,7 @@ export async function runWorker(): Promise<void> {
   // Worker.run() installs SIGINT/SIGTERM handlers: it stops polling, lets running
   // activities finish (up to the shutdown grace time) and then resolves.
   await worker.run();
+  pruning.stop();
   await connection.close();
   await clientConnection.close();
   logger.info('worker stopped');

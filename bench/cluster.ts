@@ -15,7 +15,7 @@ import axios from 'axios';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { buildIngress } from '../client/ingress/server';
-import { dataProtection } from '../common/data-protection';
+import { FAILURE_CONVERTER_PATH, dataProtection } from '../common/data-protection';
 import { silentLogger } from '../common/logger';
 import { generatePayloadKey } from '../common/payload-codec';
 import { connectTemporal } from '../common/temporal-connection';
@@ -99,6 +99,8 @@ async function measure(
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     IMT_BASE_URL: imt.url,
+    // The simulator on loopback speaks plain HTTP (contracts A).
+    ALLOW_INSECURE_URLS: 'true',
     IMT_INTEGRATOR_ID: imtIntegratorId,
     INGRESS_INTEGRATOR_ID: ingressId,
     PAYLOAD_KEYS: keys,
@@ -179,6 +181,7 @@ export async function runClusterBench(): Promise<Run[]> {
   fs.chmodSync(work, 0o755);
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
   const bundlePath = path.join(work, 'workflow-bundle.js');

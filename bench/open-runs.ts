@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       dataDir,
       temporalClient: client,
     },
-    dataConverter: protection.dataConverter,
+    dataConverter: protection.workerDataConverter,
   });
   const running = worker.run();
   const deps = { client, namespace: cluster.namespace, taskQueue, confirmWaitMs: 10_000 };

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { dataProtection } from '../common/data-protection';
+import { FAILURE_CONVERTER_PATH, dataProtection } from '../common/data-protection';
 import { formatPayloadKeys, generatePayloadKey, parsePayloadKeys } from '../common/payload-codec';
 import { exportStatus, startExport } from '../client/exports';
 import { WORKFLOWS_PATH } from '../worker/worker';
@@ -84,6 +84,7 @@ async function chaosRun(o: Options, cleanups: (() => Promise<void>)[], dataDir: 
 
   const bundle = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
   const bundlePath = path.join(dataDir, 'workflow-bundle.js');
@@ -131,6 +132,8 @@ async function chaosRun(o: Options, cleanups: (() => Promise<void>)[], dataDir: 
     TEMPORAL_ADDRESS: address,
     PAYLOAD_KEYS: payloadKeys,
     IMT_BASE_URL: imtUrl,
+    // The simulator on loopback speaks plain HTTP (contracts A).
+    ALLOW_INSECURE_URLS: 'true',
     IMT_INTEGRATOR_ID: creds.imt,
     IC_BASE_URL: icUrl,
     IC_BILLER_GUID: creds.icGuid,

@@ -51,6 +51,7 @@ import {
 } from '../domain';
 import type { exportBillingCycleWorkflow } from '../workflows/export-billing-cycle';
 import { heartbeatDetailsOf, type PendingActivityLike } from './heartbeat';
+import { decodedFailureMessage } from '../common/data-protection';
 
 export type ExportErrorCode =
   | 'INVALID_INPUT'
@@ -313,7 +314,12 @@ async function liveActivityProgress(
   for (const activity of pending) {
     if ((activity.attempt ?? 1) > 1) {
       out.attempt = activity.attempt ?? undefined;
-      if (activity.lastFailure?.message) out.lastFailure = activity.lastFailure.message;
+      // Failures are encrypted like payloads (common/failure-converter.ts): decode the message.
+      const message = await decodedFailureMessage(
+        client.options.loadedDataConverter,
+        activity.lastFailure,
+      ).catch(() => undefined);
+      if (message) out.lastFailure = message;
     }
     if (activity.activityType?.name !== 'extractAndBuildInvoiceFile') continue;
     const details = await heartbeatDetailsOf(client, activity);

@@ -11,7 +11,7 @@ export interface PendingActivityLike {
   activityType?: { name?: string | null } | null;
   heartbeatDetails?: { payloads?: unknown[] | null } | null;
   attempt?: number | null;
-  lastFailure?: { message?: string | null } | null;
+  lastFailure?: { message?: string | null; encodedAttributes?: unknown } | null;
 }
 
 /** The first heartbeat detail of `activity`, or undefined when it has none or it cannot be decoded. */

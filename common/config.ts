@@ -5,6 +5,7 @@
  * bad variable — never a stack trace and never a secret's value. Secrets may be given
  * directly or as `<NAME>_FILE`.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readSecret } from './secrets';
@@ -95,7 +96,32 @@ const EnvSchema = z.object({
     .default(10_000),
   IMT_SIMULATOR_PORT: port(4010),
   IC_SIMULATOR_PORT: port(4020),
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** The process's Prometheus endpoint (0 = off): never the ingress's port, which IC reaches. */
+  METRICS_PORT: z.coerce
+    .number({ message: 'must be a port number, or 0 (off)' })
+    .int('must be a whole number')
+    .min(0, 'must be between 0 (off) and 65535')
+    .max(65535, 'must be between 0 (off) and 65535')
+    .default(9464),
+  /** Loopback by default: a Prometheus server elsewhere needs METRICS_HOST=0.0.0.0 and a firewall. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** contracts A: the ingress serves HTTPS only when both are set. */
+  INGRESS_TLS_CERT_FILE: z.string().min(1).optional(),
+  INGRESS_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** contracts A: `http://` for IMT_BASE_URL / IC_BASE_URL only when true (test rigs). */
+  ALLOW_INSECURE_URLS: bool(false),
+  /** Export files (names, addresses, e-mails) older than this many days are deleted (0 = keep). */
+  EXPORT_FILE_RETENTION_DAYS: z.coerce
+    .number({ message: 'must be a number of days' })
+    .int('must be a whole number of days')
+    .min(0, 'must be 0 (keep forever) or more')
+    .default(30),
+  /**
+   * Migrations only: accept payloads that are not encrypted (written before encryption, or by
+   * a client without the keys). Off: a plaintext payload is refused, so nobody who can reach
+   * Temporal but lacks the keys can start a run the worker acts on.
+   */
+  PAYLOAD_ALLOW_PLAINTEXT: bool(false),
   BIF_DATE_FORMAT: z.enum(['YYYY-MM-DD', 'MM/DD/YYYY']).default('YYYY-MM-DD'),
   EXPORT_APPROVAL_REQUIRED: bool(false),
   EXPORT_SCHEDULE_TIMEZONE: z.string().min(1).default('America/Chicago'),
@@ -123,6 +149,8 @@ export interface AppConfig {
   ic: { baseUrl?: string; billerGuid?: string; webServiceKey?: string; simulatorPort: number };
   ingress: {
     port: number;
+    /** PEM files; set → HTTPS only (TLS 1.2+), reloaded on SIGHUP or when the files change. */
+    tls?: { certFile: string; keyFile: string };
     integratorId?: string;
     confirmWaitMs: number;
     rateLimitPerMinute: number;
@@ -133,11 +161,18 @@ export interface AppConfig {
   logLevel: LogLevel;
   unknownPaymentWaitMs: number;
   metricsPort: number;
+  metricsHost: string;
+  /** Days an export file is kept under DATA_DIR (0 = forever). */
+  exportFileRetentionDays: number;
+  /** PAYLOAD_ALLOW_PLAINTEXT: migrations only. */
+  allowPlaintextPayloads: boolean;
   bif: { dateFormat: 'YYYY-MM-DD' | 'MM/DD/YYYY' };
   export: { approvalRequired: boolean; scheduleTimeZone: string };
   biller: { timeZone: string };
   /** True when IMT and IC are both the bundled simulators: the local demo stack. */
   embedded: boolean;
+  /** The process this configuration is for (its secrets only). */
+  role?: ProcessRole;
   workflowBundlePath?: string;
   /**
    * PAYLOAD_KEYS (first encrypts, all decrypt). Undefined only with a local Temporal server:
@@ -190,27 +225,66 @@ function readSecrets(env: Record<string, string>, problems: string[]): Secrets {
   return { imtIntegratorId, icKey, ingressId, payloadKeysText, payloadKeys };
 }
 
+/**
+ * Which process reads the configuration: each gets only its own secrets (least privilege).
+ * The worker never needs the ingress's credential; the ingress never needs IC's.
+ */
+export type ProcessRole = 'all' | 'worker' | 'ingress';
+
 /** Variables that another one makes required (a real IMT needs its integrator ID, …). */
-function requiredTogether(e: Env, s: Secrets): string[] {
+function requiredTogether(e: Env, s: Secrets, role: ProcessRole): string[] {
   const problems: string[] = [];
   if (e.IMT_BASE_URL && !s.imtIntegratorId)
     problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
-  if (e.IC_BASE_URL && !e.IC_BILLER_GUID) problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
-  if (e.IC_BASE_URL && !s.icKey)
+  const needsIc = e.IC_BASE_URL && role !== 'ingress';
+  if (needsIc && !e.IC_BILLER_GUID) problems.push('IC_BILLER_GUID is required when IC_BASE_URL is set');
+  if (needsIc && !s.icKey)
     problems.push('IC_WEB_SERVICE_KEY (or IC_WEB_SERVICE_KEY_FILE) is required when IC_BASE_URL is set');
   if (e.TEMPORAL_ADDRESS && !s.payloadKeysText)
     problems.push(
       'PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is required when TEMPORAL_ADDRESS is set: comma-separated <keyId>:<base64 of 32 bytes>, the first encrypts (make a key with `openssl rand -base64 32`)',
     );
+  for (const name of ['IMT_BASE_URL', 'IC_BASE_URL'] as const) {
+    if (e[name]?.startsWith('http://') && !e.ALLOW_INSECURE_URLS)
+      problems.push(
+        `${name}: must be an https:// URL (credentials and payments would cross the network in clear); set ALLOW_INSECURE_URLS=true only for a test rig on a private network`,
+      );
+  }
+  problems.push(...ingressTlsProblems(e));
   const embedded = !e.IMT_BASE_URL && !e.IC_BASE_URL;
-  if (!embedded && !s.ingressId)
+  if (!embedded && role !== 'worker' && !s.ingressId)
     problems.push(
       'INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL or IC_BASE_URL is set',
     );
   return problems;
 }
 
-export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+/** Both TLS files or neither, and both readable now (the ingress reads them again on reload). */
+function ingressTlsProblems(e: Env): string[] {
+  const cert = e.INGRESS_TLS_CERT_FILE;
+  const key = e.INGRESS_TLS_KEY_FILE;
+  if (!cert && !key) return [];
+  if (!cert || !key)
+    return [
+      `${cert ? 'INGRESS_TLS_KEY_FILE' : 'INGRESS_TLS_CERT_FILE'} is required when ${cert ? 'INGRESS_TLS_CERT_FILE' : 'INGRESS_TLS_KEY_FILE'} is set: the ingress serves HTTPS with both, plain HTTP with neither`,
+    ];
+  const problems: string[] = [];
+  for (const [name, file] of [
+    ['INGRESS_TLS_CERT_FILE', cert],
+    ['INGRESS_TLS_KEY_FILE', key],
+  ] as const) {
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (err) {
+      problems.push(
+        `${name} cannot be read (${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      );
+    }
+  }
+  return problems;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, role: ProcessRole = 'all'): AppConfig {
   const env = withoutBlanks(rawEnv);
   const problems: string[] = [];
   const parsed = EnvSchema.safeParse(env);
@@ -221,9 +295,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
   const secrets = readSecrets(env, problems);
-  if (parsed.success) problems.push(...requiredTogether(parsed.data, secrets));
+  if (parsed.success) problems.push(...requiredTogether(parsed.data, secrets, role));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return appConfigOf(parsed.data, secrets);
+  return { ...appConfigOf(parsed.data, secrets), role };
 }
 
 function appConfigOf(e: Env, s: Secrets): AppConfig {
@@ -249,6 +323,10 @@ function appConfigOf(e: Env, s: Secrets): AppConfig {
     },
     ingress: {
       port: e.INGRESS_PORT,
+      tls:
+        e.INGRESS_TLS_CERT_FILE && e.INGRESS_TLS_KEY_FILE
+          ? { certFile: path.resolve(e.INGRESS_TLS_CERT_FILE), keyFile: path.resolve(e.INGRESS_TLS_KEY_FILE) }
+          : undefined,
       integratorId: s.ingressId,
       confirmWaitMs: e.PAYMENT_CONFIRM_WAIT_MS,
       rateLimitPerMinute: e.INGRESS_RATE_LIMIT_PER_MINUTE,
@@ -259,6 +337,9 @@ function appConfigOf(e: Env, s: Secrets): AppConfig {
     logLevel: e.LOG_LEVEL,
     unknownPaymentWaitMs: e.UNKNOWN_PAYMENT_WAIT_MS,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    exportFileRetentionDays: e.EXPORT_FILE_RETENTION_DAYS,
+    allowPlaintextPayloads: e.PAYLOAD_ALLOW_PLAINTEXT,
     bif: { dateFormat: e.BIF_DATE_FORMAT },
     export: { approvalRequired: e.EXPORT_APPROVAL_REQUIRED, scheduleTimeZone: e.EXPORT_SCHEDULE_TIMEZONE },
     biller: { timeZone: e.BILLER_TIME_ZONE },

@@ -19,6 +19,22 @@ import { temporal } from '@temporalio/proto';
 
 export const ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
+/** Marks a payload the code declared public (a static summary) and left readable on purpose. */
+export const PUBLIC_METADATA = 'imt-ic-public';
+
+/**
+ * What decode does with a payload that is not encrypted:
+ * - `refuse` (the worker): every plaintext payload is an error — nobody who reaches Temporal
+ *   without the keys can hand the worker input it acts on;
+ * - `public` (clients, codec server): only a marked public text (a JSON string) passes, so
+ *   summaries stay readable;
+ * - `allow`: anything passes (PAYLOAD_ALLOW_PLAINTEXT, for a migration from unencrypted runs).
+ */
+export type PlaintextPolicy = 'refuse' | 'public' | 'allow';
+
+export class PlaintextPayloadError extends Error {
+  override readonly name = 'PlaintextPayloadError';
+}
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -126,10 +142,12 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly byId: Map<string, Buffer>;
   private readonly current: PayloadKey;
 
-  constructor(
-    keys: PayloadKey[],
-    private readonly publicTexts?: PublicTexts,
-  ) {
+  private readonly publicTexts?: PublicTexts;
+  private readonly plaintext: PlaintextPolicy;
+
+  constructor(keys: PayloadKey[], opts: { publicTexts?: PublicTexts; plaintext?: PlaintextPolicy } = {}) {
+    this.publicTexts = opts.publicTexts;
+    this.plaintext = opts.plaintext ?? 'public';
     if (keys.length === 0) throw new PayloadKeyError('at least one payload key is needed');
     for (const k of keys) {
       if (k.key.length !== KEY_BYTES) throw new PayloadKeyError(`key "${k.id}" is not ${KEY_BYTES} bytes`);
@@ -144,7 +162,11 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      if (this.publicTexts?.isPublic(payload)) return payload;
+      if (this.publicTexts?.isPublic(payload)) {
+        const metadata: Record<string, Uint8Array> = { ...payload.metadata };
+        metadata[PUBLIC_METADATA] = enc.encode('1');
+        return { ...payload, metadata };
+      }
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv(CIPHER, this.current.key, iv);
@@ -159,8 +181,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      // Payloads written before encryption was switched on stay readable.
-      if (!payload.metadata?.encoding || dec.decode(payload.metadata.encoding) !== ENCODING) return payload;
+      if (!payload.metadata?.encoding || dec.decode(payload.metadata.encoding) !== ENCODING)
+        return this.plaintextAllowed(payload);
       const idBytes = payload.metadata[KEY_ID_METADATA];
       if (!idBytes) throw new PayloadKeyError(`encrypted payload without the ${KEY_ID_METADATA} metadata`);
       const id = dec.decode(idBytes);
@@ -189,5 +211,25 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       }
       return temporal.api.common.v1.Payload.decode(plain) as Payload;
     });
+  }
+
+  private plaintextAllowed(payload: Payload): Payload {
+    if (this.plaintext === 'allow') return payload;
+    if (this.plaintext === 'public' && isMarkedPublicText(payload)) return payload;
+    const encoding = payload.metadata?.encoding ? dec.decode(payload.metadata.encoding) : 'none';
+    throw new PlaintextPayloadError(
+      `refused a payload that is not encrypted (encoding ${encoding.slice(0, 40)}): every payload must come from a client holding PAYLOAD_KEYS; set PAYLOAD_ALLOW_PLAINTEXT=true only while migrating runs started without encryption`,
+    );
+  }
+}
+
+/** A marked `json/plain` payload holding one JSON string: the only plaintext a client reads. */
+function isMarkedPublicText(payload: Payload): boolean {
+  if (!payload.metadata?.[PUBLIC_METADATA] || !payload.metadata.encoding || !payload.data) return false;
+  if (dec.decode(payload.metadata.encoding) !== 'json/plain') return false;
+  try {
+    return typeof JSON.parse(dec.decode(payload.data)) === 'string';
+  } catch {
+    return false;
   }
 }

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import YAML from 'yaml';
 import { ensureNamespace, ensureSearchAttributes } from './namespace';
+import { clusterCertificates, envconfigVariables, serverTlsConfig, type ClusterTls } from './cluster-tls';
 
 const SERVER_SCRIPT = ['..', '../..']
   .map((up) => path.join(__dirname, up, 'scripts', 'temporal-server.cjs'))
@@ -37,6 +38,8 @@ export interface ClusterOptions {
   namespace?: string;
   log?: (line: string) => void;
   serverLogLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** mTLS on the frontend with certificates made under <dataDir>/temporal-cluster/tls. */
+  tls?: boolean;
 }
 
 export interface LocalCluster {
@@ -46,6 +49,8 @@ export interface LocalCluster {
   dir: string;
   /** Seconds spent in each start-up step (the binaries were already built). */
   timings: Record<string, number>;
+  /** With `tls`: the certificates, and the TEMPORAL_TLS_* variables a client sets. */
+  tls?: ClusterTls & { env: Record<string, string> };
   stop(): Promise<void>;
 }
 
@@ -285,7 +290,7 @@ function applySchema(
  * `address` answers; returns that connection (the caller closes it).
  */
 async function startServer(
-  c: { server: string; dir: string; configDir: string },
+  c: { server: string; dir: string; configDir: string; tls?: ClusterTls },
   address: string,
   children: ChildProcess[],
 ): Promise<Connection> {
@@ -312,7 +317,11 @@ async function startServer(
     'Temporal server',
     server,
     async () => {
-      connection = await Connection.connect({ address, connectTimeout: '2 seconds' });
+      connection = await Connection.connect({
+        address,
+        connectTimeout: '2 seconds',
+        ...(c.tls ? { tls: connectionTls(c.tls) } : {}),
+      });
       await connection.workflowService.getSystemInfo({});
       return true;
     },
@@ -358,6 +367,7 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
     lap('schema');
 
     const frontendPort = opts.port ? opts.port : (await freePorts(1, [pgPort]))[0];
+    const tls = opts.tls ? clusterCertificates(path.join(dir, 'tls')) : undefined;
     const configDir = writeServerConfig({
       dir,
       moduleDir: bins.moduleDir,
@@ -366,9 +376,10 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
       frontendPort,
       ports: await freePorts(9, [pgPort, frontendPort]),
       logLevel: opts.serverLogLevel ?? 'warn',
+      tls,
     });
     const address = `127.0.0.1:${frontendPort}`;
-    const connection = await startServer({ server: bins.server, dir, configDir }, address, children);
+    const connection = await startServer({ server: bins.server, dir, configDir, tls }, address, children);
     lap('server');
     try {
       await ensureNamespace(connection, namespace);
@@ -377,7 +388,15 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
       await connection.close();
     }
     lap('namespace');
-    return { address, namespace, postgresPort: pgPort, dir, timings, stop };
+    return {
+      address,
+      namespace,
+      postgresPort: pgPort,
+      dir,
+      timings,
+      stop,
+      ...(tls ? { tls: { ...tls, env: envconfigVariables(tls) } } : {}),
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -398,6 +417,7 @@ function writeServerConfig(o: {
   /** Free ports for the other listeners (internal gRPC, membership, HTTP). */
   ports: number[];
   logLevel: string;
+  tls?: ClusterTls;
 }): string {
   const configDir = path.join(o.dir, 'config');
   fs.mkdirSync(path.join(configDir, 'dynamicconfig'), { recursive: true });
@@ -412,6 +432,7 @@ function writeServerConfig(o: {
   }
   delete config.global.pprof;
   delete config.global.metrics;
+  if (o.tls) config.global.tls = serverTlsConfig(o.tls);
   const spare = [...o.ports];
   const nextPort = () => spare.shift() as number;
   for (const [name, service] of Object.entries(config.services) as [
@@ -439,4 +460,13 @@ function writeServerConfig(o: {
   fs.writeFileSync(config.dynamicConfigClient.filepath, YAML.stringify(dynamic));
   fs.writeFileSync(path.join(configDir, 'cluster.yaml'), YAML.stringify(config), { mode: 0o600 });
   return configDir;
+}
+
+/** The SDK connection's TLS for this cluster (what envconfig builds from envconfigVariables). */
+function connectionTls(tls: ClusterTls) {
+  return {
+    serverNameOverride: tls.serverName,
+    serverRootCACertificate: fs.readFileSync(tls.caFile),
+    clientCertPair: { crt: fs.readFileSync(tls.clientCertFile), key: fs.readFileSync(tls.clientKeyFile) },
+  };
 }

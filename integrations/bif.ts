@@ -195,8 +195,9 @@ export async function buildInvoiceFile(args: BuildInvoiceFileArgs): Promise<BifB
   let pending = 0;
   let headerWritten = false;
 
-  const fileOut = createWriteStream(partialFile, { flush: true });
-  const rejectedOut = createWriteStream(partialRejected, { flush: true });
+  // Names, addresses and e-mails: readable by the service's user only.
+  const fileOut = createWriteStream(partialFile, { flush: true, mode: 0o600 });
+  const rejectedOut = createWriteStream(partialRejected, { flush: true, mode: 0o600 });
   // Errors surface through writeOut/`finished`; without a listener an early error event
   // would crash the process instead.
   fileOut.on('error', () => undefined);

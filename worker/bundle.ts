@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../common/data-protection';
 
 /** The workflow bundle entry, from sources (tsx, tests) or from the compiled build. */
 export const WORKFLOWS_PATH = ['index.ts', 'index.js']
@@ -33,6 +34,8 @@ const NOT_BUNDLED = new Set(['node_modules', 'test', 'bench', 'docs', 'deploy', 
  */
 const BUNDLE_OPTIONS: Parameters<typeof bundleWorkflowCode>[0] = {
   workflowsPath: WORKFLOWS_PATH,
+  // Workflow failures' messages and stacks are encrypted too (common/failure-converter.ts).
+  failureConverterPath: FAILURE_CONVERTER_PATH,
   webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-source-map' }),
 };
 

@@ -51,7 +51,7 @@ export interface WorkerRuntimeOptions {
   logger: Logger;
   /** Port of the SDK's Prometheus endpoint; 0 = no SDK metrics. */
   metricsPort: number;
-  /** Default 0.0.0.0, so a Prometheus server on another host can scrape it. */
+  /** METRICS_HOST; default loopback (a Prometheus server elsewhere needs 0.0.0.0 and a firewall). */
   metricsHost?: string;
 }
 
@@ -66,7 +66,7 @@ export function installWorkerRuntime(opts: WorkerRuntimeOptions): WorkerRuntimeR
   if (Runtime._instance !== undefined) return { installed: false };
   const logger = new PinoSdkLogger(opts.logger.child({ component: 'temporal-sdk' }));
   if (opts.metricsPort > 0) {
-    const bindAddress = `${opts.metricsHost ?? '0.0.0.0'}:${opts.metricsPort}`;
+    const bindAddress = `${opts.metricsHost ?? '127.0.0.1'}:${opts.metricsPort}`;
     try {
       Runtime.install({ logger, telemetryOptions: { metrics: { prometheus: { bindAddress } } } });
       return { installed: true, metricsUrl: `http://127.0.0.1:${opts.metricsPort}/metrics` };

@@ -5,17 +5,30 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { IMT_ATTEMPT_TIMEOUT_MS } from '../domain';
+import type { WorkerDataConverter } from '../common/data-protection';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
 
 export { WORKFLOWS_PATH };
+
+/**
+ * How long a stopping worker lets running activities finish: longer than one IMT attempt
+ * (its start-to-close), so a deploy does not cut a posting off mid-call and leave "IMT may hold
+ * it" behind. Compose's stop_grace_period and Kubernetes' terminationGracePeriodSeconds must
+ * exceed it (docker-compose.yml; test/unit/deploy.test.ts checks it).
+ */
+export const SHUTDOWN_GRACE_MS = IMT_ATTEMPT_TIMEOUT_MS + 5_000;
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
-  /** Encrypting data converter (common/data-protection.ts); all clients and workers share its keys. */
-  dataConverter?: WorkerOptions['dataConverter'];
+  /**
+   * Encrypting data converter (common/data-protection.ts `workerDataConverter`): all clients and
+   * workers share its keys; failures' messages and stacks are encrypted too.
+   */
+  dataConverter?: WorkerDataConverter;
   /**
    * Pre-built bundle (tests build it once for all files, the image ships one); otherwise the
    * cached bundle of the current sources (worker/bundle.ts), built on first use.
@@ -23,7 +36,10 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   tuning?: Pick<
     WorkerOptions,
-    'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
+    | 'maxConcurrentActivityTaskExecutions'
+    | 'maxConcurrentWorkflowTaskExecutions'
+    | 'maxCachedWorkflows'
+    | 'shutdownGraceTime'
   >;
 }
 
@@ -39,6 +55,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // the export's progress (client/exports.ts reads the last heartbeat) would then lag by
     // 24 s. One small RPC every 2 s per heartbeating activity is cheap.
     maxHeartbeatThrottleInterval: '2 seconds',
+    shutdownGraceTime: SHUTDOWN_GRACE_MS,
     ...opts.tuning,
   });
 }

@@ -205,7 +205,7 @@ export async function startBareWorker(stack: BenchStack, taskQueue: string): Pro
   return runWorker(() => connection.close(), worker);
 }
 
-/** The ingress exactly as the composition root builds it (metrics hooks and /metrics included). */
+/** The ingress exactly as the composition root builds it (metrics hooks included; /metrics is on its own port). */
 export async function startIngress(
   stack: BenchStack,
   taskQueue: string,

@@ -6,20 +6,75 @@
  * `POST /encode` and `POST /decode` take and return `{"payloads": [{"metadata": {k: base64},
  * "data": base64}]}`. CORS answers only the UI's own origin (the browser calls this server
  * directly from the UI page); every other origin gets no CORS headers, so browsers refuse.
+ *
+ * Who may call: the holder of the static bearer token, and/or — for a UI behind single sign-on,
+ * which forwards only its signed-in user's access token (`TEMPORAL_CODEC_PASS_ACCESS_TOKEN`) —
+ * anyone presenting an access token signed by the configured OIDC issuer (verified against its
+ * JWKS URL, with issuer, audience and expiry checked).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Logger } from '../../common/logger';
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
-  /** The bearer token callers must present (secret). */
-  token: string;
+  /** A static bearer token callers may present (secret); at least this or `oidc`. */
+  token?: string;
+  /** Access tokens of this OIDC issuer are accepted (the Temporal UI's signed-in users). */
+  oidc?: CodecOidc;
   /** Origin of the Temporal UI, e.g. http://127.0.0.1:8080 — the only origin CORS allows. */
   uiOrigin: string;
   logger: Logger;
+}
+
+export interface CodecOidc {
+  /** The issuer's JWKS URL, e.g. https://login.example.com/.well-known/jwks.json */
+  jwksUrl: string;
+  /** The `iss` the tokens must carry. */
+  issuer: string;
+  /** The `aud` the tokens must carry (the API the UI's tokens are issued for). */
+  audience: string;
+}
+
+/** A check of the presented `Authorization` header: static token, then OIDC access token. */
+function authorizer(opts: CodecServerOptions): (header: string | undefined) => Promise<boolean> {
+  if (!opts.token && !opts.oidc) throw new Error('the codec server needs a bearer token or an OIDC issuer');
+  const expected = opts.token ? digest(`Bearer ${opts.token}`) : undefined;
+  // jose caches the issuer's keys and refetches on an unknown key id (key rotation).
+  const jwks = opts.oidc ? createRemoteJWKSet(new URL(opts.oidc.jwksUrl)) : undefined;
+  return async (header) => {
+    if (typeof header !== 'string') return false;
+    if (expected && timingSafeEqual(digest(header), expected)) return true;
+    if (!jwks || !opts.oidc) return false;
+    const token = /^Bearer (\S+)$/.exec(header)?.[1];
+    if (!token) return false;
+    try {
+      await jwtVerify(token, jwks, {
+        issuer: opts.oidc.issuer,
+        audience: opts.oidc.audience,
+        // Asymmetric signatures only: an HMAC "signed" with a public key must not pass.
+        algorithms: [
+          'RS256',
+          'RS384',
+          'RS512',
+          'PS256',
+          'PS384',
+          'PS512',
+          'ES256',
+          'ES384',
+          'ES512',
+          'EdDSA',
+        ],
+        clockTolerance: 30,
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  };
 }
 
 const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
@@ -52,7 +107,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function buildCodecServer(opts: CodecServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
-  const expected = digest(`Bearer ${opts.token}`);
+  const authorized = authorizer(opts);
   const uiOrigin = opts.uiOrigin.replace(/\/+$/, '');
 
   app.addHook('onRequest', async (request, reply) => {
@@ -68,14 +123,15 @@ export function buildCodecServer(opts: CodecServerOptions): FastifyInstance {
       reply.header('Access-Control-Max-Age', '600');
       return reply.code(204).send();
     }
-    const presented = request.headers.authorization;
-    if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) {
+    if (!(await authorized(request.headers.authorization))) {
       // Never log the presented value.
       opts.logger.warn(
         { url: request.url, origin: request.headers.origin },
         'codec server: bad or missing bearer token',
       );
-      return reply.code(401).send({ error: 'a valid Authorization: Bearer token is required' });
+      return reply
+        .code(401)
+        .send({ error: 'a valid Authorization: Bearer token (or OIDC access token) is required' });
     }
   });
 

@@ -11,7 +11,13 @@ import { parseBody, sendAnswer, type Answer, type AnswerHooks } from './answers'
 import { invoiceDetail, invoicePdf } from './invoice-detail';
 import { receiveDelivery } from './payment';
 import type { IntakeDeps } from './runs';
-import { AchRejectSchema, InvoiceAdjustedSchema, PostPaymentSchema, VoidPaymentSchema } from './schemas';
+import {
+  AchRejectSchema,
+  InvoiceAdjustedSchema,
+  PostPaymentSchema,
+  VoidPaymentSchema,
+  pathParamErrors,
+} from './schemas';
 import { paymentStatus } from './status';
 
 export interface RouteHooks extends AnswerHooks {
@@ -46,6 +52,8 @@ export function registerRoutes(
       url,
       handler: async (req, reply: FastifyReply) => {
         if (method === 'POST') hooks.onReceived?.(call);
+        const badParams = pathParamErrors(req.params);
+        if (badParams) return sendAnswer(reply, call, invalidPath(badParams), hooks);
         return sendAnswer(reply, call, await flow(req), hooks);
       },
     });
@@ -98,4 +106,14 @@ export function registerRoutes(
   route('GET', '/api/integration/invoice/:invoice_number/pdf', ':invoice_number/pdf', (req) =>
     invoicePdf(deps.imt, req.params.invoice_number ?? ''),
   );
+}
+
+/** 400 naming each bad path parameter; nothing reaches IMT or Temporal. */
+function invalidPath(fields: Record<string, string[]>): Answer {
+  const [name, problems] = Object.entries(fields)[0];
+  return {
+    kind: 'invalid',
+    rejected: 'invalid_path',
+    body: { error: 'invalid_request', message: `${name} ${problems[0]}`, fields },
+  };
 }

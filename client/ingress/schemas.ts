@@ -100,6 +100,32 @@ export function fieldErrors(error: z.ZodError): Record<string, string[]> {
 }
 
 export const InvoiceNumberParamSchema = idSchema('the IMT invoice number');
+export const TransactionIdParamSchema = idSchema("IC's payment GUID", 100);
+
+/**
+ * The one validator of every path parameter of every route, by name. A parameter without an
+ * entry is refused, so a new route cannot forward an unchecked path segment (`..`, `%2e%2e`,
+ * `a/b` encoded) into a URL of IMT or into a workflow ID.
+ */
+export const PATH_PARAMS: Record<string, z.ZodType<string>> = {
+  invoice_number: InvoiceNumberParamSchema,
+  transaction_id: TransactionIdParamSchema,
+};
+
+/** `{ invoice_number: ["may contain only …"] }` for each bad path parameter; undefined when all pass. */
+export function pathParamErrors(params: unknown): Record<string, string[]> | undefined {
+  const out: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries((params ?? {}) as Record<string, unknown>)) {
+    const schema = PATH_PARAMS[name];
+    if (!schema) {
+      out[name] = ['is not a known path parameter'];
+      continue;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) out[name] = parsed.error.issues.map((i) => i.message);
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 
 /** What IMT sends when an invoice changed: `{}` or `{"reason": "…"}`. */
 export const InvoiceAdjustedSchema = z.strictObject(

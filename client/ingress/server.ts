@@ -1,9 +1,12 @@
 /**
- * The HTTP ingress IC's Data Pump calls (contracts B): the process-wide concerns —
- * authentication, per-client rate limit, body limits, timing, admission control, health —
- * around the routes of routes.ts. The flows themselves live in one module each.
+ * The HTTP ingress IC's Data Pump calls (contracts B): the process-wide concerns — TLS,
+ * authentication, per-client rate limit, body limits, connection limits and timeouts, timing,
+ * admission control, health — around the routes of routes.ts. The flows themselves live in one
+ * module each.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ServerOptions } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../common/logger';
@@ -13,6 +16,8 @@ import type { ImtClient } from '../../integrations/imt-client';
 import { Admission, DEFAULT_MAX_IN_FLIGHT, INTAKE_URLS, type AdmissionHooks } from './admission';
 import { REDELIVER_AFTER_S, sendAnswer, unavailable, type AnswerHooks } from './answers';
 import { ROUTES, registerRoutes, type RouteHooks } from './routes';
+import { HealthCheck } from './health';
+import { reloadCertificateOnChange, secureContextOptions, type IngressTlsFiles } from './tls';
 
 export interface IngressOptions {
   client: Client;
@@ -34,7 +39,44 @@ export interface IngressOptions {
   rateLimitPerMinute?: number;
   /** Intake calls held at once before answering 429 (INGRESS_MAX_IN_FLIGHT; default 200). */
   maxInFlight?: number;
+  /** INGRESS_TLS_CERT_FILE / _KEY_FILE: HTTPS only, TLS 1.2+, reloaded on SIGHUP or change. */
+  tls?: IngressTlsFiles;
+  /** Timeouts and connection caps (defaults: INGRESS_LIMITS). */
+  limits?: Partial<IngressLimits>;
+  /** How long one /healthz result answers every probe, and each check's deadline. */
+  health?: { cacheMs?: number; deadlineMs?: number };
 }
+
+/**
+ * What one client can hold of the ingress: a slow or idle socket is closed, so sockets
+ * trickling bytes cannot pile up (Fastify's and Node's defaults wait for ever or minutes).
+ */
+export interface IngressLimits {
+  /** The whole request (headers and body) must arrive within this (408 otherwise). */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** A socket with no traffic at all is closed after this; above the longest answer (RTDR, PDF). */
+  connectionTimeoutMs: number;
+  /** An idle keep-alive socket is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Requests one keep-alive socket may carry before it is closed. */
+  maxRequestsPerSocket: number;
+  /** Sockets open at once; more are refused at accept. */
+  maxConnections: number;
+  /** How often Node checks the request and header deadlines. */
+  checkIntervalMs: number;
+}
+
+export const INGRESS_LIMITS: IngressLimits = Object.freeze({
+  requestTimeoutMs: 15_000,
+  headersTimeoutMs: 10_000,
+  connectionTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 1_000,
+  maxConnections: 2_000,
+  checkIntervalMs: 1_000,
+});
 
 export interface IngressHooks extends RouteHooks, AnswerHooks, AdmissionHooks {
   onAnswered?(call: string, status: number, seconds: number): void;
@@ -43,12 +85,32 @@ export interface IngressHooks extends RouteHooks, AnswerHooks, AdmissionHooks {
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export function buildIngress(opts: IngressOptions): FastifyInstance {
+  const limits = { ...INGRESS_LIMITS, ...opts.limits };
+  const serverOptions: ServerOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  };
+  // Fastify types an HTTPS instance apart from an HTTP one; the routes see no difference.
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
     logger: false,
     // IC's GUIDs can be long; keep the default param length generous but bounded.
     routerOptions: { maxParamLength: 200 },
-  });
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    ...(opts.tls
+      ? { https: { ...serverOptions, ...secureContextOptions(opts.tls) } }
+      : { http: serverOptions }),
+  }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
+  if (opts.tls) {
+    const reloader = reloadCertificateOnChange(app.server as unknown as TlsServer, opts.tls, opts.logger);
+    app.addHook('onClose', async () => reloader.stop());
+  }
   const hooks = opts.hooks ?? {};
   const admission = new Admission(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, hooks);
 
@@ -75,7 +137,16 @@ export function buildIngress(opts: IngressOptions): FastifyInstance {
     admission,
     hooks,
   );
-  app.get('/healthz', async (_req, reply) => health(opts, reply));
+  const healthCheck = new HealthCheck({
+    client: opts.client,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...opts.health,
+  });
+  app.get('/healthz', async (_req, reply) => {
+    const { healthy, checks } = await healthCheck.report();
+    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unhealthy', checks });
+  });
   for (const plugin of opts.plugins ?? []) plugin(app);
   return app;
 }
@@ -84,13 +155,12 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-/** Every call but /healthz and /metrics: rate limit per client, then X-Integrator-ID. */
+/** Every call: rate limit per client; then X-Integrator-ID for all but /healthz. */
 function guardCalls(app: FastifyInstance, opts: IngressOptions, hooks: IngressHooks): void {
   const expected = digest(opts.integratorId);
   const limiter = opts.rateLimitPerMinute ? new ClientRateLimiter(opts.rateLimitPerMinute) : undefined;
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     (req as FastifyRequest & { startedAt?: bigint }).startedAt = process.hrtime.bigint();
-    if (req.url === '/healthz' || req.url.startsWith('/metrics')) return;
     const wait = limiter?.take(req.ip) ?? 0;
     if (wait > 0) {
       hooks.onRejected?.(routeName(req), 'rate_limited');
@@ -99,6 +169,8 @@ function guardCalls(app: FastifyInstance, opts: IngressOptions, hooks: IngressHo
         .header('Retry-After', String(wait))
         .send({ error: 'too_many_requests', message: `Too many requests; retry in ${wait} s.` });
     }
+    // Load balancers and orchestrators probe without the credential.
+    if (req.url === '/healthz') return;
     const presented = req.headers['x-integrator-id'];
     // Compare fixed-length digests so timing reveals nothing about the expected value.
     const ok = typeof presented === 'string' && timingSafeEqual(digest(presented), expected);
@@ -166,25 +238,6 @@ function answerWrongMethods(app: FastifyInstance): void {
           .send({ error: 'method_not_allowed', message: `Use ${method} for ${url}.` }),
     });
   }
-}
-
-/** Healthy when Temporal answers and a worker polls the task queue. */
-async function health(opts: IngressOptions, reply: FastifyReply) {
-  const checks: Record<string, string> = {};
-  try {
-    const tq = await opts.client.workflowService.describeTaskQueue({
-      namespace: opts.namespace,
-      taskQueue: { name: opts.taskQueue },
-      taskQueueType: 1, // WORKFLOW
-    });
-    checks.temporal = 'ok';
-    checks.worker = (tq.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling the task queue';
-  } catch {
-    checks.temporal = 'unreachable';
-    checks.worker = 'unknown';
-  }
-  const healthy = Object.values(checks).every((v) => v === 'ok');
-  return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unhealthy', checks });
 }
 
 function routeName(req: FastifyRequest): string {

@@ -12,6 +12,7 @@ import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../dev/temporal-server';
 import { startCluster } from '../../dev/cluster';
 import { WORKFLOWS_PATH } from '../../worker/worker';
+import { FAILURE_CONVERTER_PATH } from '../../common/data-protection';
 import { formatPayloadKeys, generatePayloadKey } from '../../common/payload-codec';
 
 declare module 'vitest' {
@@ -51,6 +52,7 @@ export default async function setup(project: TestProject) {
   fs.mkdirSync(outDir, { recursive: true });
   const bundle = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
   const bundlePath = path.join(outDir, 'workflow-bundle.js');

@@ -57,6 +57,11 @@ export interface HarnessOptions {
   rateLimitPerMinute?: number;
   /** The ingress's admission limit (INGRESS_MAX_IN_FLIGHT). */
   maxInFlight?: number;
+  /**
+   * The worker's shutdown grace time (default the production SHUTDOWN_GRACE_MS). 0 makes
+   * `stopWorker()` cut running activities off, as a crash or a deploy past its grace would.
+   */
+  workerShutdownGraceMs?: number;
   /** The ingress's logger (default silent). */
   ingressLogger?: IngressOptions['logger'];
 }
@@ -154,8 +159,12 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       namespace,
       taskQueue,
       deps,
-      dataConverter: protection.dataConverter,
+      dataConverter: protection.workerDataConverter,
       workflowBundle: { codePath: bundlePath },
+      tuning:
+        opts.workerShutdownGraceMs === undefined
+          ? undefined
+          : { shutdownGraceTime: opts.workerShutdownGraceMs },
     });
     running = worker.run();
     return worker;

@@ -19,7 +19,7 @@ import { silentLogger } from '../../common/logger';
 import { AesGcmPayloadCodec, KEY_ID_METADATA, generatePayloadKey } from '../../common/payload-codec';
 import { createWorker } from '../../worker/worker';
 import { PaymentStatus, workflowIds, type DeliverInput, type TransactionState } from '../../domain';
-import { startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { NO_HOLD, deliverPayment } from '../helpers/transactions';
 import { testPayloadKeyList } from '../helpers/payload-keys';
@@ -29,6 +29,7 @@ let h: Harness;
 let raw: Connection;
 
 const AMOUNT = '987.65';
+const testCodec = new AesGcmPayloadCodec(testPayloadKeyList());
 const MESSAGE = 'Jane asked: apply this to the March bill please';
 
 /** Everything Temporal holds about a run, as the bytes it sends (no codec involved). */
@@ -98,6 +99,72 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
     expect(state.events.void?.message).toBe(`${MESSAGE} (void)`);
   });
 
+  it("stores neither the amount nor IMT's error text of a refused posting in clear (failures are encrypted)", async () => {
+    const amount = '555.44';
+    const imtText = 'Balance of Jane Q. Roe is lower than the payment';
+    const refused = seedPayment(h.imt, { amount });
+    h.imt.rejectPostsFor(refused.invoice_number, { amount: [`${imtText} (${amount})`] });
+    const answer = await h.http.post('/api/integration/invoice/post-payment', refused);
+    // Through the codec, IMT's reasons still reach IC and the operator.
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.data)).toContain(imtText);
+
+    const id = workflowIds.payment(refused.transaction_id);
+    const failedAttempt = await eventually(async () => {
+      const history = await raw.workflowService.getWorkflowExecutionHistory({
+        namespace: h.namespace,
+        execution: { workflowId: id },
+      });
+      return (
+        history.history?.events?.find((e) => e.activityTaskFailedEventAttributes)
+          ?.activityTaskFailedEventAttributes?.failure ?? undefined
+      );
+    });
+    // The failure's own message and stack travel as an encrypted payload.
+    expect(failedAttempt.message).toBe('Encoded failure');
+    expect(failedAttempt.stackTrace).toBe('');
+    expect(new TextDecoder().decode(failedAttempt.encodedAttributes?.metadata?.encoding)).toBe(
+      'binary/encrypted',
+    );
+    const bytes = (await storedBytes(id)).toString('latin1');
+    expect(bytes).toContain(refused.transaction_id);
+    for (const clear of [amount, '55544', 'Jane Q. Roe', 'lower than the payment', 'imt-client', 'at ']) {
+      expect(bytes).not.toContain(clear);
+    }
+  });
+
+  it('the worker refuses a run whose input is not encrypted: nothing reaches IMT', async () => {
+    const forged = seedPayment(h.imt);
+    // A client that reaches Temporal but holds no key (no data converter at all).
+    const keyless = new Client({ connection: raw, namespace: h.namespace });
+    const handle = await keyless.workflow.start('paymentWorkflow', {
+      workflowId: workflowIds.payment(forged.transaction_id),
+      taskQueue: h.taskQueue,
+      args: [{ payment: forged, receivedAt: new Date().toISOString() }],
+    });
+    try {
+      const failure = await eventually(async () => {
+        const history = await raw.workflowService.getWorkflowExecutionHistory({
+          namespace: h.namespace,
+          execution: { workflowId: handle.workflowId },
+        });
+        return (
+          history.history?.events?.find((e) => e.workflowTaskFailedEventAttributes)
+            ?.workflowTaskFailedEventAttributes?.failure ?? undefined
+        );
+      });
+      const decoded = await h.client.workflow.getHandle(handle.workflowId).fetchHistory();
+      const wft = decoded.events?.find((e) => e.workflowTaskFailedEventAttributes);
+      const [attrs] = await testCodec.decode(failure.encodedAttributes ? [failure.encodedAttributes] : []);
+      const text = attrs ? JSON.stringify(defaultPayloadConverter.fromPayload(attrs)) : failure.message;
+      expect(wft).toBeDefined();
+      expect(text).toMatch(/not encrypted/);
+      expect(h.imt.postings().some((p) => p.transaction_id === forged.transaction_id)).toBe(false);
+    } finally {
+      await handle.terminate('test: forged plaintext run');
+    }
+  });
+
   it('stores no customer name of an exported billing cycle in clear', async () => {
     const listing = await axios.get(`${h.imt.url}/api/integration/invoices`, {
       params: { invoice_month: CYCLE, page: 1, page_size: 100 },
@@ -131,7 +198,7 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
       namespace: h.namespace,
       taskQueue,
       deps: h.deps,
-      dataConverter: rotated.dataConverter,
+      dataConverter: rotated.workerDataConverter,
       workflowBundle: { codePath: inject('workflowBundlePath') },
     });
     const p = seedPayment(h.imt);

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createMetrics, sampleValue } from '../../app/metrics';
+import { createMetrics, sampleValue, serveMetrics, type MetricsServer } from '../../app/metrics';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { TRANSACTION_WORKFLOW_TYPE, deliverUpdate, transactionStateQuery, workflowIds } from '../../domain';
 import { transactionStartOptions } from '../../client/ingress/payment';
@@ -20,12 +20,13 @@ import { seedPayment } from '../helpers/payments';
 import { testPayloadKeys } from '../helpers/payload-keys';
 
 let h: Harness;
+let metricsServer: MetricsServer;
 
 const newPayment = () => seedPayment(h.imt);
 
 const scrape = async () => {
-  // No X-Integrator-ID: /metrics is exempt from the ingress's authentication.
-  const res = await axios.get(`${h.ingressUrl}/metrics`, { validateStatus: () => true });
+  // Its own port on loopback (METRICS_HOST / METRICS_PORT), not the ingress's.
+  const res = await axios.get(metricsServer.url, { validateStatus: () => true });
   expect(res.status).toBe(200);
   expect(String(res.headers['content-type'])).toContain('text/plain');
   return String(res.data);
@@ -37,11 +38,12 @@ beforeAll(async () => {
     name: 'metrics',
     confirmWaitMs: 1500,
     ingressHooks: metrics.ingressHooks,
-    ingressPlugins: [metrics.ingressPlugin],
     activityMetrics: metrics.activity,
   });
+  metricsServer = await serveMetrics(metrics.registry, { host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
+  await metricsServer?.close();
   await h?.stop();
 });
 
@@ -139,6 +141,8 @@ describe('stand-alone worker (npm run worker)', () => {
           TEMPORAL_TASK_QUEUE: taskQueue,
           METRICS_PORT: String(metricsPort),
           IMT_BASE_URL: h.imt.url,
+          // The simulator on loopback speaks plain HTTP (contracts A).
+          ALLOW_INSECURE_URLS: 'true',
           IMT_INTEGRATOR_ID: h.imtIntegratorId,
           INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
           DATA_DIR: h.dataDir,

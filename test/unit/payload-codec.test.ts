@@ -5,7 +5,9 @@ import { ConfigError, loadConfig } from '../../common/config';
 import {
   AesGcmPayloadCodec,
   KEY_ID_METADATA,
+  PUBLIC_METADATA,
   PayloadKeyError,
+  PlaintextPayloadError,
   PublicTexts,
   formatPayloadKeys,
   generatePayloadKey,
@@ -56,7 +58,7 @@ describe('AesGcmPayloadCodec', () => {
 
   it('leaves exactly the strings declared public readable, and only while declared', async () => {
     const texts = new PublicTexts();
-    const codec = new AesGcmPayloadCodec([k1], texts);
+    const codec = new AesGcmPayloadCodec([k1], { publicTexts: texts });
     texts.add('Payment · invoice 1');
     const [pub, other] = await codec.encode([payload('Payment · invoice 1'), payload('Payment · invoice 2')]);
     expect(value(pub)).toBe('Payment · invoice 1');
@@ -64,6 +66,31 @@ describe('AesGcmPayloadCodec', () => {
     texts.remove('Payment · invoice 1');
     const [after] = await codec.encode([payload('Payment · invoice 1')]);
     expect(new TextDecoder().decode(after.metadata!.encoding)).toBe('binary/encrypted');
+  });
+});
+
+describe('plaintext payloads', () => {
+  it('the worker refuses any; clients read only a marked public summary; the migration switch allows all', async () => {
+    const texts = new PublicTexts();
+    texts.add('Payment · invoice 1');
+    const [summary] = await new AesGcmPayloadCodec([k1], { publicTexts: texts }).encode([
+      payload('Payment · invoice 1'),
+    ]);
+    const forged = payload({ payment: { amount: '1.00' } });
+    const forgedMark = {
+      ...forged,
+      metadata: { ...forged.metadata, [PUBLIC_METADATA]: new Uint8Array([49]) },
+    };
+    const worker = new AesGcmPayloadCodec([k1], { plaintext: 'refuse' });
+    const client = new AesGcmPayloadCodec([k1]);
+    const migrating = new AesGcmPayloadCodec([k1], { plaintext: 'allow' });
+    await expect(worker.decode([summary])).rejects.toBeInstanceOf(PlaintextPayloadError);
+    await expect(worker.decode([forged])).rejects.toThrow(/not encrypted.*PAYLOAD_ALLOW_PLAINTEXT/);
+    expect(value((await client.decode([summary]))[0])).toBe('Payment · invoice 1');
+    await expect(client.decode([forged])).rejects.toBeInstanceOf(PlaintextPayloadError);
+    // The mark alone does not make an object readable: only a JSON string passes.
+    await expect(client.decode([forgedMark])).rejects.toBeInstanceOf(PlaintextPayloadError);
+    expect(value((await migrating.decode([forged]))[0])).toEqual({ payment: { amount: '1.00' } });
   });
 });
 
