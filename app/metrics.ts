@@ -15,6 +15,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type { ActivityMetrics } from '../activities';
+import { activityMetricsOf, type AnySpec, type MetricSink } from '../activities/metric-catalogue';
 import type { IngressHooks, IngressOptions } from '../client/ingress/server';
 
 export const METRICS_PATH = '/metrics';
@@ -48,12 +49,12 @@ export interface ServiceMetrics {
 export interface MetricsOptions {
   /** Node.js process metrics (event loop lag, heap, GC). Default true. */
   processMetrics?: boolean;
-  /** Metric name prefix. Default `imt_ic_`. */
-  prefix?: string;
 }
 
+const PREFIX = 'imt_ic_';
+
 /** The instruments, registered on `registry` under `prefix`. */
-function createInstruments(registry: Registry, prefix: string) {
+function createInstruments(registry: Registry, prefix = PREFIX) {
   const received = new Counter({
     name: `${prefix}ingress_received_total`,
     help: 'Authenticated calls that reached an ingress handler, by call.',
@@ -96,22 +97,6 @@ function createInstruments(registry: Registry, prefix: string) {
     help: 'Calls the ingress admits now: INGRESS_MAX_IN_FLIGHT, lower while Temporal is slow to start runs (calls past it get 429).',
     registers: [registry],
   });
-  const posted = new Counter({
-    name: `${prefix}payments_posted_total`,
-    help: 'Payments IMT confirmed (post-payment answered 2xx), counted by the worker in this process.',
-    registers: [registry],
-  });
-  const parked = new Counter({
-    name: `${prefix}payments_parked_total`,
-    help: 'Payment postings IMT refused for good (the payment waits in NEEDS_ATTENTION for an operator).',
-    registers: [registry],
-  });
-  const attemptFailures = new Counter({
-    name: `${prefix}payment_attempt_failures_total`,
-    help: 'Failed posting attempts to IMT, by failure type (ServiceUnavailable, RateLimited, InvalidPost, …).',
-    labelNames: ['type'] as const,
-    registers: [registry],
-  });
   return {
     received,
     accepted,
@@ -120,9 +105,6 @@ function createInstruments(registry: Registry, prefix: string) {
     latency,
     inFlight,
     admissionLimit,
-    posted,
-    parked,
-    attemptFailures,
   };
 }
 
@@ -158,16 +140,10 @@ function ingressHooksOf(m: Instruments): Required<IngressHooks> {
  * tests may create several (each has its own registry, so nothing is shared globally).
  */
 export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
-  const prefix = opts.prefix ?? 'imt_ic_';
   const registry = new Registry();
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
-  const m = createInstruments(registry, prefix);
-
-  const activity: Required<ActivityMetrics> = {
-    paymentsPosted: { inc: () => m.posted.inc() },
-    paymentsParked: { inc: () => m.parked.inc() },
-    paymentAttemptFailures: { inc: (type: string) => m.attemptFailures.inc({ type }) },
-  };
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  const m = createInstruments(registry);
+  const activity = activityMetricsOf(promClientSink(registry));
 
   const ingressPlugin = (app: FastifyInstance) => {
     app.get(METRICS_PATH, async (_req, reply) => {
@@ -182,6 +158,35 @@ export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
     ingressPlugin,
     activity,
     scrape: () => registry.metrics(),
+  };
+}
+
+/** The business metrics of activities/metric-catalogue.ts as prom-client instruments on `registry`. */
+function promClientSink(registry: Registry): MetricSink {
+  const made = new Map<string, Counter | Gauge | Histogram>();
+  const instrument = (spec: AnySpec) => {
+    let found = made.get(spec.name);
+    if (!found) {
+      const base = {
+        name: spec.name,
+        help: spec.help,
+        labelNames: Object.keys(spec.labels),
+        registers: [registry],
+      };
+      found =
+        spec.kind === 'counter'
+          ? new Counter(base)
+          : spec.kind === 'gauge'
+            ? new Gauge(base)
+            : new Histogram({ ...base, buckets: spec.buckets });
+      made.set(spec.name, found);
+    }
+    return found;
+  };
+  return {
+    add: (spec, labels, value) => (instrument(spec) as Counter).inc(labels, value),
+    set: (spec, labels, value) => (instrument(spec) as Gauge).set(labels, value),
+    observe: (spec, labels, value) => (instrument(spec) as Histogram).observe(labels, value),
   };
 }
 

@@ -163,10 +163,10 @@ describe('stand-alone worker (npm run worker)', () => {
     });
     expect(((await handle.result()) as PaymentState).status).toBe('POSTED');
 
-    // The SDK exports the counter with its global tags (service_name), without a _total suffix.
+    // The SDK exports the counter under prom-client's name (one set of alert rules for both shapes).
     const text = await eventually(async () => {
       const body = String((await axios.get(url)).data);
-      if (sampleValue(body, 'imt_ic_payments_posted') >= 1) return body;
+      if (sampleValue(body, 'imt_ic_payments_posted_total') >= 1) return body;
       throw new Error(
         body
           .split('\n')
@@ -175,6 +175,15 @@ describe('stand-alone worker (npm run worker)', () => {
       );
     });
     expect(text).toMatch(/temporal_(activity|workflow)_\w+/);
+    // Counters start at 0 for every bounded label value; IMT's answer was counted as a call.
+    expect(text).toMatch(/^imt_ic_export_files_total\{[^}]*stage="upload"[^}]*\} 0$/m);
+    expect(
+      sampleValue(text, 'imt_ic_outbound_calls_total', {
+        service: 'imt',
+        call: 'post-payment',
+        outcome: 'ok',
+      }),
+    ).toBeGreaterThanOrEqual(1);
 
     // Structured (pino) log line of the activity, correlated to the run.
     const line = await eventually(async () =>
