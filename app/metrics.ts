@@ -110,6 +110,32 @@ function createInstruments(registry: Registry, prefix = PREFIX) {
 
 type Instruments = ReturnType<typeof createInstruments>;
 
+/** Why intake calls are refused: the ingress's own reasons (client/ingress/). */
+const REJECT_REASONS = [
+  'auth',
+  'invalid_body',
+  'malformed_json',
+  'too_large',
+  'media_type',
+  'conflict',
+  'amount_mismatch',
+  'not_echeck',
+  'overloaded',
+  'rate_limited',
+];
+
+/**
+ * The intake series start at 0, so `rate()` sees the first 202 or 429 (the posting SLO and
+ * shedding alerts read them) and the dashboard shows 0 rather than "no data".
+ */
+function startIntakeCounters(m: Instruments): void {
+  for (const call of INTAKE_CALLS) {
+    m.received.inc({ call }, 0);
+    for (const status of ['201', '202']) m.accepted.inc({ call, status }, 0);
+    for (const reason of REJECT_REASONS) m.rejected.inc({ call, reason }, 0);
+  }
+}
+
 function ingressHooksOf(m: Instruments): Required<IngressHooks> {
   return {
     onReceived(call) {
@@ -143,6 +169,7 @@ export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
   const registry = new Registry();
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
   const m = createInstruments(registry);
+  startIntakeCounters(m);
   const activity = activityMetricsOf(promClientSink(registry));
 
   const ingressPlugin = (app: FastifyInstance) => {

@@ -27,6 +27,8 @@ export interface DevServerOptions {
   log?: (line: string) => void;
   /** The server's own log level (default warn); the benchmark overloads it on purpose and uses error. */
   serverLogLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** The server's Prometheus endpoint on this port (default: a random one, not reported). */
+  metricsPort?: number;
 }
 
 /** WAL + synchronous=normal: measured ≈2× the throughput of SQLite's defaults here (shared/VERIFIED.md). */
@@ -50,7 +52,10 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
       namespace: opts.namespace ?? 'default',
       dbFilename: opts.dbFilename,
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: opts.dbFilename ? SQLITE_PRAGMAS : [],
+      extraArgs: [
+        ...(opts.dbFilename ? SQLITE_PRAGMAS : []),
+        ...(opts.metricsPort !== undefined ? ['--metrics-port', String(opts.metricsPort)] : []),
+      ],
       log: { format: 'pretty', level: opts.serverLogLevel ?? 'warn' },
     },
   });
