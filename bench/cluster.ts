@@ -99,6 +99,8 @@ async function measure(
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     IMT_BASE_URL: imt.url,
+    // A real-like IMT with the IC simulator: allowed by name (common/config.ts).
+    ALLOW_ONE_SIMULATOR: 'true',
     IMT_INTEGRATOR_ID: imtIntegratorId,
     INGRESS_INTEGRATOR_ID: ingressId,
     PAYLOAD_KEYS: keys,

@@ -98,7 +98,16 @@ const EnvSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   BIF_DATE_FORMAT: z.enum(['YYYY-MM-DD', 'MM/DD/YYYY']).default('YYYY-MM-DD'),
   EXPORT_APPROVAL_REQUIRED: bool(false),
-  EXPORT_SCHEDULE_TIMEZONE: z.string().min(1).default('America/Chicago'),
+  EXPORT_SCHEDULE_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Chicago')
+    .default('America/Chicago'),
+  /**
+   * One real partner with the other simulated (e.g. IC_BASE_URL set, IMT_BASE_URL unset:
+   * the real IC's payments would post into the bundled IMT simulator) — refused unless this
+   * is `true` (docs/decisions.md, "Configuration in one message").
+   */
+  ALLOW_ONE_SIMULATOR: bool(false),
   /** The biller's days (reconciliation, contracts C4 dates) are days on this zone's wall clock. */
   BILLER_TIME_ZONE: z
     .string()
@@ -109,6 +118,16 @@ const EnvSchema = z.object({
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every variable the schema reads (besides the secrets, which it reads as `<NAME>` or `<NAME>_FILE`). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+/** The secrets, each also accepted as `<NAME>_FILE`. */
+export const SECRET_VARIABLES = [
+  'IMT_INTEGRATOR_ID',
+  'IC_WEB_SERVICE_KEY',
+  'INGRESS_INTEGRATOR_ID',
+  'PAYLOAD_KEYS',
+];
 
 export interface AppConfig {
   temporal: {
@@ -190,8 +209,12 @@ function readSecrets(env: Record<string, string>, problems: string[]): Secrets {
   return { imtIntegratorId, icKey, ingressId, payloadKeysText, payloadKeys };
 }
 
-/** Variables that another one makes required (a real IMT needs its integrator ID, …). */
-function requiredTogether(e: Env, s: Secrets): string[] {
+/**
+ * Variables that another one makes required (a real IMT needs its integrator ID, …). Read
+ * from the raw (blank-free) variables, whether or not they parsed, so that one message
+ * names every problem: a malformed IMT_BASE_URL still calls for IMT_INTEGRATOR_ID.
+ */
+function requiredTogether(e: Record<string, string>, s: Secrets): string[] {
   const problems: string[] = [];
   if (e.IMT_BASE_URL && !s.imtIntegratorId)
     problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
@@ -207,7 +230,20 @@ function requiredTogether(e: Env, s: Secrets): string[] {
     problems.push(
       'INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL or IC_BASE_URL is set',
     );
+  problems.push(...oneSimulatorProblems(e));
   return problems;
+}
+
+/** A real IMT with the IC simulator, or the reverse: a rehearsal only when asked for by name. */
+function oneSimulatorProblems(e: Record<string, string>): string[] {
+  const allowed = ['true', '1', 'yes'].includes((e.ALLOW_ONE_SIMULATOR ?? '').toLowerCase());
+  if (allowed || Boolean(e.IMT_BASE_URL) === Boolean(e.IC_BASE_URL)) return [];
+  const [real, simulated, what] = e.IMT_BASE_URL
+    ? ['IMT_BASE_URL', 'IC_BASE_URL', 'invoice exports and balances would go to the bundled IC simulator']
+    : ['IC_BASE_URL', 'IMT_BASE_URL', "the real IC's payments would post into the bundled IMT simulator"];
+  return [
+    `${simulated}: must be set when ${real} is (${what}); set ${simulated}, or set ALLOW_ONE_SIMULATOR=true to rehearse against one real system`,
+  ];
 }
 
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -221,7 +257,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
   const secrets = readSecrets(env, problems);
-  if (parsed.success) problems.push(...requiredTogether(parsed.data, secrets));
+  problems.push(...requiredTogether(env, secrets));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return appConfigOf(parsed.data, secrets);
 }

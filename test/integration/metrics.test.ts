@@ -133,6 +133,8 @@ describe('stand-alone worker (npm run worker)', () => {
           TEMPORAL_TASK_QUEUE: taskQueue,
           METRICS_PORT: String(metricsPort),
           IMT_BASE_URL: h.imt.url,
+          // A real-like IMT with the IC simulator: allowed by name (common/config.ts).
+          ALLOW_ONE_SIMULATOR: 'true',
           IMT_INTEGRATOR_ID: h.imtIntegratorId,
           INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
           DATA_DIR: h.dataDir,

@@ -34,6 +34,8 @@ function startWorkerProcess(h: Harness, dataDir: string): WorkerProcess {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_TASK_QUEUE: h.taskQueue,
       IMT_BASE_URL: h.imt.url,
+      // A real-like IMT with the IC simulator: allowed by name (common/config.ts).
+      ALLOW_ONE_SIMULATOR: 'true',
       IMT_INTEGRATOR_ID: h.imtIntegratorId,
       INGRESS_INTEGRATOR_ID: randomBytes(12).toString('hex'),
       PAYLOAD_KEYS: testPayloadKeys(),
