@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
+import { chromium } from 'playwright-core';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -35,6 +36,7 @@ import { testPayloadKeys } from '../helpers/payload-keys';
 import { selectorsOf } from '../helpers/promql';
 
 const PROMETHEUS = '/usr/bin/prometheus';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
 const CYCLE = '2022-09-01';
 const haveProm = fs.existsSync(PROMETHEUS);
@@ -254,4 +256,53 @@ describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () 
     );
     expect(missing).toEqual([]);
   });
+
+  it.skipIf(!fs.existsSync(CHROMIUM))(
+    "shows dashboard queries answering on Prometheus's graph page (test-output/screenshots/prometheus-queries.png)",
+    async () => {
+      const shown = [
+        'Payments posted and parked per minute',
+        'Calls to IMT by outcome',
+        'Open payment runs by status',
+        'Workflow task failures by type and reason',
+      ].map((title) => {
+        const found = panelQueries.find((q) => q.panel === title);
+        if (!found) throw new Error(`no panel ${title}`);
+        return found.expr;
+      });
+      const params = new URLSearchParams();
+      shown.forEach((expr, i) => {
+        params.set(`g${i}.expr`, expr);
+        params.set(`g${i}.tab`, '0');
+        params.set(`g${i}.range_input`, '1m');
+      });
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run'],
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 2400 } });
+        await page.goto(`${promUrl}/graph?${params}`, { waitUntil: 'load' });
+        // Each graph reports its series count once its query answered (Debian ships the classic
+        // UI: "Total time series: N"; the React UI says "Result series: N").
+        const counts = await eventually(
+          async () => {
+            const text = await page.locator('body').innerText();
+            const found = [...text.matchAll(/(?:Total time series|Result series): (\d+)/g)].map((m) =>
+              Number(m[1]),
+            );
+            return found.length === shown.length ? found : undefined;
+          },
+          30_000,
+          500,
+        );
+        expect(counts.every((n) => n > 0)).toBe(true);
+        const shots = path.join(ROOT, 'test-output', 'screenshots');
+        fs.mkdirSync(shots, { recursive: true });
+        await page.screenshot({ path: path.join(shots, 'prometheus-queries.png'), fullPage: true });
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });
