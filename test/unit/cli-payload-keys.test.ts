@@ -10,6 +10,7 @@ const settings = (dataDir: string, addressGiven: boolean): CliSettings => ({
   namespace: 'default',
   taskQueue: 'imt-ic',
   dataDir,
+  ingressPort: 3000,
   addressGiven,
 });
 
