@@ -37,6 +37,8 @@ export interface ClusterOptions {
   namespace?: string;
   log?: (line: string) => void;
   serverLogLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** The server's Prometheus endpoint on this loopback port (default: none). */
+  metricsPort?: number;
 }
 
 export interface LocalCluster {
@@ -366,6 +368,7 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
       frontendPort,
       ports: await freePorts(9, [pgPort, frontendPort]),
       logLevel: opts.serverLogLevel ?? 'warn',
+      metricsPort: opts.metricsPort,
     });
     const address = `127.0.0.1:${frontendPort}`;
     const connection = await startServer({ server: bins.server, dir, configDir }, address, children);
@@ -387,7 +390,7 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
 /**
  * Adapts the module's config/development-postgres12.yaml (read-only in the Go module cache):
  * our PostgreSQL, free ports for the internal services, the frontend on loopback, no pprof
- * or metrics listener, and the SQL dynamic config plus what a local cluster needs.
+ * listener, a metrics listener only when asked for, and the SQL dynamic config plus what a local cluster needs.
  */
 function writeServerConfig(o: {
   dir: string;
@@ -398,6 +401,7 @@ function writeServerConfig(o: {
   /** Free ports for the other listeners (internal gRPC, membership, HTTP). */
   ports: number[];
   logLevel: string;
+  metricsPort?: number;
 }): string {
   const configDir = path.join(o.dir, 'config');
   fs.mkdirSync(path.join(configDir, 'dynamicconfig'), { recursive: true });
@@ -412,6 +416,11 @@ function writeServerConfig(o: {
   }
   delete config.global.pprof;
   delete config.global.metrics;
+  if (o.metricsPort !== undefined) {
+    config.global.metrics = {
+      prometheus: { timerType: 'histogram', listenAddress: `127.0.0.1:${o.metricsPort}` },
+    };
+  }
   const spare = [...o.ports];
   const nextPort = () => spare.shift() as number;
   for (const [name, service] of Object.entries(config.services) as [

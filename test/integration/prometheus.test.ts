@@ -1,6 +1,7 @@
 /**
  * The dashboard and the alert rules against a real Prometheus (Debian's /usr/bin/prometheus)
- * scraping a short real run of the stack: its own Temporal dev server (metrics on), the
+ * scraping a short real run of the stack: its own Temporal server with metrics on (the dev
+ * server; with TEST_TEMPORAL=cluster, a Temporal cluster on PostgreSQL), the
  * service (worker + ingress + simulators, app/stack.ts) with the SDK's Prometheus endpoint,
  * and traffic through the ingress — payments, a refused one, a void, an RTDR look-up, an
  * export of a cycle, a reconciliation and a workflow task that fails.
@@ -25,6 +26,7 @@ import { loadConfig } from '../../common/config';
 import { silentLogger } from '../../common/logger';
 import { startStack, type Stack } from '../../app/stack';
 import { startDevServer } from '../../dev/temporal-server';
+import { startCluster, type LocalCluster } from '../../dev/cluster';
 import { installWorkerRuntime } from '../../worker/telemetry';
 import { startExport } from '../../client/exports';
 import { runReconciliation } from '../../client/reconcile';
@@ -68,6 +70,7 @@ const alertRules = (
 ).groups.flatMap((g) => g.rules);
 
 let temporal: TestWorkflowEnvironment | undefined;
+let cluster: LocalCluster | undefined;
 let stack: Stack | undefined;
 let prometheus: ChildProcess | undefined;
 let promUrl = '';
@@ -175,7 +178,14 @@ describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () 
     // The SDK runtime first (with its Prometheus endpoint): the dev server would install a default one.
     const telemetry = installWorkerRuntime({ logger: silentLogger, metricsPort: sdkMetricsPort });
     expect(telemetry.metricsUrl, 'SDK metrics endpoint').toBeDefined();
-    temporal = await startDevServer({ port: temporalPort, metricsPort: serverMetricsPort });
+    if (inject('temporalKind') === 'cluster') {
+      // The production shape: a Temporal server on PostgreSQL, its metrics endpoint scraped too.
+      const dir = tempDir('cluster');
+      fs.chmodSync(dir, 0o755); // PostgreSQL runs as a non-root user when the tests run as root
+      cluster = await startCluster({ dataDir: dir, port: temporalPort, metricsPort: serverMetricsPort });
+    } else {
+      temporal = await startDevServer({ port: temporalPort, metricsPort: serverMetricsPort });
+    }
     const config = loadConfig({
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_TASK_QUEUE: uniqueId('tq-prometheus'),
@@ -209,6 +219,7 @@ describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () 
     }
     await stack?.stop();
     await temporal?.teardown();
+    await cluster?.stop();
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
