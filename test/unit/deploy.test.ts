@@ -96,6 +96,36 @@ describe('docker-compose.yml', () => {
     expect(read('deploy/prometheus/prometheus.yml')).toContain("targets: ['temporal:8000']");
   });
 
+  it('provisions the dashboard against the provisioned data source; panels have unique ids and fit the grid', () => {
+    const source = YAML.parse(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { uid: string; url: string }[];
+    };
+    expect(source.datasources.map((d) => d.url)).toEqual(['http://prometheus:9090']);
+    const uid = source.datasources[0].uid;
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/imt-ic.json')) as {
+      uid: string;
+      panels: {
+        id: number;
+        type: string;
+        datasource?: { uid: string };
+        gridPos: { x: number; w: number };
+        targets?: { expr: string; datasource: { uid: string } }[];
+      }[];
+    };
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of dashboard.panels) {
+      expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
+      if (panel.type === 'row') continue;
+      expect(panel.datasource?.uid).toBe(uid);
+      expect(panel.targets?.length).toBeGreaterThan(0);
+      for (const t of panel.targets ?? []) expect(t.datasource.uid).toBe(uid);
+    }
+    expect(read('deploy/grafana/provisioning/dashboards/imt-ic.yml')).toContain(
+      'path: /var/lib/grafana/dashboards',
+    );
+  });
+
   it('sets up the namespace with at least 90 days of retention (dev/namespace.ts, shared with the local cluster)', () => {
     expect(RETENTION_DAYS).toBeGreaterThanOrEqual(90);
     expect(compose.services['temporal-namespace'].command).toEqual([
