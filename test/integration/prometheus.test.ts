@@ -246,7 +246,7 @@ describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () 
     expect(missing).toEqual([]);
   });
 
-  it("counts the run's traffic: postings, IMT's answers, the upload, the reconciliation", async () => {
+  it("counts the run's traffic: postings, IMT's answers, the upload, the reconciliation, the parked run", async () => {
     for (const expr of [
       'sum(increase(imt_ic_payments_posted_total[5m]))',
       'sum(increase(imt_ic_payments_parked_total[5m]))',
@@ -254,6 +254,9 @@ describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () 
       'sum(increase(imt_ic_outbound_calls_total{service="ic",call="UploadInvoiceFile",outcome="ok"}[5m]))',
       'sum(increase(imt_ic_export_invoices_total{result="left_out"}[5m]))',
       'sum(increase(imt_ic_reconciliations_total{outcome="ok"}[5m]))',
+      // The refused payment waits in NEEDS_ATTENTION (visibility, counted at scrape time).
+      'max(imt_ic_payment_runs{status="NEEDS_ATTENTION"})',
+      'max(imt_ic_schedule_last_success_timestamp_seconds{schedule="reconcile"})',
     ]) {
       await eventually(
         async () => {
