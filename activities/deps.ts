@@ -8,6 +8,13 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../common/logger';
 import type { ImtClient } from '../integrations/imt-client';
 import type { InvoiceCloudClient } from '../integrations/ic-client';
+import type { CallObserver } from '../integrations/http';
+import type { ReconcileKind } from '../domain';
+
+/** The two stages of an export: IMT's listing → invoice file; file → IC. */
+export type ExportStage = 'build' | 'upload';
+/** Jobs a Schedule runs, whose last success is a metric (activities/metric-catalogue.ts). */
+export type ScheduledJob = 'export' | 'reconcile';
 
 export interface ActivityMetrics {
   paymentsPosted: { inc(): void };
@@ -15,6 +22,18 @@ export interface ActivityMetrics {
   paymentsParked?: { inc(): void };
   /** One failed posting attempt, by failure type. */
   paymentAttemptFailures?: { inc(type: string): void };
+  /** Pass to the IMT and IC clients (`onCall`): every call's outcome and duration. */
+  onCall?: CallObserver;
+  /** One export stage attempt finished (build: IMT → file; upload: file → IC). */
+  exportStage?: { done(stage: ExportStage, outcome: 'ok' | 'error', seconds: number): void };
+  /** Invoices of a file just built: written, and left out for a missing field. */
+  exportInvoices?: { add(written: number, leftOut: number): void };
+  /** One reconciliation attempt finished; `byKind` (the report's rows by kind) when it succeeded. */
+  reconciliation?: {
+    done(outcome: 'ok' | 'error', seconds: number, byKind?: Partial<Record<ReconcileKind, number>>): void;
+  };
+  /** The job a Schedule runs succeeded now (export: file uploaded; reconcile: day reconciled). */
+  scheduledJobSucceeded?: { set(schedule: ScheduledJob): void };
 }
 
 export interface ActivityDeps {

@@ -35,7 +35,7 @@ import {
   type UploadOutcome,
 } from '../domain';
 import { icRefusalFailure, toActivityFailure } from './errors';
-import type { ActivityDeps } from './deps';
+import type { ActivityDeps, ExportStage } from './deps';
 import {
   exportPaths,
   finishedResult,
@@ -120,7 +120,7 @@ async function checkFileUnchanged(filePath: string, sha256: string): Promise<voi
   }
 }
 
-/** Why over 80 lines: a factory returning the export's two activities, each under 80. */
+/** Why over 80 lines: a factory returning the export's two activities (each timed), each under 80. */
 export function createExportActivities(deps: ActivityDeps) {
   const mapping = { authRetryDelayMs: deps.authRetryDelayMs, isPost: false };
 
@@ -130,87 +130,7 @@ export function createExportActivities(deps: ActivityDeps) {
      * Heartbeats an `ExtractCursor`; resumes from saved pages (see the top of this file).
      */
     async extractAndBuildInvoiceFile(rawInput: ExtractInvoicesInput): Promise<ExportFileRef> {
-      const parsedInput = ExtractInputSchema.safeParse(rawInput);
-      if (!parsedInput.success) {
-        throw ApplicationFailure.create({
-          type: ExportFailureType.InvalidExportInput,
-          nonRetryable: true,
-          message: `invalid extraction input: ${z.prettifyError(parsedInput.error)}`,
-        });
-      }
-      const { cycle, pageSize, resend } = parsedInput.data;
-      const ctx = Context.current();
-      // The run owns the work directory: a retried attempt of the same run finds its pages.
-      const runId = ctx.info.workflowExecution?.runId ?? ctx.info.activityId;
-      const paths = exportPaths(deps.dataDir, cycle, runId);
-      const log = deps.logger.child({ cycle, workflowRunId: runId, attempt: ctx.info.attempt });
-
-      const earlier = await finishedResult(paths);
-      if (earlier) {
-        log.info({ fileName: earlier.fileName }, 'export file was already built by an earlier attempt');
-        return earlier;
-      }
-      const previous = ExtractCursorSchema.safeParse(ctx.info.heartbeatDetails);
-      const resumeFrom = previous.success && previous.data.pageSize === pageSize ? previous.data : undefined;
-      await prepareWorkDir(paths, runId, resumeFrom !== undefined);
-      if (resumeFrom) {
-        log.info(
-          { pagesDoneBefore: resumeFrom.pagesDone, totalPages: resumeFrom.totalPages },
-          'resuming the extraction from the saved listing pages',
-        );
-      }
-      // Read before the listing: what earlier files of the cycle hold is never sent again.
-      const ledger = await sentFiles(deps.dataDir, cycle);
-      const alreadySent = resend ? undefined : await sentInvoiceNumbers(ledger);
-      const cursor = startingCursor(pageSize, resumeFrom);
-      ctx.heartbeat(cursor);
-      const listing = new ListingReader({
-        ctx,
-        imt: deps.imt,
-        mapping,
-        cycle,
-        pageSize,
-        paths,
-        cursor,
-        pagesMayBeSaved: resumeFrom !== undefined,
-      });
-      const built = await buildInvoiceFile({
-        pages: listing.pages(),
-        filePath: paths.buildFile(ctx.info.attempt),
-        dateFormat: deps.bifDateFormat,
-        onProgress: () => ctx.heartbeat(cursor),
-        alreadySent,
-        notBillable: (inv) => notBillableReason(inv.status, inv.sent),
-      });
-      if (resumeFrom && listing.reused < resumeFrom.pagesDone) {
-        log.warn(
-          { pagesDoneBefore: resumeFrom.pagesDone, reused: listing.reused },
-          'fewer saved pages than the last heartbeat reported: the work directory was lost (another machine?)',
-        );
-      }
-      const ref = await publishFile(paths, cycle, built, {
-        listedCount: listing.listedCount ?? 0,
-        pages: listing.totalPages,
-        filesSentBefore: resend ? 0 : ledger.length,
-      });
-      cursor.phase = 'done';
-      ctx.heartbeat(cursor);
-      const { fileName, invoiceCount, rejectedCount, totalAmount, notBillableCount, alreadySentCount } = ref;
-      log.info(
-        {
-          fileName,
-          invoiceCount,
-          rejectedCount,
-          totalAmount,
-          notBillableCount,
-          alreadySentCount,
-          filesSentBefore: ref.filesSentBefore,
-          pagesFetched: listing.fetched,
-          pagesReused: listing.reused,
-        },
-        'export file built',
-      );
-      return ref;
+      return timedStage(deps, 'build', () => extractAndBuild(rawInput));
     },
 
     /**
@@ -221,44 +141,150 @@ export function createExportActivities(deps: ActivityDeps) {
      * same FileName + content only once (contracts D).
      */
     async uploadInvoiceFile(rawInput: UploadInvoiceFileInput): Promise<UploadOutcome> {
-      const parsed = UploadInputSchema.safeParse(rawInput);
-      if (!parsed.success) {
-        throw ApplicationFailure.create({
-          type: ExportFailureType.InvalidExportInput,
-          nonRetryable: true,
-          message: `invalid upload input: ${z.prettifyError(parsed.error)}`,
-        });
-      }
-      const { filePath, fileName, sha256, ledger } = parsed.data;
-      if (!deps.ic) {
-        throw ApplicationFailure.create({
-          type: 'ConfigurationError',
-          nonRetryable: true,
-          message: 'this worker has no Invoice Cloud client configured',
-        });
-      }
-      const ctx = Context.current();
-
-      // What was built (and approved) is what goes: the file may have sat on disk for days.
-      await checkFileUnchanged(filePath, sha256);
-
-      let result;
-      try {
-        result = await deps.ic.uploadInvoiceFile({ fileName, filePath, signal: ctx.cancellationSignal });
-      } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        throw toActivityFailure(err, mapping);
-      }
-      if (!result.success) {
-        deps.logger.warn({ fileName, icError: result.errorMessage }, 'IC answered Success=false');
-        throw icRefusalFailure('UploadInvoiceFile', result.errorMessage, mapping, `invoice file ${fileName}`);
-      }
-      deps.logger.info({ fileName, icInvoiceCount: result.invoiceCount }, 'invoice file uploaded to IC');
-      const uploadedAt = new Date().toISOString();
-      // Before the activity completes: a crash after IC's Success repeats the upload (IC loads
-      // it once) and rewrites the same record, so the ledger never misses a file IC holds.
-      if (ledger) await recordSentFile(deps.dataDir, { ...ledger, fileName, filePath, sha256, uploadedAt });
-      return { icInvoiceCount: result.invoiceCount, uploadedAt };
+      const outcome = await timedStage(deps, 'upload', () => upload(rawInput));
+      deps.metrics?.scheduledJobSucceeded?.set('export');
+      return outcome;
     },
   };
+
+  async function extractAndBuild(rawInput: ExtractInvoicesInput): Promise<ExportFileRef> {
+    const parsedInput = ExtractInputSchema.safeParse(rawInput);
+    if (!parsedInput.success) {
+      throw ApplicationFailure.create({
+        type: ExportFailureType.InvalidExportInput,
+        nonRetryable: true,
+        message: `invalid extraction input: ${z.prettifyError(parsedInput.error)}`,
+      });
+    }
+    const { cycle, pageSize, resend } = parsedInput.data;
+    const ctx = Context.current();
+    // The run owns the work directory: a retried attempt of the same run finds its pages.
+    const runId = ctx.info.workflowExecution?.runId ?? ctx.info.activityId;
+    const paths = exportPaths(deps.dataDir, cycle, runId);
+    const log = deps.logger.child({ cycle, workflowRunId: runId, attempt: ctx.info.attempt });
+
+    const earlier = await finishedResult(paths);
+    if (earlier) {
+      log.info({ fileName: earlier.fileName }, 'export file was already built by an earlier attempt');
+      return earlier;
+    }
+    const previous = ExtractCursorSchema.safeParse(ctx.info.heartbeatDetails);
+    const resumeFrom = previous.success && previous.data.pageSize === pageSize ? previous.data : undefined;
+    await prepareWorkDir(paths, runId, resumeFrom !== undefined);
+    if (resumeFrom) {
+      log.info(
+        { pagesDoneBefore: resumeFrom.pagesDone, totalPages: resumeFrom.totalPages },
+        'resuming the extraction from the saved listing pages',
+      );
+    }
+    // Read before the listing: what earlier files of the cycle hold is never sent again.
+    const ledger = await sentFiles(deps.dataDir, cycle);
+    const alreadySent = resend ? undefined : await sentInvoiceNumbers(ledger);
+    const cursor = startingCursor(pageSize, resumeFrom);
+    ctx.heartbeat(cursor);
+    const listing = new ListingReader({
+      ctx,
+      imt: deps.imt,
+      mapping,
+      cycle,
+      pageSize,
+      paths,
+      cursor,
+      pagesMayBeSaved: resumeFrom !== undefined,
+    });
+    const built = await buildInvoiceFile({
+      pages: listing.pages(),
+      filePath: paths.buildFile(ctx.info.attempt),
+      dateFormat: deps.bifDateFormat,
+      onProgress: () => ctx.heartbeat(cursor),
+      alreadySent,
+      notBillable: (inv) => notBillableReason(inv.status, inv.sent),
+    });
+    if (resumeFrom && listing.reused < resumeFrom.pagesDone) {
+      log.warn(
+        { pagesDoneBefore: resumeFrom.pagesDone, reused: listing.reused },
+        'fewer saved pages than the last heartbeat reported: the work directory was lost (another machine?)',
+      );
+    }
+    const ref = await publishFile(paths, cycle, built, {
+      listedCount: listing.listedCount ?? 0,
+      pages: listing.totalPages,
+      filesSentBefore: resend ? 0 : ledger.length,
+    });
+    cursor.phase = 'done';
+    ctx.heartbeat(cursor);
+    const { fileName, invoiceCount, rejectedCount, totalAmount, notBillableCount, alreadySentCount } = ref;
+    log.info(
+      {
+        fileName,
+        invoiceCount,
+        rejectedCount,
+        totalAmount,
+        notBillableCount,
+        alreadySentCount,
+        filesSentBefore: ref.filesSentBefore,
+        pagesFetched: listing.fetched,
+        pagesReused: listing.reused,
+      },
+      'export file built',
+    );
+    deps.metrics?.exportInvoices?.add(ref.invoiceCount, ref.rejectedCount);
+    return ref;
+  }
+
+  async function upload(rawInput: UploadInvoiceFileInput): Promise<UploadOutcome> {
+    const parsed = UploadInputSchema.safeParse(rawInput);
+    if (!parsed.success) {
+      throw ApplicationFailure.create({
+        type: ExportFailureType.InvalidExportInput,
+        nonRetryable: true,
+        message: `invalid upload input: ${z.prettifyError(parsed.error)}`,
+      });
+    }
+    const { filePath, fileName, sha256, ledger } = parsed.data;
+    if (!deps.ic) {
+      throw ApplicationFailure.create({
+        type: 'ConfigurationError',
+        nonRetryable: true,
+        message: 'this worker has no Invoice Cloud client configured',
+      });
+    }
+    const ctx = Context.current();
+
+    // What was built (and approved) is what goes: the file may have sat on disk for days.
+    await checkFileUnchanged(filePath, sha256);
+
+    let result;
+    try {
+      result = await deps.ic.uploadInvoiceFile({ fileName, filePath, signal: ctx.cancellationSignal });
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      throw toActivityFailure(err, mapping);
+    }
+    if (!result.success) {
+      deps.logger.warn({ fileName, icError: result.errorMessage }, 'IC answered Success=false');
+      throw icRefusalFailure('UploadInvoiceFile', result.errorMessage, mapping, `invoice file ${fileName}`);
+    }
+    deps.logger.info({ fileName, icInvoiceCount: result.invoiceCount }, 'invoice file uploaded to IC');
+    const uploadedAt = new Date().toISOString();
+    // Before the activity completes: a crash after IC's Success repeats the upload (IC loads
+    // it once) and rewrites the same record, so the ledger never misses a file IC holds.
+    if (ledger) await recordSentFile(deps.dataDir, { ...ledger, fileName, filePath, sha256, uploadedAt });
+    return { icInvoiceCount: result.invoiceCount, uploadedAt };
+  }
+}
+
+/** Runs one export stage attempt and records its duration and outcome. */
+async function timedStage<T>(deps: ActivityDeps, stage: ExportStage, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const done = (outcome: 'ok' | 'error') =>
+    deps.metrics?.exportStage?.done(stage, outcome, (performance.now() - started) / 1000);
+  try {
+    const result = await run();
+    done('ok');
+    return result;
+  } catch (err) {
+    done('error');
+    throw err;
+  }
 }

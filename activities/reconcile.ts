@@ -36,7 +36,17 @@ export function createReconcileActivities(deps: ActivityDeps) {
   return {
     /** Compares one biller day; writes the CSV report; returns its summary. */
     async reconcileDay(input: ReconcileDayInput): Promise<ReconcileSummary> {
-      return reconcileOneDay(deps, client(), input);
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      try {
+        const summary = await reconcileOneDay(deps, client(), input);
+        deps.metrics?.reconciliation?.done('ok', seconds(), summary.byKind);
+        deps.metrics?.scheduledJobSucceeded?.set('reconcile');
+        return summary;
+      } catch (err) {
+        deps.metrics?.reconciliation?.done('error', seconds());
+        throw err;
+      }
     },
   };
 }

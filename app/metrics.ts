@@ -19,6 +19,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ActivityMetrics } from '../activities';
+import { activityMetricsOf, type AnySpec, type MetricSink } from '../activities/metric-catalogue';
 import type { IngressHooks } from '../client/ingress/server';
 
 export const METRICS_PATH = '/metrics';
@@ -50,12 +51,12 @@ export interface ServiceMetrics {
 export interface MetricsOptions {
   /** Node.js process metrics (event loop lag, heap, GC). Default true. */
   processMetrics?: boolean;
-  /** Metric name prefix. Default `imt_ic_`. */
-  prefix?: string;
 }
 
+const PREFIX = 'imt_ic_';
+
 /** The instruments, registered on `registry` under `prefix`. */
-function createInstruments(registry: Registry, prefix: string) {
+function createInstruments(registry: Registry, prefix = PREFIX) {
   const received = new Counter({
     name: `${prefix}ingress_received_total`,
     help: 'Authenticated calls that reached an ingress handler, by call.',
@@ -93,22 +94,6 @@ function createInstruments(registry: Registry, prefix: string) {
     help: 'Payment / void / ACH-reject calls the ingress holds right now (admission control; 429 past INGRESS_MAX_IN_FLIGHT, counted as ingress_rejected_total{reason="overloaded"}).',
     registers: [registry],
   });
-  const posted = new Counter({
-    name: `${prefix}payments_posted_total`,
-    help: 'Payments IMT confirmed (post-payment answered 2xx), counted by the worker in this process.',
-    registers: [registry],
-  });
-  const parked = new Counter({
-    name: `${prefix}payments_parked_total`,
-    help: 'Payment postings IMT refused for good (the payment waits in NEEDS_ATTENTION for an operator).',
-    registers: [registry],
-  });
-  const attemptFailures = new Counter({
-    name: `${prefix}payment_attempt_failures_total`,
-    help: 'Failed posting attempts to IMT, by failure type (ServiceUnavailable, RateLimited, InvalidPost, …).',
-    labelNames: ['type'] as const,
-    registers: [registry],
-  });
   return {
     received,
     accepted,
@@ -116,13 +101,36 @@ function createInstruments(registry: Registry, prefix: string) {
     answered,
     latency,
     inFlight,
-    posted,
-    parked,
-    attemptFailures,
   };
 }
 
 type Instruments = ReturnType<typeof createInstruments>;
+
+/** Why intake calls are refused: the ingress's own reasons (client/ingress/). */
+const REJECT_REASONS = [
+  'auth',
+  'invalid_body',
+  'malformed_json',
+  'too_large',
+  'media_type',
+  'conflict',
+  'amount_mismatch',
+  'not_echeck',
+  'overloaded',
+  'rate_limited',
+];
+
+/**
+ * The intake series start at 0, so `rate()` sees the first 202 or 429 (the posting SLO and
+ * shedding alerts read them) and the dashboard shows 0 rather than "no data".
+ */
+function startIntakeCounters(m: Instruments): void {
+  for (const call of INTAKE_CALLS) {
+    m.received.inc({ call }, 0);
+    for (const status of ['201', '202']) m.accepted.inc({ call, status }, 0);
+    for (const reason of REJECT_REASONS) m.rejected.inc({ call, reason }, 0);
+  }
+}
 
 function ingressHooksOf(m: Instruments): Required<IngressHooks> {
   return {
@@ -151,16 +159,11 @@ function ingressHooksOf(m: Instruments): Required<IngressHooks> {
  * tests may create several (each has its own registry, so nothing is shared globally).
  */
 export function createMetrics(opts: MetricsOptions = {}): ServiceMetrics {
-  const prefix = opts.prefix ?? 'imt_ic_';
   const registry = new Registry();
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
-  const m = createInstruments(registry, prefix);
-
-  const activity: Required<ActivityMetrics> = {
-    paymentsPosted: { inc: () => m.posted.inc() },
-    paymentsParked: { inc: () => m.parked.inc() },
-    paymentAttemptFailures: { inc: (type: string) => m.attemptFailures.inc({ type }) },
-  };
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  const m = createInstruments(registry);
+  startIntakeCounters(m);
+  const activity = activityMetricsOf(promClientSink(registry));
 
   return {
     registry,
@@ -228,6 +231,35 @@ export async function serveMetrics(
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${METRICS_PATH}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The business metrics of activities/metric-catalogue.ts as prom-client instruments on `registry`. */
+function promClientSink(registry: Registry): MetricSink {
+  const made = new Map<string, Counter | Gauge | Histogram>();
+  const instrument = (spec: AnySpec) => {
+    let found = made.get(spec.name);
+    if (!found) {
+      const base = {
+        name: spec.name,
+        help: spec.help,
+        labelNames: Object.keys(spec.labels),
+        registers: [registry],
+      };
+      found =
+        spec.kind === 'counter'
+          ? new Counter(base)
+          : spec.kind === 'gauge'
+            ? new Gauge(base)
+            : new Histogram({ ...base, buckets: spec.buckets });
+      made.set(spec.name, found);
+    }
+    return found;
+  };
+  return {
+    add: (spec, labels, value) => (instrument(spec) as Counter).inc(labels, value),
+    set: (spec, labels, value) => (instrument(spec) as Gauge).set(labels, value),
+    observe: (spec, labels, value) => (instrument(spec) as Histogram).observe(labels, value),
   };
 }
 

@@ -137,9 +137,8 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps: {
-        ...buildActivityDeps(config, endpoints, logger),
+        ...buildActivityDeps(config, endpoints, logger, metrics.activity),
         temporalClient: client,
-        metrics: metrics.activity,
         temporalUiUrl,
       },
       tuning: opts.workerTuning,

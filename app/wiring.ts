@@ -13,9 +13,11 @@ import { createLogger, type Logger } from '../common/logger';
 import { connectTemporal, temporalConnectOptions } from '../common/temporal-connection';
 import { ImtClient } from '../integrations/imt-client';
 import { InvoiceCloudClient } from '../integrations/ic-client';
-import type { ActivityDeps } from '../activities';
+import type { ActivityDeps, ActivityMetrics } from '../activities';
+import type { CallObserver } from '../integrations/http';
 import type { IngressHooks, IngressOptions } from '../client/ingress/server';
 import { combineIngressHooks, type ServiceMetrics } from './metrics';
+import { watchPaymentRuns } from './payment-run-metrics';
 
 export interface Endpoints {
   imt: { baseUrl: string; integratorId: string; simulated: boolean };
@@ -67,22 +69,31 @@ export function resolveEndpoints(config: AppConfig): Endpoints {
   };
 }
 
-export function imtClientOf(config: AppConfig, endpoints: Endpoints): ImtClient {
+export function imtClientOf(config: AppConfig, endpoints: Endpoints, onCall?: CallObserver): ImtClient {
   return new ImtClient({
     baseUrl: endpoints.imt.baseUrl,
     integratorId: endpoints.imt.integratorId,
     timeoutMs: config.imt.timeoutMs,
+    onCall,
   });
 }
 
-export function buildActivityDeps(config: AppConfig, endpoints: Endpoints, logger: Logger): ActivityDeps {
+/** The activities' dependencies; `metrics` also observe every IMT and IC call of their clients. */
+export function buildActivityDeps(
+  config: AppConfig,
+  endpoints: Endpoints,
+  logger: Logger,
+  metrics?: ActivityMetrics,
+): ActivityDeps {
   return {
-    imt: imtClientOf(config, endpoints),
+    imt: imtClientOf(config, endpoints, metrics?.onCall),
     ic: new InvoiceCloudClient({
       baseUrl: endpoints.ic.baseUrl,
       billerGuid: endpoints.ic.billerGuid,
       webServiceKey: endpoints.ic.webServiceKey,
+      onCall: metrics?.onCall,
     }),
+    metrics,
     logger,
     authRetryDelayMs: 60_000,
     alertWebhookUrl: config.alertWebhookUrl,
@@ -133,6 +144,8 @@ export function serviceIngressOptions(
     plugins?: ((app: FastifyInstance) => void)[];
   },
 ): IngressOptions {
+  // The ingress's /metrics also answers how many payment runs sit in each status.
+  watchPaymentRuns(parts.metrics, { client: parts.client, taskQueue: config.temporal.taskQueue });
   return {
     client: parts.client,
     namespace: config.temporal.namespace,
@@ -143,7 +156,7 @@ export function serviceIngressOptions(
     maxInFlight: config.ingress.maxInFlight,
     timing: { awaitPaymentMs: config.unknownPaymentWaitMs },
     logger: parts.logger,
-    imt: imtClientOf(config, endpoints),
+    imt: imtClientOf(config, endpoints, parts.metrics.activity.onCall),
     temporalUiUrl: parts.temporalUiUrl,
     hooks: combineIngressHooks(parts.metrics.ingressHooks, parts.hooks),
     plugins: parts.plugins,

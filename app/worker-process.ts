@@ -52,9 +52,8 @@ export async function runWorker(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     deps: {
-      ...buildActivityDeps(config, endpoints, logger),
+      ...buildActivityDeps(config, endpoints, logger, sdkActivityMetrics()),
       temporalClient,
-      metrics: sdkActivityMetrics(),
       temporalUiUrl: temporalUiBaseUrl(),
     },
     dataConverter: protection.workerDataConverter,

@@ -101,6 +101,8 @@ async function measure(
     IMT_BASE_URL: imt.url,
     // The simulator on loopback speaks plain HTTP (contracts A).
     ALLOW_INSECURE_URLS: 'true',
+    // A real-like IMT with the IC simulator: allowed by name (common/config.ts).
+    ALLOW_ONE_SIMULATOR: 'true',
     IMT_INTEGRATOR_ID: imtIntegratorId,
     INGRESS_INTEGRATOR_ID: ingressId,
     PAYLOAD_KEYS: keys,

@@ -124,7 +124,16 @@ const EnvSchema = z.object({
   PAYLOAD_ALLOW_PLAINTEXT: bool(false),
   BIF_DATE_FORMAT: z.enum(['YYYY-MM-DD', 'MM/DD/YYYY']).default('YYYY-MM-DD'),
   EXPORT_APPROVAL_REQUIRED: bool(false),
-  EXPORT_SCHEDULE_TIMEZONE: z.string().min(1).default('America/Chicago'),
+  EXPORT_SCHEDULE_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Chicago')
+    .default('America/Chicago'),
+  /**
+   * One real partner with the other simulated (e.g. IC_BASE_URL set, IMT_BASE_URL unset:
+   * the real IC's payments would post into the bundled IMT simulator) — refused unless this
+   * is `true` (docs/decisions.md, "Configuration in one message").
+   */
+  ALLOW_ONE_SIMULATOR: bool(false),
   /** The biller's days (reconciliation, contracts C4 dates) are days on this zone's wall clock. */
   BILLER_TIME_ZONE: z
     .string()
@@ -135,6 +144,16 @@ const EnvSchema = z.object({
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every variable the schema reads (besides the secrets, which it reads as `<NAME>` or `<NAME>_FILE`). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+/** The secrets, each also accepted as `<NAME>_FILE`. */
+export const SECRET_VARIABLES = [
+  'IMT_INTEGRATOR_ID',
+  'IC_WEB_SERVICE_KEY',
+  'INGRESS_INTEGRATOR_ID',
+  'PAYLOAD_KEYS',
+];
 
 export interface AppConfig {
   temporal: {
@@ -231,8 +250,12 @@ function readSecrets(env: Record<string, string>, problems: string[]): Secrets {
  */
 export type ProcessRole = 'all' | 'worker' | 'ingress';
 
-/** Variables that another one makes required (a real IMT needs its integrator ID, …). */
-function requiredTogether(e: Env, s: Secrets, role: ProcessRole): string[] {
+/**
+ * Variables that another one makes required (a real IMT needs its integrator ID, …). Read
+ * from the raw (blank-free) variables, whether or not they parsed, so that one message
+ * names every problem: a malformed IMT_BASE_URL still calls for IMT_INTEGRATOR_ID.
+ */
+function requiredTogether(e: Record<string, string>, s: Secrets, role: ProcessRole): string[] {
   const problems: string[] = [];
   if (e.IMT_BASE_URL && !s.imtIntegratorId)
     problems.push('IMT_INTEGRATOR_ID (or IMT_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL is set');
@@ -245,7 +268,7 @@ function requiredTogether(e: Env, s: Secrets, role: ProcessRole): string[] {
       'PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is required when TEMPORAL_ADDRESS is set: comma-separated <keyId>:<base64 of 32 bytes>, the first encrypts (make a key with `openssl rand -base64 32`)',
     );
   for (const name of ['IMT_BASE_URL', 'IC_BASE_URL'] as const) {
-    if (e[name]?.startsWith('http://') && !e.ALLOW_INSECURE_URLS)
+    if (e[name]?.startsWith('http://') && !isTrue(e.ALLOW_INSECURE_URLS))
       problems.push(
         `${name}: must be an https:// URL (credentials and payments would cross the network in clear); set ALLOW_INSECURE_URLS=true only for a test rig on a private network`,
       );
@@ -256,11 +279,13 @@ function requiredTogether(e: Env, s: Secrets, role: ProcessRole): string[] {
     problems.push(
       'INGRESS_INTEGRATOR_ID (or INGRESS_INTEGRATOR_ID_FILE) is required when IMT_BASE_URL or IC_BASE_URL is set',
     );
+  // The ingress never calls IC: only the processes that use both systems must not mix real and simulated.
+  if (role !== 'ingress') problems.push(...oneSimulatorProblems(e));
   return problems;
 }
 
 /** Both TLS files or neither, and both readable now (the ingress reads them again on reload). */
-function ingressTlsProblems(e: Env): string[] {
+function ingressTlsProblems(e: Record<string, string>): string[] {
   const cert = e.INGRESS_TLS_CERT_FILE;
   const key = e.INGRESS_TLS_KEY_FILE;
   if (!cert && !key) return [];
@@ -284,6 +309,20 @@ function ingressTlsProblems(e: Env): string[] {
   return problems;
 }
 
+const isTrue = (v: string | undefined) => ['true', '1', 'yes'].includes((v ?? '').toLowerCase());
+
+/** A real IMT with the IC simulator, or the reverse: a rehearsal only when asked for by name. */
+function oneSimulatorProblems(e: Record<string, string>): string[] {
+  const allowed = isTrue(e.ALLOW_ONE_SIMULATOR);
+  if (allowed || Boolean(e.IMT_BASE_URL) === Boolean(e.IC_BASE_URL)) return [];
+  const [real, simulated, what] = e.IMT_BASE_URL
+    ? ['IMT_BASE_URL', 'IC_BASE_URL', 'invoice exports and balances would go to the bundled IC simulator']
+    : ['IC_BASE_URL', 'IMT_BASE_URL', "the real IC's payments would post into the bundled IMT simulator"];
+  return [
+    `${simulated}: must be set when ${real} is (${what}); set ${simulated}, or set ALLOW_ONE_SIMULATOR=true to rehearse against one real system`,
+  ];
+}
+
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, role: ProcessRole = 'all'): AppConfig {
   const env = withoutBlanks(rawEnv);
   const problems: string[] = [];
@@ -295,7 +334,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, role: Proces
     }
   }
   const secrets = readSecrets(env, problems);
-  if (parsed.success) problems.push(...requiredTogether(parsed.data, secrets, role));
+  problems.push(...requiredTogether(env, secrets, role));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return { ...appConfigOf(parsed.data, secrets), role };
 }

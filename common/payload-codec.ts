@@ -95,9 +95,14 @@ export function generatePayloadKey(
   return { id, key: randomBytes(KEY_BYTES) };
 }
 
+/** Where a local stack keeps its generated payload key. */
+export function localPayloadKeysFile(dataDir: string): string {
+  return path.join(dataDir, 'payload-keys');
+}
+
 /** Local stacks only (TEMPORAL_ADDRESS unset): a key generated once and kept 0600 in DATA_DIR. */
 export function loadOrCreateLocalPayloadKeys(dataDir: string): PayloadKey[] {
-  const file = path.join(dataDir, 'payload-keys');
+  const file = localPayloadKeysFile(dataDir);
   if (fs.existsSync(file)) {
     const parsed = parsePayloadKeys(fs.readFileSync(file, 'utf8'));
     if (parsed.keys) return parsed.keys;

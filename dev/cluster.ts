@@ -40,6 +40,8 @@ export interface ClusterOptions {
   serverLogLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** mTLS on the frontend with certificates made under <dataDir>/temporal-cluster/tls. */
   tls?: boolean;
+  /** The server's Prometheus endpoint on this loopback port (default: none). */
+  metricsPort?: number;
 }
 
 export interface LocalCluster {
@@ -377,6 +379,7 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
       ports: await freePorts(9, [pgPort, frontendPort]),
       logLevel: opts.serverLogLevel ?? 'warn',
       tls,
+      metricsPort: opts.metricsPort,
     });
     const address = `127.0.0.1:${frontendPort}`;
     const connection = await startServer({ server: bins.server, dir, configDir, tls }, address, children);
@@ -406,7 +409,7 @@ export async function startCluster(opts: ClusterOptions): Promise<LocalCluster> 
 /**
  * Adapts the module's config/development-postgres12.yaml (read-only in the Go module cache):
  * our PostgreSQL, free ports for the internal services, the frontend on loopback, no pprof
- * or metrics listener, and the SQL dynamic config plus what a local cluster needs.
+ * listener, a metrics listener only when asked for, and the SQL dynamic config plus what a local cluster needs.
  */
 function writeServerConfig(o: {
   dir: string;
@@ -418,6 +421,7 @@ function writeServerConfig(o: {
   ports: number[];
   logLevel: string;
   tls?: ClusterTls;
+  metricsPort?: number;
 }): string {
   const configDir = path.join(o.dir, 'config');
   fs.mkdirSync(path.join(configDir, 'dynamicconfig'), { recursive: true });
@@ -433,6 +437,11 @@ function writeServerConfig(o: {
   delete config.global.pprof;
   delete config.global.metrics;
   if (o.tls) config.global.tls = serverTlsConfig(o.tls);
+  if (o.metricsPort !== undefined) {
+    config.global.metrics = {
+      prometheus: { timerType: 'histogram', listenAddress: `127.0.0.1:${o.metricsPort}` },
+    };
+  }
   const spare = [...o.ports];
   const nextPort = () => spare.shift() as number;
   for (const [name, service] of Object.entries(config.services) as [

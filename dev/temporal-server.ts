@@ -29,6 +29,8 @@ export interface DevServerOptions {
   serverLogLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** The UI decodes payloads through this codec server (`--ui-codec-endpoint`). */
   uiCodecEndpoint?: string;
+  /** The server's Prometheus endpoint on this port (default: a random one, not reported). */
+  metricsPort?: number;
 }
 
 /** WAL + synchronous=normal: measured ≈2× the throughput of SQLite's defaults here (shared/VERIFIED.md). */
@@ -55,6 +57,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<TestW
       extraArgs: [
         ...(opts.dbFilename ? SQLITE_PRAGMAS : []),
         ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
+        ...(opts.metricsPort !== undefined ? ['--metrics-port', String(opts.metricsPort)] : []),
       ],
       log: { format: 'pretty', level: opts.serverLogLevel ?? 'warn' },
     },

@@ -159,3 +159,42 @@ export function toHttpCallError(
     redactSecrets(`${service} call ${method} ${path} failed: ${message}`, secrets),
   );
 }
+
+/**
+ * How a call to IMT or IC ended, for metrics: `ok` (2xx, or IC's Success=true),
+ * `refused` (IC's Success=false), a status class, or the transport failure. A small fixed
+ * set, so a metric label built from it stays bounded.
+ */
+export type CallOutcome = 'ok' | 'refused' | '4xx' | '5xx' | 'timeout' | 'network' | 'invalid-response';
+
+export const CALL_OUTCOMES: readonly CallOutcome[] = [
+  'ok',
+  'refused',
+  '4xx',
+  '5xx',
+  'timeout',
+  'network',
+  'invalid-response',
+];
+
+/** Told about every finished call (app/metrics.ts counts them); `call` is a fixed name, never a URL. */
+export type CallObserver = (
+  service: 'imt' | 'ic',
+  call: string,
+  outcome: CallOutcome,
+  seconds: number,
+) => void;
+
+/** The outcome of a failed call, from what the client threw. */
+export function failedCallOutcome(err: unknown): CallOutcome {
+  if (err instanceof HttpCallError) {
+    if (err.kind === 'status') return (err.status ?? 500) >= 500 ? '5xx' : '4xx';
+    return err.kind;
+  }
+  if (isAxiosError(err)) {
+    const status = err.response?.status;
+    if (status !== undefined) return status >= 500 ? '5xx' : status >= 300 ? '4xx' : 'ok';
+    return err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT' ? 'timeout' : 'network';
+  }
+  return 'network';
+}

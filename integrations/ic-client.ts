@@ -19,7 +19,14 @@ import { Readable } from 'node:stream';
 import axios, { isAxiosError, type AxiosInstance } from 'axios';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
-import { HttpCallError, parseRetryAfter, redactSecrets, toHttpCallError } from './http';
+import {
+  HttpCallError,
+  failedCallOutcome,
+  parseRetryAfter,
+  redactSecrets,
+  toHttpCallError,
+  type CallObserver,
+} from './http';
 
 export const IC_SOAP_PATH = '/portal/webservices/CloudInvoicing.asmx';
 export const IC_NAMESPACE = 'https://www.invoicecloud.com/portal/webservices/CloudInvoicing/';
@@ -47,6 +54,8 @@ export interface IcClientOptions {
    * the request). Default 120 s for uploads and 30 s for invoice look-ups.
    */
   timeoutMs?: number;
+  /** Told how each call ended (metrics: IC's error rate); Success=false is `refused`. */
+  onCall?: CallObserver;
 }
 
 export interface UploadResult {
@@ -163,6 +172,7 @@ export class InvoiceCloudClient {
   readonly #webServiceKey: string;
   readonly #timeoutMs: number | undefined;
   readonly #http: AxiosInstance;
+  readonly #onCall: CallObserver | undefined;
 
   constructor(opts: IcClientOptions) {
     const base = opts.baseUrl.replace(/\/+$/, '');
@@ -174,6 +184,21 @@ export class InvoiceCloudClient {
     this.#webServiceKey = opts.webServiceKey;
     this.#timeoutMs = opts.timeoutMs;
     this.#http = axios.create();
+    this.#onCall = opts.onCall;
+  }
+
+  /** Runs one call and tells `onCall` how it ended. */
+  async #observed<T extends { success: boolean }>(method: IcMethod, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const result = await run();
+      this.#onCall?.('ic', method, result.success ? 'ok' : 'refused', seconds());
+      return result;
+    } catch (err) {
+      this.#onCall?.('ic', method, failedCallOutcome(err), seconds());
+      throw err;
+    }
   }
 
   /**
@@ -186,6 +211,10 @@ export class InvoiceCloudClient {
     filePath: string;
     signal?: AbortSignal;
   }): Promise<UploadResult> {
+    return this.#observed('UploadInvoiceFile', () => this.#upload(args));
+  }
+
+  async #upload(args: { fileName: string; filePath: string; signal?: AbortSignal }): Promise<UploadResult> {
     const method = 'UploadInvoiceFile';
     const prefix = Buffer.from(
       this.#requestOpen(method, [['FileName', args.fileName]]) + '<FileContent>',
@@ -215,6 +244,10 @@ export class InvoiceCloudClient {
 
   /** `ViewInvoiceByInvoiceNumber`; same error rules as `uploadInvoiceFile`. */
   async viewInvoiceByInvoiceNumber(invoiceNumber: string, signal?: AbortSignal): Promise<ViewInvoiceResult> {
+    return this.#observed('ViewInvoiceByInvoiceNumber', () => this.#view(invoiceNumber, signal));
+  }
+
+  async #view(invoiceNumber: string, signal?: AbortSignal): Promise<ViewInvoiceResult> {
     const method = 'ViewInvoiceByInvoiceNumber';
     const envelope = Buffer.from(
       this.#requestOpen(method, [['InvoiceNumber', invoiceNumber]]) + `</Req></${method}>${ENVELOPE_CLOSE}`,

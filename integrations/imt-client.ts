@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import { HttpCallError, toHttpCallError } from './http';
+import { HttpCallError, failedCallOutcome, toHttpCallError, type CallObserver } from './http';
 import { ImtInvoicePageSchema, type ImtInvoicePage } from './imt-types';
 import { ImtPaymentPageSchema, type ImtPaymentPage } from './imt-payment-types';
 import type { PaymentRequest, PostedPayment } from '../domain';
@@ -17,6 +17,8 @@ export interface ImtClientOptions {
   baseUrl: string;
   integratorId: string;
   timeoutMs?: number;
+  /** Told how each call ended (metrics: IMT's error rate). */
+  onCall?: CallObserver;
 }
 
 export const ImtPostedPaymentSchema = z
@@ -66,6 +68,17 @@ const PATHS = {
   pdf: (n: string) => `/api/integration/invoice/${encodeURIComponent(n)}/pdf`,
   list: '/api/integration/invoices',
 };
+
+/** A fixed name per IMT call (a metric label), never the URL: paths carry invoice numbers. */
+export function imtCallName(path: string): string {
+  if (path.startsWith(PATHS.postPayment)) return 'post-payment';
+  if (path.startsWith(PATHS.reversePayment)) return 'reverse-payment';
+  if (path.startsWith(PATHS.list)) return 'list-invoices';
+  if (path.startsWith('/api/integration/payments')) return 'list-payments';
+  if (path.endsWith('/detail')) return 'invoice-detail';
+  if (path.endsWith('/pdf')) return 'invoice-pdf';
+  return 'other';
+}
 
 export class ImtClient {
   private readonly http: AxiosInstance;
@@ -166,12 +179,18 @@ export class ImtClient {
   }
 
   private async call<T>(method: string, path: string, send: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const observe = (outcome: Parameters<CallObserver>[2]) =>
+      this.opts.onCall?.('imt', imtCallName(path), outcome, (performance.now() - started) / 1000);
     try {
       const res = await send();
       this.lastAnsweredOkAt = Date.now();
+      observe('ok');
       return res;
     } catch (err) {
-      throw toHttpCallError(err, 'IMT', method, path, this.secrets);
+      const failure = toHttpCallError(err, 'IMT', method, path, this.secrets);
+      observe(failedCallOutcome(failure));
+      throw failure;
     }
   }
 

@@ -13,7 +13,9 @@
  */
 import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
 import type { Logger } from '../common/logger';
+import type { MetricCounter, MetricGauge, MetricHistogram } from '@temporalio/common';
 import type { ActivityMetrics } from '../activities';
+import { HISTOGRAMS, activityMetricsOf, type MetricSink } from '../activities/metric-catalogue';
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -68,7 +70,12 @@ export function installWorkerRuntime(opts: WorkerRuntimeOptions): WorkerRuntimeR
   if (opts.metricsPort > 0) {
     const bindAddress = `${opts.metricsHost ?? '127.0.0.1'}:${opts.metricsPort}`;
     try {
-      Runtime.install({ logger, telemetryOptions: { metrics: { prometheus: { bindAddress } } } });
+      Runtime.install({
+        logger,
+        telemetryOptions: {
+          metrics: { prometheus: { bindAddress, histogramBucketOverrides: secondsBuckets() } },
+        },
+      });
       return { installed: true, metricsUrl: `http://127.0.0.1:${opts.metricsPort}/metrics` };
     } catch (err) {
       // Typically the port is taken (e.g. `npm start` and `npm run worker` on one machine):
@@ -84,27 +91,37 @@ export function installWorkerRuntime(opts: WorkerRuntimeOptions): WorkerRuntimeR
 }
 
 /**
- * The activities' business counters (payments posted / parked, failed attempts) on the
- * SDK's metric meter, so that a stand-alone worker (`npm run worker`) exports them on
- * its SDK Prometheus endpoint next to the SDK's own metrics. (In the all-in-one process
- * they go to prom-client instead and show on the ingress's /metrics: app/metrics.ts.)
+ * The activities' business metrics (activities/metric-catalogue.ts) on the SDK's metric
+ * meter, so that a stand-alone worker (`npm run worker`) exports them on its SDK
+ * Prometheus endpoint next to the SDK's own metrics, under the same names prom-client
+ * gives them in the all-in-one process (app/metrics.ts) — one set of alert rules and one
+ * dashboard for both shapes. Series carry the SDK's global tags (service_name) as well.
  */
 export function sdkActivityMetrics(): Required<ActivityMetrics> {
   const meter = Runtime.instance().metricMeter;
-  const posted = meter.createCounter('imt_ic_payments_posted', '', 'Payments IMT confirmed.');
-  const parked = meter.createCounter(
-    'imt_ic_payments_parked',
-    '',
-    'Postings IMT refused for good (NEEDS_ATTENTION).',
-  );
-  const failures = meter.createCounter(
-    'imt_ic_payment_attempt_failures',
-    '',
-    'Failed posting attempts by type.',
-  );
-  return {
-    paymentsPosted: { inc: () => posted.add(1) },
-    paymentsParked: { inc: () => parked.add(1) },
-    paymentAttemptFailures: { inc: (type: string) => failures.add(1, { type }) },
+  const counters = new Map<string, MetricCounter>();
+  const gauges = new Map<string, MetricGauge>();
+  const histograms = new Map<string, MetricHistogram>();
+  const once = <T>(map: Map<string, T>, name: string, make: () => T): T => {
+    let found = map.get(name);
+    if (!found) map.set(name, (found = make()));
+    return found;
   };
+  const sink: MetricSink = {
+    add: (spec, labels, value) =>
+      once(counters, spec.name, () => meter.createCounter(spec.name, '', spec.help)).add(value, labels),
+    set: (spec, labels, value) =>
+      once(gauges, spec.name, () => meter.createGauge(spec.name, 'float', '', spec.help)).set(value, labels),
+    observe: (spec, labels, value) =>
+      once(histograms, spec.name, () => meter.createHistogram(spec.name, 'float', '', spec.help)).record(
+        value,
+        labels,
+      ),
+  };
+  return activityMetricsOf(sink);
+}
+
+/** The SDK's default buckets are milliseconds; ours are seconds (prom-client's, same bounds). */
+function secondsBuckets(): Record<string, number[]> {
+  return Object.fromEntries(HISTOGRAMS.map((h) => [h.name, h.buckets]));
 }

@@ -21,7 +21,12 @@ import { readSecret } from '../../common/secrets';
 import { temporalUiBaseUrl } from '../../common/ui';
 import { dataProtection } from '../../common/data-protection';
 import { connectTemporal, temporalConnectOptions } from '../../common/temporal-connection';
-import { loadOrCreateLocalPayloadKeys, parsePayloadKeys, type PayloadKey } from '../../common/payload-codec';
+import {
+  loadOrCreateLocalPayloadKeys,
+  localPayloadKeysFile,
+  parsePayloadKeys,
+  type PayloadKey,
+} from '../../common/payload-codec';
 import { commandIo } from './format';
 
 /** The exit codes of every command. */
@@ -127,8 +132,13 @@ export function resolvePayloadKeys(s: CliSettings, env: NodeJS.ProcessEnv): Payl
     return parsed.keys;
   }
   if (s.addressGiven) {
+    // A local stack started with TEMPORAL_ADDRESS set still has the key it generated earlier.
+    const localFile = localPayloadKeysFile(s.dataDir);
+    const hint = fs.existsSync(localFile)
+      ? ` (this machine's local stack keeps its key in ${localFile}: PAYLOAD_KEYS_FILE=${localFile})`
+      : '';
     throw new CliError(
-      `PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is needed to read payloads on ${s.address}: set the same keys as the service`,
+      `PAYLOAD_KEYS (or PAYLOAD_KEYS_FILE) is needed to read payloads on ${s.address}: set the same keys as the service${hint}`,
     );
   }
   return loadOrCreateLocalPayloadKeys(s.dataDir);

@@ -83,12 +83,18 @@ export function renderFields(fields: [string, string | undefined][], indent = ' 
 
 const two = (n: number) => String(n).padStart(2, '0');
 
-/** Local time `2026-11-25 14:05:09`: what an operator compares with a wall clock. */
+/**
+ * Local time with its UTC offset, `2026-11-25 14:05:09 -06:00`: what an operator compares
+ * with a wall clock, and still unambiguous next to the UTC times of logs, the Temporal UI
+ * and `--json` output.
+ */
 export function formatTime(date: Date | string | undefined): string {
   if (date === undefined) return '';
   const d = typeof date === 'string' ? new Date(date) : date;
   if (Number.isNaN(d.getTime())) return String(date);
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  const offset = -d.getTimezoneOffset();
+  const zone = `${offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${zone}`;
 }
 
 /** `3m ago`, `2h ago`, `5d ago`. */

@@ -33,7 +33,7 @@ function buildProgram(
     .description('Operate the IMT ⇄ Invoice Cloud integration: payments, exports and schedules on Temporal.')
     .option(
       '--address <host:port>',
-      `Temporal frontend (default $TEMPORAL_ADDRESS or ${embeddedTemporalAddress(CONFIG_DEFAULTS.temporalPort)})`,
+      `Temporal frontend (default $TEMPORAL_ADDRESS, else 127.0.0.1:$TEMPORAL_PORT: ${embeddedTemporalAddress(CONFIG_DEFAULTS.temporalPort)} when unset)`,
     )
     .option(
       '--namespace <namespace>',

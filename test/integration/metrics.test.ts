@@ -143,6 +143,8 @@ describe('stand-alone worker (npm run worker)', () => {
           IMT_BASE_URL: h.imt.url,
           // The simulator on loopback speaks plain HTTP (contracts A).
           ALLOW_INSECURE_URLS: 'true',
+          // A real-like IMT with the IC simulator: allowed by name (common/config.ts).
+          ALLOW_ONE_SIMULATOR: 'true',
           IMT_INTEGRATOR_ID: h.imtIntegratorId,
           INGRESS_INTEGRATOR_ID: h.ingressIntegratorId,
           DATA_DIR: h.dataDir,
@@ -179,10 +181,10 @@ describe('stand-alone worker (npm run worker)', () => {
     expect(answer.status).toBe('POSTED');
     const handle = await start.workflowHandle();
 
-    // The SDK exports the counter with its global tags (service_name), without a _total suffix.
+    // The SDK exports the counter under prom-client's name (one set of alert rules for both shapes).
     const text = await eventually(async () => {
       const body = String((await axios.get(url)).data);
-      if (sampleValue(body, 'imt_ic_payments_posted') >= 1) return body;
+      if (sampleValue(body, 'imt_ic_payments_posted_total') >= 1) return body;
       throw new Error(
         body
           .split('\n')
@@ -191,6 +193,15 @@ describe('stand-alone worker (npm run worker)', () => {
       );
     });
     expect(text).toMatch(/temporal_(activity|workflow)_\w+/);
+    // Counters start at 0 for every bounded label value; IMT's answer was counted as a call.
+    expect(text).toMatch(/^imt_ic_export_files_total\{[^}]*stage="upload"[^}]*\} 0$/m);
+    expect(
+      sampleValue(text, 'imt_ic_outbound_calls_total', {
+        service: 'imt',
+        call: 'post-payment',
+        outcome: 'ok',
+      }),
+    ).toBeGreaterThanOrEqual(1);
 
     // Structured (pino) log line of the activity, correlated to the run.
     const line = await eventually(async () =>

@@ -36,6 +36,8 @@ function startWorkerProcess(h: Harness, dataDir: string): WorkerProcess {
       IMT_BASE_URL: h.imt.url,
       // The simulator on loopback speaks plain HTTP (contracts A).
       ALLOW_INSECURE_URLS: 'true',
+      // A real-like IMT with the IC simulator: allowed by name (common/config.ts).
+      ALLOW_ONE_SIMULATOR: 'true',
       IMT_INTEGRATOR_ID: h.imtIntegratorId,
       INGRESS_INTEGRATOR_ID: randomBytes(12).toString('hex'),
       PAYLOAD_KEYS: testPayloadKeys(),

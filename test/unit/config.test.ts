@@ -2,7 +2,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../common/config';
+import YAML from 'yaml';
+import { CONFIG_VARIABLES, ConfigError, SECRET_VARIABLES, loadConfig } from '../../common/config';
+
+const messageOf = (env: Record<string, string>): string => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+};
+const read = (file: string) => fs.readFileSync(path.resolve(__dirname, '../..', file), 'utf8');
 
 describe('configuration (contracts A)', () => {
   it('defaults to the embedded stack', () => {
@@ -126,7 +138,7 @@ describe('configuration (contracts A)', () => {
     );
     expect(worker.ingress.integratorId).toBeUndefined();
     const ingress = loadConfig(
-      { IMT_BASE_URL: urls.IMT_BASE_URL, IMT_INTEGRATOR_ID: 'imt', INGRESS_INTEGRATOR_ID: 'in' },
+      { ...urls, IMT_INTEGRATOR_ID: 'imt', INGRESS_INTEGRATOR_ID: 'in', IC_BILLER_GUID: 'g' },
       'ingress',
     );
     expect(ingress.ic.webServiceKey).toBeUndefined();
@@ -134,5 +146,91 @@ describe('configuration (contracts A)', () => {
     expect(() =>
       loadConfig({ ...urls, IMT_INTEGRATOR_ID: 'imt', IC_BILLER_GUID: 'g', IC_WEB_SERVICE_KEY: 'k' }),
     ).toThrow(/INGRESS_INTEGRATOR_ID/);
+  });
+
+  it('names malformed variables and the ones another variable makes required in the same message', () => {
+    const message = messageOf({
+      IMT_BASE_URL: 'https://billingtest.imtapps.com',
+      LOG_LEVEL: 'loud',
+      IC_BASE_URL: 'ftp://x',
+    });
+    expect(message).toMatch(/LOG_LEVEL: must be one of/);
+    expect(message).toMatch(/IC_BASE_URL: must/);
+    expect(message).toMatch(/IMT_INTEGRATOR_ID .*is required when IMT_BASE_URL is set/);
+    expect(message).toMatch(/IC_BILLER_GUID is required when IC_BASE_URL is set/);
+    expect(message).toMatch(/INGRESS_INTEGRATOR_ID .*is required/);
+  });
+
+  it('refuses a real IC with the IMT simulator (and the reverse) unless ALLOW_ONE_SIMULATOR=true', () => {
+    const realIc = {
+      IC_BASE_URL: 'https://www.invoicecloud.com',
+      IC_BILLER_GUID: 'guid',
+      IC_WEB_SERVICE_KEY: 'key',
+      INGRESS_INTEGRATOR_ID: 'in',
+    };
+    expect(messageOf(realIc)).toMatch(
+      /IMT_BASE_URL: must be set when IC_BASE_URL is .*post into the bundled IMT simulator.*ALLOW_ONE_SIMULATOR=true/,
+    );
+    const realImt = {
+      IMT_BASE_URL: 'https://billingtest.imtapps.com',
+      IMT_INTEGRATOR_ID: 'id',
+      INGRESS_INTEGRATOR_ID: 'in',
+    };
+    expect(messageOf(realImt)).toMatch(/IC_BASE_URL: must be set when IMT_BASE_URL is/);
+    expect(loadConfig({ ...realIc, ALLOW_ONE_SIMULATOR: 'true' }).ic.baseUrl).toBe(
+      'https://www.invoicecloud.com',
+    );
+    expect(loadConfig({ ...realImt, ALLOW_ONE_SIMULATOR: 'true' }).imt.baseUrl).toBe(
+      'https://billingtest.imtapps.com',
+    );
+    expect(messageOf({ ...realImt, ALLOW_ONE_SIMULATOR: 'sure' })).toMatch(
+      /ALLOW_ONE_SIMULATOR: must be true or false/,
+    );
+  });
+
+  it('checks every time-zone variable against the IANA database (Intl)', () => {
+    expect(loadConfig({ EXPORT_SCHEDULE_TIMEZONE: 'Europe/Paris' }).export.scheduleTimeZone).toBe(
+      'Europe/Paris',
+    );
+    const message = messageOf({ EXPORT_SCHEDULE_TIMEZONE: 'Chicago', BILLER_TIME_ZONE: 'CST6CDT7' });
+    expect(message).toMatch(/EXPORT_SCHEDULE_TIMEZONE: must be an IANA time zone/);
+    expect(message).toMatch(/BILLER_TIME_ZONE: must be an IANA time zone/);
+  });
+
+  it('documents every variable (README table, .env.example) and compose passes each one the service reads there', () => {
+    const readme = read('README.md');
+    const table = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5),
+    );
+    const example = read('.env.example');
+    const compose = YAML.parse(read('docker-compose.yml'), { merge: true }) as {
+      'x-temporal-env': Record<string, string>;
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
+    const passed = new Set([
+      ...Object.keys(compose['x-temporal-env']),
+      ...Object.keys(compose.services.worker.environment ?? {}),
+      ...Object.keys(compose.services.ingress.environment ?? {}),
+    ]);
+    // Set by the image (Dockerfile ENV) or only meaningful for the embedded parts compose does not run.
+    const notInCompose = new Set([
+      'DATA_DIR',
+      'WORKFLOW_BUNDLE_PATH',
+      'TEMPORAL_PORT',
+      'TEMPORAL_UI_PORT',
+      'IMT_SIMULATOR_PORT',
+      'IC_SIMULATOR_PORT',
+    ]);
+    for (const name of [...CONFIG_VARIABLES, ...SECRET_VARIABLES]) {
+      expect(table, `README configuration table lacks ${name}`).toContain(`\`${name}\``);
+      expect(example, `.env.example lacks ${name}`).toMatch(new RegExp(`^${name}=`, 'm'));
+      // Secrets reach the services as files (Docker secrets, `<NAME>_FILE`).
+      if (!notInCompose.has(name))
+        expect(
+          passed.has(name) || passed.has(`${name}_FILE`),
+          `docker-compose.yml does not pass ${name}`,
+        ).toBe(true);
+    }
   });
 });

@@ -26,6 +26,7 @@ interface Service {
   profiles?: string[];
   secrets?: string[];
   stop_grace_period?: string;
+  volumes?: string[];
 }
 const compose = YAML.parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, Service>;
@@ -39,7 +40,7 @@ const SECRET_NAMES = /(PASSWORD|PWD|SECRET|TOKEN|KEYS?$|WEB_SERVICE_KEY|INTEGRAT
 describe('docker-compose.yml', () => {
   it('pins every image to a version (no latest, no bare name)', () => {
     for (const [name, s] of services) {
-      expect(s.image, name).toMatch(/^[\w./-]+:\d+\.\d+(\.\d+)?[\w.-]*$/);
+      expect(s.image, name).toMatch(/^[\w./-]+:v?\d+\.\d+(\.\d+)?[\w.-]*$/);
     }
     expect(compose.services.temporal.image).toBe('temporalio/server:1.29.1');
     expect(compose.services['temporal-schema'].image).toBe('temporalio/admin-tools:1.29.1');
@@ -118,6 +119,58 @@ describe('docker-compose.yml', () => {
     }
     expect(published).toEqual(['ingress']);
     expect(compose.services.temporal.ports).toEqual(['127.0.0.1:7233:7233']);
+  });
+
+  it('runs Prometheus with the alert rules and Grafana with the provisioned dashboard, on loopback', () => {
+    const { prometheus, grafana, temporal } = compose.services;
+    expect(prometheus.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+        './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+      ]),
+    );
+    expect(grafana.image).toMatch(/^grafana\/grafana:/);
+    expect(grafana.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ]),
+    );
+    expect(prometheus.ports).toEqual(['127.0.0.1:9090:9090']);
+    expect(grafana.ports).toEqual(['127.0.0.1:3001:3000']);
+    // What prometheus.yml scrapes on the Temporal server.
+    expect(temporal.environment?.PROMETHEUS_ENDPOINT).toBe('0.0.0.0:8000');
+    expect(read('deploy/prometheus/prometheus.yml')).toContain("targets: ['temporal:8000']");
+  });
+
+  it('provisions the dashboard against the provisioned data source; panels have unique ids and fit the grid', () => {
+    const source = YAML.parse(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { uid: string; url: string }[];
+    };
+    expect(source.datasources.map((d) => d.url)).toEqual(['http://prometheus:9090']);
+    const uid = source.datasources[0].uid;
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/imt-ic.json')) as {
+      uid: string;
+      panels: {
+        id: number;
+        type: string;
+        datasource?: { uid: string };
+        gridPos: { x: number; w: number };
+        targets?: { expr: string; datasource: { uid: string } }[];
+      }[];
+    };
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const panel of dashboard.panels) {
+      expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
+      if (panel.type === 'row') continue;
+      expect(panel.datasource?.uid).toBe(uid);
+      expect(panel.targets?.length).toBeGreaterThan(0);
+      for (const t of panel.targets ?? []) expect(t.datasource.uid).toBe(uid);
+    }
+    expect(read('deploy/grafana/provisioning/dashboards/imt-ic.yml')).toContain(
+      'path: /var/lib/grafana/dashboards',
+    );
   });
 
   it('sets up the namespace with at least 90 days of retention (dev/namespace.ts, shared with the local cluster)', () => {
