@@ -4,14 +4,16 @@
  * The service's processes, each wired here in app/ (config → clients → activities →
  * worker / ingress), configured by the environment (contracts A):
  *   start [--cluster]   the embedded stack: worker + ingress (+ local Temporal and simulators)
- *   worker              a worker process on its own
+ *   worker [--pool P]   a worker process on its own: the payments pool, the bulk pool, or both
+ *   worker-health       a worker container's health check (does this host's worker poll its pool?)
  *   ingress             the HTTP ingress on its own
  *   codec-server        the payload codec server for the Temporal UI
  *   setup-namespace     one-shot: namespace + search attributes on a cluster
  *   demo                a scripted day on the embedded stack
  * plus the operator commands of client/cli (payments, export, schedule, balances, reconcile).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { WORKER_POOLS, type WorkerPool } from '../domain';
 import { ConfigError } from '../common/config';
 import { runCli } from '../client/cli/main';
 import { runCodecServer } from './codec-server-process';
@@ -20,6 +22,7 @@ import { runIngress } from './ingress-process';
 import { runSetupNamespace } from './setup-namespace';
 import { runStart } from './start';
 import { runWorker } from './worker-process';
+import { runWorkerHealth } from './worker-health';
 
 /** A long-running process: its failure ends the program with one line and exit code 1. */
 function processAction(what: string, run: () => Promise<void>) {
@@ -50,8 +53,30 @@ function addServiceCommands(program: Command): void {
     .option('--cluster', 'run a local Temporal cluster on PostgreSQL instead of the dev server')
     .addHelpText('after', env)
     .action((opts: { cluster?: boolean }) => processAction('Start', () => runStart(opts))());
+  program
+    .command('worker')
+    .description("run a worker process (several may poll each pool's task queue)")
+    .addOption(
+      new Option(
+        '--pool <pool>',
+        'serve one pool only: payments (transaction runs, IMT postings) or bulk (exports, reconciliation, balances, adjustments, alerts); default both',
+      ).choices(WORKER_POOLS),
+    )
+    .addHelpText('after', env)
+    .action((opts: { pool?: WorkerPool }) =>
+      processAction('Worker', () => runWorker({ pools: opts.pool ? [opts.pool] : WORKER_POOLS }))(),
+    );
+  program
+    .command('worker-health')
+    .description("exit 0 when this host's worker polls the pool's task queue (container health check)")
+    .addOption(new Option('--pool <pool>', 'the pool to check').choices(WORKER_POOLS).makeOptionMandatory())
+    .addHelpText('after', env)
+    .action((opts: { pool: WorkerPool }) =>
+      processAction('Worker health check', async () => {
+        process.exit((await runWorkerHealth(opts.pool)) ? 0 : 1);
+      })(),
+    );
   const processes: [name: string, description: string, what: string, run: () => Promise<void>][] = [
-    ['worker', 'run a worker process (several may poll one task queue)', 'Worker', runWorker],
     [
       'ingress',
       "run the HTTP ingress IC's Data Pump calls (stateless; run several behind a load balancer)",

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { temporalAddressOf, type AppConfig } from '../common/config';
@@ -14,7 +13,7 @@ import { startDevServer } from '../dev/temporal-server';
 import { startCluster } from '../dev/cluster';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
-import { createWorker } from '../worker/worker';
+import { createPoolWorkers, type PoolWorkers } from '../worker/worker';
 import { buildActivityDeps, resolveEndpoints, serviceIngressOptions, type Endpoints } from './wiring';
 import { buildIngress, type IngressOptions } from '../client/ingress/server';
 import { createMetrics, type ServiceMetrics } from './metrics';
@@ -31,7 +30,8 @@ export interface Stack {
   config: AppConfig;
   endpoints: Endpoints;
   client: Client;
-  worker: Worker;
+  /** Both pools' workers (payments and bulk) in this process. */
+  workers: PoolWorkers;
   ingress: FastifyInstance;
   ingressUrl: string;
   temporalAddress: string;
@@ -51,7 +51,7 @@ export interface StackOptions {
   simulatorCycles?: { seed: number; invoiceMonth: string; count: number; invalidEvery?: number }[];
   ingressHooks?: IngressOptions['hooks'];
   ingressPlugins?: IngressOptions['plugins'];
-  workerTuning?: Parameters<typeof createWorker>[0]['tuning'];
+  workerTuning?: Parameters<typeof createPoolWorkers>[0]['tuning'];
   /** Overrides the configured Temporal address (e.g. an already running dev server). */
   inMemoryTemporal?: boolean;
   /**
@@ -96,7 +96,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     const client = new Client({ connection, namespace: config.temporal.namespace, ...protection });
 
     const nativeConnection = await connectWorkerToTemporal(connectOptions);
-    const worker = await createWorker({
+    const workers = await createPoolWorkers({
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
@@ -109,9 +109,9 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       tuning: opts.workerTuning,
       dataConverter: protection.dataConverter,
     });
-    const running = worker.run();
+    const running = workers.run();
     cleanups.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      workers.shutdown();
       await running;
       await nativeConnection.close();
     });
@@ -134,7 +134,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       config,
       endpoints,
       client,
-      worker,
+      workers,
       ingress,
       ingressUrl,
       temporalAddress,

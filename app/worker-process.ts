@@ -1,11 +1,13 @@
 /**
- * `imt-ic worker` — a worker process on its own (the production shape: run several on
- * different machines against one Temporal cluster). Connects per contracts A; without
- * TEMPORAL_ADDRESS it joins the embedded server started by `npm start` on this machine.
+ * `imt-ic worker [--pool payments|bulk]` — a worker process on its own (the production shape:
+ * run several on different machines against one Temporal cluster, each pool scaled apart).
+ * Without `--pool` it serves both pools. Connects per contracts A; without TEMPORAL_ADDRESS
+ * it joins the embedded server started by `npm start` on this machine.
  */
 import { Client } from '@temporalio/client';
 import { loadConfig, temporalAddressOf } from '../common/config';
-import { createWorker } from '../worker/worker';
+import { createPoolWorkers } from '../worker/worker';
+import { taskQueueOfPool, WORKER_POOLS, type WorkerPool } from '../domain';
 import { installWorkerRuntime, sdkActivityMetrics } from '../worker/telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
 import { buildActivityDeps, resolveEndpoints, serviceLogger } from './wiring';
@@ -16,7 +18,8 @@ import {
   temporalConnectOptions,
 } from '../common/temporal-connection';
 
-export async function runWorker(): Promise<void> {
+export async function runWorker(opts: { pools?: readonly WorkerPool[] } = {}): Promise<void> {
+  const pools = opts.pools ?? WORKER_POOLS;
   const config = loadConfig();
   const endpoints = resolveEndpoints(config);
   const logger = serviceLogger(config, endpoints, 'worker');
@@ -33,10 +36,11 @@ export async function runWorker(): Promise<void> {
     namespace: config.temporal.namespace,
     ...protection,
   });
-  const worker = await createWorker({
+  const workers = await createPoolWorkers({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    pools,
     deps: {
       ...buildActivityDeps(config, endpoints, logger),
       temporalClient,
@@ -50,7 +54,8 @@ export async function runWorker(): Promise<void> {
     {
       address,
       namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
+      pools,
+      taskQueues: pools.map((pool) => taskQueueOfPool(config.temporal.taskQueue, pool)),
       imt: endpoints.imt.baseUrl,
       metrics: telemetry.metricsUrl ?? 'off',
     },
@@ -58,7 +63,7 @@ export async function runWorker(): Promise<void> {
   );
   // Worker.run() installs SIGINT/SIGTERM handlers: it stops polling, lets running
   // activities finish (up to the shutdown grace time) and then resolves.
-  await worker.run();
+  await workers.run();
   await connection.close();
   await clientConnection.close();
   logger.info('worker stopped');

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../common/logger';
 import { ClientRateLimiter } from '../../common/rate-limit';
+import { taskQueuesOf } from '../../domain';
 import type { ImtClient } from '../../integrations/imt-client';
 import { Admission, DEFAULT_MAX_IN_FLIGHT, INTAKE_URLS, type AdmissionHooks } from './admission';
 import { REDELIVER_AFTER_S, sendAnswer, unavailable, type AnswerHooks } from './answers';
@@ -16,6 +17,7 @@ import { ROUTES, registerRoutes, type RouteHooks } from './routes';
 export interface IngressOptions {
   client: Client;
   namespace: string;
+  /** The payments pool's queue (common/config.ts paymentsTaskQueue): transaction runs start there. */
   taskQueue: string;
   integratorId: string;
   confirmWaitMs: number;
@@ -169,22 +171,35 @@ function answerWrongMethods(app: FastifyInstance): void {
   }
 }
 
-/** Healthy when Temporal answers and a worker polls the task queue. */
+/**
+ * Healthy when Temporal answers and a worker of the payments pool polls its queue: that is
+ * what the payment calls need. The bulk pool's queue is reported too (`bulk_worker`) but does
+ * not fail the check — an export or reconciliation worker being down does not stop payments,
+ * and restarting the ingress would not bring it back.
+ */
 async function health(opts: IngressOptions, reply: FastifyReply) {
   const checks: Record<string, string> = {};
-  try {
+  const polled = async (taskQueue: string) => {
     const tq = await opts.client.workflowService.describeTaskQueue({
       namespace: opts.namespace,
-      taskQueue: { name: opts.taskQueue },
+      taskQueue: { name: taskQueue },
       taskQueueType: 1, // WORKFLOW
     });
+    return (tq.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling the task queue';
+  };
+  try {
+    const [payments, bulk] = await Promise.all([
+      polled(opts.taskQueue),
+      polled(taskQueuesOf(opts.taskQueue).bulk),
+    ]);
     checks.temporal = 'ok';
-    checks.worker = (tq.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling the task queue';
+    checks.worker = payments;
+    checks.bulk_worker = bulk;
   } catch {
     checks.temporal = 'unreachable';
     checks.worker = 'unknown';
   }
-  const healthy = Object.values(checks).every((v) => v === 'ok');
+  const healthy = checks.temporal === 'ok' && checks.worker === 'ok';
   return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unhealthy', checks });
 }
 

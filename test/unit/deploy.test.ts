@@ -89,7 +89,11 @@ describe('docker-compose.yml', () => {
       'http://127.0.0.1:8888',
     );
     expect(compose.services.temporal.environment?.DB).toBe('postgres12');
-    expect(compose.services.worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    for (const pool of ['payments', 'bulk']) {
+      const worker = compose.services[`worker-${pool}`];
+      expect(worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(worker.command).toEqual(['node', 'lib/app/main.js', 'worker', '--pool', pool]);
+    }
     expect(compose.services.simulators.profiles).toEqual(['simulators']);
   });
 });
