@@ -1,8 +1,12 @@
 /**
  * One biller day reconciled, in phases the heartbeat reports (`ReconcileProgress.phase`):
- * the service's runs from visibility, IMT's listing paged and matched against them as it
- * streams, then per-transaction lookups for what only one side listed, then the totals.
+ * the service's runs from visibility and IMT's listing (C4), each paged into a sorted spill
+ * on disk (activities/sorted-spill.ts); then both merged by transaction ID — what only one
+ * side lists is looked up per transaction, a few at a time — then the totals. Memory holds a
+ * page, a spill run and the lookups in flight, never the day: it stays flat as a day grows.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -21,27 +25,48 @@ import {
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
 import { activityLogger } from './log';
-import { DayComparison, imtSideOf, type ImtSide, type ServicePayment } from './reconcile-compare';
+import {
+  DayComparison,
+  imtSideOf,
+  type ImtSide,
+  type ServicePayment,
+  type ServiceReversal,
+} from './reconcile-compare';
 import { ReconcileReport } from './reconcile-report';
 import { listServiceSide, servicePaymentOf } from './reconcile-service-side';
+import { SortedCursor, SortedSpill } from './sorted-spill';
 
 /** Per-transaction lookups (boundary cases, differences) run this many at a time. */
 const LOOKUP_CONCURRENCY = 8;
+/** Heartbeat every this many transactions compared. */
+const BEAT_EVERY = 1000;
 
-async function mapLimit<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-  onProgress: () => void,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      await fn(items[next++]);
-      if (next % 500 === 0) onProgress();
-    }
-  });
-  await Promise.all(workers);
+/** Runs tasks at most `limit` at a time; the first failure fails the next `run` or `drain`. */
+class Lookups {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async run(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    this.throwIfFailed();
+    const p: Promise<void> = task()
+      .catch((err: unknown) => {
+        this.failure ??= { err };
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.err;
+  }
 }
 
 /** Compares one biller day; writes the CSV report; returns its summary. */
@@ -52,7 +77,7 @@ export async function reconcileOneDay(
 ): Promise<ReconcileSummary> {
   const ctx = Context.current();
   const startedAt = new Date().toISOString();
-  const { date, timeZone, taskQueue } = input;
+  const { date, timeZone, paymentsTaskQueue: taskQueue } = input;
   const { start, end } = dayBounds(date, timeZone);
   const progress: ReconcileProgress = {
     phase: 'listing-service',
@@ -63,19 +88,23 @@ export async function reconcileOneDay(
   const beat = () => ctx.heartbeat(progress);
   beat();
 
-  const side = await listServiceSide(temporal, { taskQueue, start, end }, progress, beat);
+  fs.mkdirSync(path.join(deps.dataDir, 'reconciliations'), { recursive: true });
+  const spillDir = fs.mkdtempSync(path.join(deps.dataDir, 'reconciliations', `.sort-${date}-`));
   const report = ReconcileReport.open(deps.dataDir, date, input.reportName, ctx.info.attempt);
-  const day = new DayComparison(date, side.reversals, side.pendingEvents, (row) => report.writeRow(row));
-
-  progress.phase = 'listing-imt';
-  const imtOnly = await compareImtListing(deps, input, side.payments, day, progress, beat);
-
-  progress.phase = 'resolving';
-  beat();
-  await resolveImtOnly(temporal, imtOnly, day, beat);
-  const serviceOnly = [...side.payments.values()];
-  side.payments.clear();
-  await resolveServiceOnly(temporal, serviceOnly, day, { date, timeZone }, beat);
+  /** The reversals of the transactions being compared right now (DayComparison reads them). */
+  const reversalsInFlight = new Map<string, ServiceReversal>();
+  let day: DayComparison;
+  try {
+    const side = await listServiceSide(temporal, { taskQueue, start, end }, spillDir, progress, beat);
+    day = new DayComparison(date, reversalsInFlight, side.pendingEvents, (row) => report.writeRow(row));
+    progress.phase = 'listing-imt';
+    const imt = await spillImtListing(deps, input, spillDir, progress, beat);
+    progress.phase = 'comparing';
+    beat();
+    await compareSorted(temporal, { service: side, imt }, day, reversalsInFlight, { date, timeZone }, beat);
+  } finally {
+    fs.rmSync(spillDir, { recursive: true, force: true });
+  }
 
   progress.phase = 'writing';
   beat();
@@ -114,21 +143,18 @@ export async function reconcileOneDay(
 }
 
 /**
- * IMT's side (C4), paged: each record is compared with the service's run of the same
- * transaction as it streams (and that run leaves `service`). Returns the records the service
- * did not list for the day. A listing that changes while it is paged fails the attempt.
+ * IMT's side (C4), paged into a sorted spill. A listing that changes while it is paged fails
+ * the attempt (a retry reads it again).
  */
-async function compareImtListing(
+async function spillImtListing(
   deps: ActivityDeps,
   input: ReconcileDayInput,
-  service: Map<string, ServicePayment>,
-  day: DayComparison,
+  spillDir: string,
   progress: ReconcileProgress,
   beat: () => void,
-): Promise<ImtSide[]> {
+): Promise<SortedSpill<ImtSide>> {
   const { date, pageSize } = input;
-  const imtOnly: ImtSide[] = [];
-  const seen = new Set<string>();
+  const imt = new SortedSpill<ImtSide>(spillDir, 'imt');
   const signal = Context.current().cancellationSignal;
   for (let page = 1; ; page++) {
     let answer;
@@ -150,75 +176,89 @@ async function compareImtListing(
       });
     progress.imtCount = answer.count;
     progress.imtPages = page;
-    for (const p of answer.results) {
-      if (seen.has(p.transaction_id)) continue;
-      seen.add(p.transaction_id);
-      const m = imtSideOf(p);
-      day.countImt(m);
-      const s = service.get(m.txid);
-      if (s) {
-        service.delete(m.txid);
-        await day.compare(s, m);
-      } else imtOnly.push(m);
-    }
+    for (const p of answer.results) await imt.add(p.transaction_id, imtSideOf(p));
     beat();
-    if (!answer.next) return imtOnly;
+    if (!answer.next) return imt;
   }
 }
 
-/** IMT lists it; the service's run did not close (or start) that day, or never existed. */
-async function resolveImtOnly(
+/**
+ * Both sides merged by transaction ID. Each transaction is compared once: both sides listed
+ * it → compared now; only IMT → its run looked up by workflow ID; only the service → its
+ * posting time checked. IMT's record counts once (its first listing), the service's run is
+ * its last listing, the reversal run its last.
+ */
+async function compareSorted(
   temporal: Client,
-  imtOnly: ImtSide[],
+  sides: {
+    service: { payments: SortedSpill<ServicePayment>; reversals: SortedSpill<ServiceReversal> };
+    imt: SortedSpill<ImtSide>;
+  },
   day: DayComparison,
-  beat: () => void,
-): Promise<void> {
-  await mapLimit(
-    imtOnly,
-    LOOKUP_CONCURRENCY,
-    async (m) => {
-      let s: ServicePayment | undefined;
-      try {
-        const desc = await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe();
-        // An awaited payment (an event came first, the payment never did) holds no payment.
-        if (desc.type !== AWAITED_PAYMENT_WORKFLOW_TYPE) s = servicePaymentOf(desc);
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
-      if (s) await day.compare(s, m);
-      else await day.notDelivered(m);
-    },
-    beat,
-  );
-}
-
-/** The service's runs of the day that IMT does not list for it. */
-async function resolveServiceOnly(
-  temporal: Client,
-  serviceOnly: ServicePayment[],
-  day: DayComparison,
+  reversalsInFlight: Map<string, ServiceReversal>,
   when: { date: string; timeZone: string },
   beat: () => void,
 ): Promise<void> {
-  await mapLimit(
-    serviceOnly,
-    LOOKUP_CONCURRENCY,
-    async (s) => {
-      if (!s.running && s.status === PaymentStatus.POSTED) {
-        // Closed today; IMT may have dated the posting yesterday (confirmed across midnight).
-        const state = (await temporal.workflow.getHandle(s.workflowId, s.runId).result()) as PaymentState;
-        const postedAt =
-          typeof state.posted?.posted_at === 'string' ? state.posted.posted_at : state.postedAt;
-        if (
-          postedAt &&
-          !Number.isNaN(Date.parse(postedAt)) &&
-          dateOfInstant(new Date(postedAt), when.timeZone) !== when.date
-        ) {
-          return; // another day's posting: that day's reconciliation compares it
-        }
+  const service = new SortedCursor(sides.service.payments.sorted());
+  const imt = new SortedCursor(sides.imt.sorted());
+  const reversals = new SortedCursor(sides.service.reversals.sorted());
+  const lookups = new Lookups(LOOKUP_CONCURRENCY);
+  for (let n = 1; ; n++) {
+    const [s, m] = [await service.peek(), await imt.peek()];
+    if (!s && !m) break;
+    const key = s && (!m || s[0] <= m[0]) ? s[0] : (m as [string, ImtSide])[0];
+    const sp = s?.[0] === key ? (await service.takeKey())?.values.at(-1) : undefined;
+    const mp = m?.[0] === key ? (await imt.takeKey())?.values[0] : undefined;
+    const rev = (await reversals.valuesOf(key)).at(-1);
+    if (mp) day.countImt(mp);
+    const compare = async (run: () => Promise<void>) => {
+      if (rev) reversalsInFlight.set(key, rev);
+      try {
+        await run();
+      } finally {
+        reversalsInFlight.delete(key);
       }
-      await day.compare(s, undefined);
-    },
-    beat,
-  );
+    };
+    if (sp && mp) await compare(() => day.compare(sp, mp));
+    else if (mp) await lookups.run(() => compare(() => resolveImtOnly(temporal, mp, day)));
+    else if (sp) await lookups.run(() => compare(() => resolveServiceOnly(temporal, sp, day, when)));
+    if (n % BEAT_EVERY === 0) beat();
+  }
+  await lookups.drain();
+}
+
+/** IMT lists it; the service's run did not close (or start) that day, or never existed. */
+async function resolveImtOnly(temporal: Client, m: ImtSide, day: DayComparison): Promise<void> {
+  let s: ServicePayment | undefined;
+  try {
+    const desc = await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe();
+    // An awaited payment (an event came first, the payment never did) holds no payment.
+    if (desc.type !== AWAITED_PAYMENT_WORKFLOW_TYPE) s = servicePaymentOf(desc);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  if (s) await day.compare(s, m);
+  else await day.notDelivered(m);
+}
+
+/** A service run of the day that IMT does not list for it. */
+async function resolveServiceOnly(
+  temporal: Client,
+  s: ServicePayment,
+  day: DayComparison,
+  when: { date: string; timeZone: string },
+): Promise<void> {
+  if (!s.running && s.status === PaymentStatus.POSTED) {
+    // Closed today; IMT may have dated the posting yesterday (confirmed across midnight).
+    const state = (await temporal.workflow.getHandle(s.workflowId, s.runId).result()) as PaymentState;
+    const postedAt = typeof state.posted?.posted_at === 'string' ? state.posted.posted_at : state.postedAt;
+    if (
+      postedAt &&
+      !Number.isNaN(Date.parse(postedAt)) &&
+      dateOfInstant(new Date(postedAt), when.timeZone) !== when.date
+    ) {
+      return; // another day's posting: that day's reconciliation compares it
+    }
+  }
+  await day.compare(s, undefined);
 }

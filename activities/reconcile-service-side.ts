@@ -6,15 +6,19 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { toCents, SA, type ReconcileProgress } from '../domain';
 import type { ServicePayment, ServiceReversal } from './reconcile-compare';
+import { SortedSpill } from './sorted-spill';
 
 const VISIBILITY_PAGE_SIZE = 1000;
 
 export interface ServiceSide {
-  /** The day's payment runs by transaction ID. */
-  payments: Map<string, ServicePayment>;
+  /** The day's payment runs, by transaction ID (spilled to disk past one run). */
+  payments: SortedSpill<ServicePayment>;
   /** Reversal runs started since the day began, by transaction ID. */
-  reversals: Map<string, ServiceReversal>;
-  /** Transactions with a void / ACH-reject event run still running. */
+  reversals: SortedSpill<ServiceReversal>;
+  /**
+   * Transactions with a void / ACH-reject event run still running: bounded by what is in
+   * flight at this moment, not by the size of the day, so it stays in memory.
+   */
   pendingEvents: Set<string>;
 }
 
@@ -62,26 +66,31 @@ function serviceReversalOf(info: WorkflowExecutionInfo): ServiceReversal {
   };
 }
 
-/** Lists the day's runs on `taskQueue`; counts them in `progress`, heartbeating every page. */
+/**
+ * Lists the day's runs on the payments pool's `taskQueue` into sorted spills under
+ * `spillDir`; counts them in `progress`, heartbeating every page.
+ */
 export async function listServiceSide(
   temporal: Client,
   day: { taskQueue: string; start: Date; end: Date },
+  spillDir: string,
   progress: ReconcileProgress,
   beat: () => void,
 ): Promise<ServiceSide> {
-  const list = async (query: string, each: (info: WorkflowExecutionInfo) => void) => {
+  const list = async (query: string, each: (info: WorkflowExecutionInfo) => Promise<void> | void) => {
     for await (const info of temporal.workflow.list({ query, pageSize: VISIBILITY_PAGE_SIZE })) {
-      each(info);
+      await each(info);
       if (++progress.serviceRunsListed % VISIBILITY_PAGE_SIZE === 0) beat();
     }
   };
   const tq = `TaskQueue = ${q(day.taskQueue)}`;
   const from = q(day.start.toISOString());
   const to = q(day.end.toISOString());
-  const payments = new Map<string, ServicePayment>();
+  const payments = new SortedSpill<ServicePayment>(spillDir, 'service-payments');
+  // A transaction listed twice (closed, then running again) keeps its last listing.
   const addPayment = (info: WorkflowExecutionInfo) => {
     const p = servicePaymentOf(info);
-    payments.set(p.txid, p);
+    return payments.add(p.txid, p);
   };
   await list(
     `WorkflowType = 'paymentWorkflow' AND ${tq} AND ExecutionStatus != 'Running' AND ExecutionStatus != 'ContinuedAsNew' AND CloseTime >= ${from} AND CloseTime < ${to}`,
@@ -91,15 +100,15 @@ export async function listServiceSide(
     `WorkflowType = 'paymentWorkflow' AND ${tq} AND ExecutionStatus = 'Running' AND StartTime >= ${from} AND StartTime < ${to}`,
     addPayment,
   );
-  const reversals = new Map<string, ServiceReversal>();
+  const reversals = new SortedSpill<ServiceReversal>(spillDir, 'service-reversals');
   await list(`WorkflowType = 'reversalWorkflow' AND ${tq} AND StartTime >= ${from}`, (info) => {
     const txid =
       info.typedSearchAttributes.get(SA.TransactionId) ?? info.workflowId.replace(/^reversal-/, '');
-    reversals.set(txid, serviceReversalOf(info));
+    return reversals.add(txid, serviceReversalOf(info));
   });
   const pendingEvents = new Set<string>();
-  await list(`WorkflowType = 'reversalEventWorkflow' AND ${tq} AND ExecutionStatus = 'Running'`, (info) =>
-    pendingEvents.add(info.typedSearchAttributes.get(SA.TransactionId) ?? ''),
-  );
+  await list(`WorkflowType = 'reversalEventWorkflow' AND ${tq} AND ExecutionStatus = 'Running'`, (info) => {
+    pendingEvents.add(info.typedSearchAttributes.get(SA.TransactionId) ?? '');
+  });
   return { payments, reversals, pendingEvents };
 }
