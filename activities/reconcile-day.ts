@@ -95,10 +95,11 @@ export async function reconcileOneDay(
   const reversalsInFlight = new Map<string, ServiceReversal>();
   let day: DayComparison;
   try {
-    const side = await listServiceSide(temporal, { taskQueue, start, end }, spillDir, progress, beat);
+    const spill = { dir: spillDir, runSize: deps.reconcileSpillRunSize };
+    const side = await listServiceSide(temporal, { taskQueue, start, end }, spill, progress, beat);
     day = new DayComparison(date, reversalsInFlight, side.pendingEvents, (row) => report.writeRow(row));
     progress.phase = 'listing-imt';
-    const imt = await spillImtListing(deps, input, spillDir, progress, beat);
+    const imt = await spillImtListing(deps, input, spill, progress, beat);
     progress.phase = 'comparing';
     beat();
     await compareSorted(temporal, { service: side, imt }, day, reversalsInFlight, { date, timeZone }, beat);
@@ -149,12 +150,12 @@ export async function reconcileOneDay(
 async function spillImtListing(
   deps: ActivityDeps,
   input: ReconcileDayInput,
-  spillDir: string,
+  spill: { dir: string; runSize?: number },
   progress: ReconcileProgress,
   beat: () => void,
 ): Promise<SortedSpill<ImtSide>> {
   const { date, pageSize } = input;
-  const imt = new SortedSpill<ImtSide>(spillDir, 'imt');
+  const imt = new SortedSpill<ImtSide>(spill.dir, 'imt', spill.runSize);
   const signal = Context.current().cancellationSignal;
   for (let page = 1; ; page++) {
     let answer;

@@ -73,7 +73,7 @@ function serviceReversalOf(info: WorkflowExecutionInfo): ServiceReversal {
 export async function listServiceSide(
   temporal: Client,
   day: { taskQueue: string; start: Date; end: Date },
-  spillDir: string,
+  spill: { dir: string; runSize?: number },
   progress: ReconcileProgress,
   beat: () => void,
 ): Promise<ServiceSide> {
@@ -86,7 +86,7 @@ export async function listServiceSide(
   const tq = `TaskQueue = ${q(day.taskQueue)}`;
   const from = q(day.start.toISOString());
   const to = q(day.end.toISOString());
-  const payments = new SortedSpill<ServicePayment>(spillDir, 'service-payments');
+  const payments = new SortedSpill<ServicePayment>(spill.dir, 'service-payments', spill.runSize);
   // A transaction listed twice (closed, then running again) keeps its last listing.
   const addPayment = (info: WorkflowExecutionInfo) => {
     const p = servicePaymentOf(info);
@@ -100,7 +100,7 @@ export async function listServiceSide(
     `WorkflowType = 'paymentWorkflow' AND ${tq} AND ExecutionStatus = 'Running' AND StartTime >= ${from} AND StartTime < ${to}`,
     addPayment,
   );
-  const reversals = new SortedSpill<ServiceReversal>(spillDir, 'service-reversals');
+  const reversals = new SortedSpill<ServiceReversal>(spill.dir, 'service-reversals', spill.runSize);
   await list(`WorkflowType = 'reversalWorkflow' AND ${tq} AND StartTime >= ${from}`, (info) => {
     const txid =
       info.typedSearchAttributes.get(SA.TransactionId) ?? info.workflowId.replace(/^reversal-/, '');

@@ -110,9 +110,11 @@ async function* mergeRuns<T>(files: string[]): AsyncGenerator<Keyed<T>> {
   const readers = files.map((file) =>
     readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity }),
   );
+  // Each iterator at once: readline emits lines as soon as its file is read, and an iterator
+  // created later would miss the ones emitted before it.
+  const iterators = readers.map((reader) => reader[Symbol.asyncIterator]());
   try {
-    for (const [run, reader] of readers.entries()) {
-      const lines = reader[Symbol.asyncIterator]();
+    for (const [run, lines] of iterators.entries()) {
       const first = await lines.next();
       if (!first.done) push({ item: JSON.parse(first.value) as Keyed<T>, run, lines });
     }

@@ -58,6 +58,8 @@ export interface HarnessOptions {
   maxInFlight?: number;
   /** The ingress's logger (default silent). */
   ingressLogger?: IngressOptions['logger'];
+  /** Records per sorted run of the reconciliation's spills (default activities/sorted-spill.ts). */
+  reconcileSpillRunSize?: number;
   /** The worker pools the harness runs (default both, as `npm start`). */
   pools?: readonly WorkerPool[];
 }
@@ -69,6 +71,8 @@ export interface Harness {
   client: Client;
   imt: ImtSimulator;
   ic?: IcSimulator;
+  /** The IC simulator's credentials (with `withIc`), for worker processes started by a test. */
+  icCredentials?: { billerGuid: string; webServiceKey: string };
   ingress: FastifyInstance;
   ingressUrl: string;
   /** axios bound to the ingress with the right X-Integrator-ID; never throws on status. */
@@ -144,6 +148,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     icBalanceCheck: opts.icBalanceCheck,
     dataDir,
     temporalClient: client,
+    reconcileSpillRunSize: opts.reconcileSpillRunSize,
   };
 
   let nativeConnection: NativeConnection | undefined;
@@ -204,6 +209,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     client,
     imt,
     ic,
+    icCredentials: ic ? { billerGuid: icBillerGuid, webServiceKey: icKey } : undefined,
     ingress,
     ingressUrl,
     http,
