@@ -27,7 +27,7 @@ import {
   runReconciliation,
   sortRows,
 } from '../reconcile';
-import type { ReconcileRow, ReconcileSummary } from '../../domain';
+import { taskQueuesOf, type ReconcileRow, type ReconcileSummary } from '../../domain';
 import {
   CliError,
   NotFoundError,
@@ -209,7 +209,7 @@ function registerShow(reconcile: Command, io: CliIo, provider: ContextProvider):
         const summary = await latestReconciliation(ctx.client, ctx.taskQueue, date);
         if (!summary)
           throw new NotFoundError(
-            `no finished reconciliation of ${date} on task queue ${ctx.taskQueue}: run "imt-ic reconcile --date ${date}"`,
+            `no finished reconciliation of ${date} on task queue ${taskQueuesOf(ctx.taskQueue).bulk}: run "imt-ic reconcile --date ${date}"`,
           );
         if (raw.json) io.out(json({ ...summary, rows: rowsOf(summary).rows }));
         else io.out(`${renderDay(summary)}\n`);

@@ -19,6 +19,7 @@ import {
   cycleOfInstant,
   ExportStatus,
   SA,
+  taskQueuesOf,
   workflowIds,
   type ExportResult,
   type ScheduledExportOutcome,
@@ -80,7 +81,8 @@ describe('export schedule', () => {
       calendar: { dayOfMonth: 1, hour: 6, minute: 0 },
       overlap: ScheduleOverlapPolicy.SKIP,
       catchupWindowMs: 3 * 24 * 3600 * 1000,
-      taskQueue: h.taskQueue,
+      // An export belongs to the bulk pool (domain/task-queues.ts).
+      taskQueue: taskQueuesOf(h.taskQueue).bulk,
       workflowType: 'scheduledExportWorkflow',
       input: { timeZone: TIME_ZONE, cycleMonthOffset: 0, approvalRequired: false },
     });
