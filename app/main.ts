@@ -16,13 +16,20 @@ import { Option, type Command } from 'commander';
 import { WORKER_POOLS, type WorkerPool } from '../domain';
 import { ConfigError } from '../common/config';
 import { runCli } from '../client/cli/main';
-import { runCodecServer } from './codec-server-process';
-import { runDemo } from './demo';
-import { runIngress } from './ingress-process';
-import { runSetupNamespace } from './setup-namespace';
-import { runStart } from './start';
-import { runWorker } from './worker-process';
-import { runWorkerHealth } from './worker-health';
+
+/*
+ * Each process's module is loaded only when its command runs: a payments worker then does not
+ * carry the embedded stack, the simulators, the ingress or the demo in its memory (~22 MB of
+ * RSS; docs/decisions.md, "Two worker pools").
+ */
+const runStart = async (opts: { cluster?: boolean }) => (await import('./start')).runStart(opts);
+const runWorker = async (opts: { pools: readonly WorkerPool[] }) =>
+  (await import('./worker-process')).runWorker(opts);
+const runWorkerHealth = async (pool: WorkerPool) => (await import('./worker-health')).runWorkerHealth(pool);
+const runIngress = async () => (await import('./ingress-process')).runIngress();
+const runCodecServer = async () => (await import('./codec-server-process')).runCodecServer();
+const runSetupNamespace = async () => (await import('./setup-namespace')).runSetupNamespace();
+const runDemo = async (opts: { keepRunning?: boolean }) => (await import('./demo')).runDemo(opts);
 
 /** A long-running process: its failure ends the program with one line and exit code 1. */
 function processAction(what: string, run: () => Promise<void>) {
