@@ -20,16 +20,24 @@ import { runCli } from '../client/cli/main';
 /*
  * Each process's module is loaded only when its command runs: a payments worker then does not
  * carry the embedded stack, the simulators, the ingress or the demo in its memory (~22 MB of
- * RSS; docs/decisions.md, "Two worker pools").
+ * RSS; docs/decisions.md, "Two worker pools"). `require`, not `import()`: under tsx's CommonJS
+ * hook (tests, chaos) a dynamic import would bypass the hook.
  */
-const runStart = async (opts: { cluster?: boolean }) => (await import('./start')).runStart(opts);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = <T>(module: string): T => require(module) as T;
+const runStart = async (opts: { cluster?: boolean }) =>
+  load<typeof import('./start')>('./start').runStart(opts);
 const runWorker = async (opts: { pools: readonly WorkerPool[] }) =>
-  (await import('./worker-process')).runWorker(opts);
-const runWorkerHealth = async (pool: WorkerPool) => (await import('./worker-health')).runWorkerHealth(pool);
-const runIngress = async () => (await import('./ingress-process')).runIngress();
-const runCodecServer = async () => (await import('./codec-server-process')).runCodecServer();
-const runSetupNamespace = async () => (await import('./setup-namespace')).runSetupNamespace();
-const runDemo = async (opts: { keepRunning?: boolean }) => (await import('./demo')).runDemo(opts);
+  load<typeof import('./worker-process')>('./worker-process').runWorker(opts);
+const runWorkerHealth = async (pool: WorkerPool) =>
+  load<typeof import('./worker-health')>('./worker-health').runWorkerHealth(pool);
+const runIngress = async () => load<typeof import('./ingress-process')>('./ingress-process').runIngress();
+const runCodecServer = async () =>
+  load<typeof import('./codec-server-process')>('./codec-server-process').runCodecServer();
+const runSetupNamespace = async () =>
+  load<typeof import('./setup-namespace')>('./setup-namespace').runSetupNamespace();
+const runDemo = async (opts: { keepRunning?: boolean }) =>
+  load<typeof import('./demo')>('./demo').runDemo(opts);
 
 /** A long-running process: its failure ends the program with one line and exit code 1. */
 function processAction(what: string, run: () => Promise<void>) {

@@ -19,7 +19,7 @@ export async function runStart(opts: { cluster?: boolean } = {}): Promise<void> 
     'IMT ⇄ Invoice Cloud integration is running',
     `  Ingress (point IC's Data Pump here): ${stack.ingressUrl}/api/integration/invoice/post-payment`,
     `  Health:                              ${stack.ingressUrl}/healthz`,
-    `  Temporal:                            ${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+    `  Temporal:                            ${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queues ${config.temporal.taskQueues.payments} · ${config.temporal.taskQueues.bulk})`,
   ];
   if (stack.temporalUiUrl) lines.push(`  Temporal UI:                         ${stack.temporalUiUrl}`);
   if (stack.imtSimulator)
