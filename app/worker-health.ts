@@ -13,8 +13,12 @@ import { taskQueueOfPool, type WorkerPool } from '../domain';
 const WORKFLOW = 1;
 const ACTIVITY = 2;
 
-export async function runWorkerHealth(pool: WorkerPool): Promise<boolean> {
-  const config = loadConfig();
+export async function runWorkerHealth(
+  pool: WorkerPool,
+  env: NodeJS.ProcessEnv = process.env,
+  out: (line: string) => void = (line) => process.stdout.write(line),
+): Promise<boolean> {
+  const config = loadConfig(env);
   const connection = await connectTemporal(
     temporalConnectOptions(temporalAddressOf(config), { remote: Boolean(config.temporal.address) }),
   );
@@ -33,7 +37,7 @@ export async function runWorkerHealth(pool: WorkerPool): Promise<boolean> {
       });
       if (!(tq.pollers ?? []).some((p) => p.identity?.endsWith(suffix))) missing.push(kind);
     }
-    process.stdout.write(
+    out(
       missing.length === 0
         ? `${pool} pool: this host's worker polls ${taskQueue}\n`
         : `${pool} pool: no worker of this host polls ${taskQueue} (${missing.join(', ')} tasks)\n`,

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { runWorkerHealth } from '../../app/worker-health';
 import { startExport } from '../../client/exports';
 import { PaymentStatus, taskQueuesOf, workflowIds, type PaymentState, type WorkerPool } from '../../domain';
 import { eventually, startHarness, type Harness } from '../helpers/harness';
@@ -99,6 +100,21 @@ describe('worker pools, each alone in its own process', () => {
     const proc = await startPoolProcess(h, 'payments');
     expect(proc.output.join('')).toContain(`"taskQueues":["${h.taskQueue}"]`);
     const queues = taskQueuesOf(h.taskQueue);
+    // The container health check (`imt-ic worker-health`): this host's worker polls payments only.
+    const health = async (pool: WorkerPool) => {
+      const lines: string[] = [];
+      const env = {
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: h.taskQueue,
+        PAYLOAD_KEYS: testPayloadKeys(),
+      };
+      return { ok: await runWorkerHealth(pool, env, (l) => lines.push(l)), said: lines.join('') };
+    };
+    await eventually(async () => (await health('payments')).ok);
+    expect(await health('bulk')).toEqual({
+      ok: false,
+      said: `bulk pool: no worker of this host polls ${queues.bulk} (workflow, activity tasks)\n`,
+    });
 
     const exported = await startExport(h.client, h.taskQueue, { cycle: PAYMENTS_ONLY_CYCLE.invoiceMonth });
     const p = seedPayment(h.imt);
