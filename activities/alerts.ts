@@ -22,7 +22,7 @@ import { toHttpCallError } from '../integrations/http';
 import { workflowUiUrl } from '../common/ui';
 import type { ActivityDeps } from './deps';
 import { activityLogger } from './log';
-import { workflowIds, alertRaisedSignal } from '../domain';
+import { bulkQueueFrom, paymentsQueueFrom, workflowIds, alertRaisedSignal } from '../domain';
 
 export interface AlertInput {
   /** Unique per parking, e.g. `payment-T1:NEEDS_ATTENTION:1`. */
@@ -76,10 +76,11 @@ export function createAlertActivities(deps: ActivityDeps) {
     async forwardAlertToDigest(group: string, alert: AlertInput): Promise<void> {
       if (!deps.temporalClient)
         throw ApplicationFailure.nonRetryable('worker has no Temporal client configured', 'ConfigError');
+      // Runs on the bulk pool; the digest's ID names the service's queue (one per deployment).
       const { taskQueue } = Context.current().info;
       await deps.temporalClient.workflow.signalWithStart('alertDigestWorkflow', {
-        workflowId: workflowIds.alertDigest(group, taskQueue),
-        taskQueue,
+        workflowId: workflowIds.alertDigest(group, paymentsQueueFrom(taskQueue)),
+        taskQueue: bulkQueueFrom(taskQueue),
         args: [{ group, windowMs: deps.alertDigestWindowMs }],
         signal: alertRaisedSignal,
         signalArgs: [alert],

@@ -65,4 +65,6 @@ export interface ActivityDeps {
   icBalanceCheck?: { intervalMs: number; attempts: number };
   /** For activities that read other workflows' state (voids, ACH rejects). */
   temporalClient?: Client;
+  /** Records per sorted run of the reconciliation's spills (activities/sorted-spill.ts); tests make it tiny. */
+  reconcileSpillRunSize?: number;
 }

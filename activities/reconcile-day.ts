@@ -1,8 +1,12 @@
 /**
  * One biller day reconciled, in phases the heartbeat reports (`ReconcileProgress.phase`):
- * the service's runs from visibility, IMT's listing paged and matched against them as it
- * streams, then per-transaction lookups for what only one side listed, then the totals.
+ * the service's runs from visibility and IMT's listing (C4), each paged into a sorted spill
+ * on disk (activities/sorted-spill.ts); then both merged by transaction ID — what only one
+ * side lists is looked up per transaction, a few at a time — then the totals. Memory holds a
+ * page, a spill run and the lookups in flight, never the day: it stays flat as a day grows.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -23,25 +27,46 @@ import type { ActivityDeps } from './deps';
 import { activityLogger } from './log';
 import { DayComparison, imtSideOf, type ImtSide, type ServicePayment } from './reconcile-compare';
 import { ReconcileReport } from './reconcile-report';
-import { listServiceSide, servicePaymentOf } from './reconcile-service-side';
+import {
+  currentPayment,
+  latestRun,
+  listServiceSide,
+  servicePaymentOf,
+  type ListedRun,
+} from './reconcile-service-side';
+import { SortedCursor, SortedSpill } from './sorted-spill';
 
 /** Per-transaction lookups (boundary cases, differences) run this many at a time. */
 const LOOKUP_CONCURRENCY = 8;
+/** Heartbeat every this many transactions compared. */
+const BEAT_EVERY = 1000;
 
-async function mapLimit<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-  onProgress: () => void,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      await fn(items[next++]);
-      if (next % 500 === 0) onProgress();
-    }
-  });
-  await Promise.all(workers);
+/** Runs tasks at most `limit` at a time; the first failure fails the next `run` or `drain`. */
+class Lookups {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async run(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    this.throwIfFailed();
+    const p: Promise<void> = task()
+      .catch((err: unknown) => {
+        this.failure ??= { err };
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.err;
+  }
 }
 
 /** Compares one biller day; writes the CSV report; returns its summary. */
@@ -52,7 +77,7 @@ export async function reconcileOneDay(
 ): Promise<ReconcileSummary> {
   const ctx = Context.current();
   const startedAt = new Date().toISOString();
-  const { date, timeZone, taskQueue } = input;
+  const { date, timeZone, paymentsTaskQueue: taskQueue } = input;
   const { start, end } = dayBounds(date, timeZone);
   const progress: ReconcileProgress = {
     phase: 'listing-service',
@@ -63,19 +88,22 @@ export async function reconcileOneDay(
   const beat = () => ctx.heartbeat(progress);
   beat();
 
-  const side = await listServiceSide(temporal, { taskQueue, start, end }, progress, beat);
+  fs.mkdirSync(path.join(deps.dataDir, 'reconciliations'), { recursive: true });
+  const spillDir = fs.mkdtempSync(path.join(deps.dataDir, 'reconciliations', `.sort-${date}-`));
   const report = ReconcileReport.open(deps.dataDir, date, input.reportName, ctx.info.attempt);
-  const day = new DayComparison(date, (row) => report.writeRow(row));
-
-  progress.phase = 'listing-imt';
-  const imtOnly = await compareImtListing(deps, input, side.payments, day, progress, beat);
-
-  progress.phase = 'resolving';
-  beat();
-  await resolveImtOnly(temporal, imtOnly, day, beat);
-  const serviceOnly = [...side.payments.values()];
-  side.payments.clear();
-  await resolveServiceOnly(temporal, serviceOnly, day, { date, timeZone }, beat);
+  let day: DayComparison;
+  try {
+    const spill = { dir: spillDir, runSize: deps.reconcileSpillRunSize };
+    const side = await listServiceSide(temporal, { taskQueue, start, end }, spill, progress, beat);
+    day = new DayComparison(date, (row) => report.writeRow(row));
+    progress.phase = 'listing-imt';
+    const imt = await spillImtListing(deps, input, spill, progress, beat);
+    progress.phase = 'comparing';
+    beat();
+    await compareSorted(temporal, { service: side.runs, imt }, day, { date, timeZone }, beat);
+  } finally {
+    fs.rmSync(spillDir, { recursive: true, force: true });
+  }
 
   progress.phase = 'writing';
   beat();
@@ -114,21 +142,18 @@ export async function reconcileOneDay(
 }
 
 /**
- * IMT's side (C4), paged: each record is compared with the service's run of the same
- * transaction as it streams (and that run leaves `service`). Returns the records the service
- * did not list for the day. A listing that changes while it is paged fails the attempt.
+ * IMT's side (C4), paged into a sorted spill. A listing that changes while it is paged fails
+ * the attempt (a retry reads it again).
  */
-async function compareImtListing(
+async function spillImtListing(
   deps: ActivityDeps,
   input: ReconcileDayInput,
-  service: Map<string, ServicePayment>,
-  day: DayComparison,
+  spill: { dir: string; runSize?: number },
   progress: ReconcileProgress,
   beat: () => void,
-): Promise<ImtSide[]> {
+): Promise<SortedSpill<ImtSide>> {
   const { date, pageSize } = input;
-  const imtOnly: ImtSide[] = [];
-  const seen = new Set<string>();
+  const imt = new SortedSpill<ImtSide>(spill.dir, 'imt', spill.runSize);
   const signal = Context.current().cancellationSignal;
   for (let page = 1; ; page++) {
     let answer;
@@ -150,73 +175,81 @@ async function compareImtListing(
       });
     progress.imtCount = answer.count;
     progress.imtPages = page;
-    for (const p of answer.results) {
-      if (seen.has(p.transaction_id)) continue;
-      seen.add(p.transaction_id);
-      const m = imtSideOf(p);
-      day.countImt(m);
-      const s = service.get(m.txid);
-      if (s) {
-        service.delete(m.txid);
-        await day.compare(s, m);
-      } else imtOnly.push(m);
-    }
+    for (const p of answer.results) await imt.add(p.transaction_id, imtSideOf(p));
     beat();
-    if (!answer.next) return imtOnly;
+    if (!answer.next) return imt;
   }
 }
 
-/** IMT lists it; the service's run did not start that day, or never existed. */
-async function resolveImtOnly(
+/**
+ * Both sides merged by transaction ID. Each transaction is compared once: both sides listed
+ * it → compared now; only IMT → its run looked up by workflow ID; only the service → its
+ * posting time checked. IMT's record counts once (its first listing); of the service's runs
+ * of a transaction the latest started stands for it (a run continued as new: its current run).
+ */
+async function compareSorted(
   temporal: Client,
-  imtOnly: ImtSide[],
-  day: DayComparison,
-  beat: () => void,
-): Promise<void> {
-  await mapLimit(
-    imtOnly,
-    LOOKUP_CONCURRENCY,
-    async (m) => {
-      let s: ServicePayment | undefined;
-      try {
-        s = servicePaymentOf(await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe());
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
-      if (s) await day.compare(s, m);
-      else await day.notDelivered(m);
-    },
-    beat,
-  );
-}
-
-/** The service's runs of the day that IMT does not list for it. */
-async function resolveServiceOnly(
-  temporal: Client,
-  serviceOnly: ServicePayment[],
+  sides: { service: SortedSpill<ListedRun>; imt: SortedSpill<ImtSide> },
   day: DayComparison,
   when: { date: string; timeZone: string },
   beat: () => void,
 ): Promise<void> {
-  await mapLimit(
-    serviceOnly,
-    LOOKUP_CONCURRENCY,
-    async (s) => {
-      if (POSTED_STATUSES.has(s.status)) {
-        // Received today; IMT may have dated the posting another day (confirmed across midnight).
-        const postedAt = await postedAtOf(temporal, s);
-        if (
-          postedAt &&
-          !Number.isNaN(Date.parse(postedAt)) &&
-          dateOfInstant(new Date(postedAt), when.timeZone) !== when.date
-        ) {
-          return; // another day's posting: that day's reconciliation compares it
-        }
-      }
-      await day.compare(s, undefined);
-    },
-    beat,
-  );
+  const service = new SortedCursor(sides.service.sorted());
+  const imt = new SortedCursor(sides.imt.sorted());
+  const lookups = new Lookups(LOOKUP_CONCURRENCY);
+  for (let n = 1; ; n++) {
+    const [s, m] = [await service.peek(), await imt.peek()];
+    if (!s && !m) break;
+    const key = s && (!m || s[0] <= m[0]) ? s[0] : (m as [string, ImtSide])[0];
+    const run = s?.[0] === key ? latestRun((await service.takeKey())?.values ?? []) : undefined;
+    const mp = m?.[0] === key ? (await imt.takeKey())?.values[0] : undefined;
+    if (mp) day.countImt(mp);
+    if (run?.continuedAsNew) {
+      // Its current run is described first: a lookup like the one-sided ones.
+      await lookups.run(async () => {
+        const sp = await currentPayment(temporal, run);
+        if (mp) await day.compare(sp, mp);
+        else await resolveServiceOnly(temporal, sp, day, when);
+      });
+    } else if (run && mp) await day.compare(run.payment, mp);
+    else if (mp) await lookups.run(() => resolveImtOnly(temporal, mp, day));
+    else if (run) await lookups.run(() => resolveServiceOnly(temporal, run.payment, day, when));
+    if (n % BEAT_EVERY === 0) beat();
+  }
+  await lookups.drain();
+}
+
+/** IMT lists it; the service's run did not start that day, or never existed. */
+async function resolveImtOnly(temporal: Client, m: ImtSide, day: DayComparison): Promise<void> {
+  let s: ServicePayment | undefined;
+  try {
+    s = servicePaymentOf(await temporal.workflow.getHandle(workflowIds.payment(m.txid)).describe());
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  if (s) await day.compare(s, m);
+  else await day.notDelivered(m);
+}
+
+/** A service run of the day that IMT does not list for it. */
+async function resolveServiceOnly(
+  temporal: Client,
+  s: ServicePayment,
+  day: DayComparison,
+  when: { date: string; timeZone: string },
+): Promise<void> {
+  if (POSTED_STATUSES.has(s.status)) {
+    // Received today; IMT may have dated the posting another day (confirmed across midnight).
+    const postedAt = await postedAtOf(temporal, s);
+    if (
+      postedAt &&
+      !Number.isNaN(Date.parse(postedAt)) &&
+      dateOfInstant(new Date(postedAt), when.timeZone) !== when.date
+    ) {
+      return; // another day's posting: that day's reconciliation compares it
+    }
+  }
+  await day.compare(s, undefined);
 }
 
 const POSTED_STATUSES = new Set<string>([

@@ -6,12 +6,22 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { toCents, PaymentStatus, SA, TRANSACTION_WORKFLOW_TYPE, type ReconcileProgress } from '../domain';
 import type { ServicePayment } from './reconcile-compare';
+import { SortedSpill } from './sorted-spill';
 
 const VISIBILITY_PAGE_SIZE = 1000;
 
 export interface ServiceSide {
-  /** The day's transaction runs by transaction ID (the latest run of each workflow ID). */
-  payments: Map<string, ServicePayment>;
+  /** The day's transaction runs, by transaction ID (spilled to disk past one spill run). */
+  runs: SortedSpill<ListedRun>;
+}
+
+/** One run of a transaction as the day's visibility listing shows it. */
+export interface ListedRun {
+  payment: ServicePayment;
+  /** Its start time (ms): of a transaction's runs listed the same day, the latest stands for it. */
+  startedAt: number;
+  /** It continued as new after the day: its next run (not listed) tells where it stands. */
+  continuedAsNew: boolean;
 }
 
 const q = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -71,10 +81,31 @@ export function servicePaymentOf(
   };
 }
 
-/** Lists the day's runs on `taskQueue`; counts them in `progress`, heartbeating every page. */
+/**
+ * Of one transaction's runs listed for the day, the one that stands for it: the latest started
+ * (the last listed of equal start times).
+ */
+export function latestRun(runs: ListedRun[]): ListedRun | undefined {
+  let latest: ListedRun | undefined;
+  for (const run of runs) if (!latest || run.startedAt >= latest.startedAt) latest = run;
+  return latest;
+}
+
+/** Where the listed run's transaction stands: the run itself, or, continued as new, the workflow ID's current run. */
+export async function currentPayment(temporal: Client, run: ListedRun): Promise<ServicePayment> {
+  return run.continuedAsNew
+    ? servicePaymentOf(await temporal.workflow.getHandle(run.payment.workflowId).describe())
+    : run.payment;
+}
+
+/**
+ * Lists the day's transaction runs on the payments pool's `taskQueue` into a sorted spill
+ * under `spill.dir`; counts them in `progress`, heartbeating every page.
+ */
 export async function listServiceSide(
   temporal: Client,
   day: { taskQueue: string; start: Date; end: Date },
+  spill: { dir: string; runSize?: number },
   progress: ReconcileProgress,
   beat: () => void,
 ): Promise<ServiceSide> {
@@ -83,24 +114,18 @@ export async function listServiceSide(
   const to = q(day.end.toISOString());
   // One run per transaction, open (asleep while a void / ACH reject can come) or closed; a
   // run continued as new, or a transaction reopened the same day, lists more than one run of
-  // the same workflow ID: the latest started stands for it.
-  const latest = new Map<string, WorkflowExecutionInfo>();
+  // the same workflow ID: the merge keeps the latest started (latestRun).
+  const runs = new SortedSpill<ListedRun>(spill.dir, 'service-runs', spill.runSize);
   const query = `WorkflowType = ${q(TRANSACTION_WORKFLOW_TYPE)} AND ${tq} AND StartTime >= ${from} AND StartTime < ${to}`;
   for await (const info of temporal.workflow.list({ query, pageSize: VISIBILITY_PAGE_SIZE })) {
-    const seen = latest.get(info.workflowId);
-    if (!seen || info.startTime.getTime() >= seen.startTime.getTime()) latest.set(info.workflowId, info);
+    const payment = servicePaymentOf(info);
+    await runs.add(payment.txid, {
+      payment,
+      startedAt: info.startTime.getTime(),
+      continuedAsNew: info.status.name === 'CONTINUED_AS_NEW',
+    });
     if (++progress.serviceRunsListed % VISIBILITY_PAGE_SIZE === 0) beat();
   }
-  const payments = new Map<string, ServicePayment>();
-  for (const info of latest.values()) {
-    // Its next run started after the day: the workflow ID's current run tells where it stands.
-    const current =
-      info.status.name === 'CONTINUED_AS_NEW'
-        ? await temporal.workflow.getHandle(info.workflowId).describe()
-        : info;
-    const p = servicePaymentOf(current);
-    payments.set(p.txid, p);
-  }
   beat();
-  return { payments };
+  return { runs };
 }

@@ -4,22 +4,40 @@
  * The service's processes, each wired here in app/ (config → clients → activities →
  * worker / ingress), configured by the environment (contracts A):
  *   start [--cluster]   the embedded stack: worker + ingress (+ local Temporal and simulators)
- *   worker              a worker process on its own
+ *   worker [--pool P]   a worker process on its own: the payments pool, the bulk pool, or both
+ *   worker-health       a worker container's health check (does this host's worker poll its pool?)
  *   ingress             the HTTP ingress on its own
  *   codec-server        the payload codec server for the Temporal UI
  *   setup-namespace     one-shot: namespace + search attributes on a cluster
  *   demo                a scripted day on the embedded stack
  * plus the operator commands of client/cli (payments, export, schedule, balances, reconcile).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { WORKER_POOLS, type WorkerPool } from '../domain';
 import { ConfigError } from '../common/config';
 import { runCli } from '../client/cli/main';
-import { runCodecServer } from './codec-server-process';
-import { runDemo } from './demo';
-import { runIngress } from './ingress-process';
-import { runSetupNamespace } from './setup-namespace';
-import { runStart } from './start';
-import { runWorker } from './worker-process';
+
+/*
+ * Each process's module is loaded only when its command runs: a payments worker then does not
+ * carry the embedded stack, the simulators, the ingress or the demo in its memory (~22 MB of
+ * RSS; docs/decisions.md, "Two worker pools"). `require`, not `import()`: under tsx's CommonJS
+ * hook (tests, chaos) a dynamic import would bypass the hook.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = <T>(module: string): T => require(module) as T;
+const runStart = async (opts: { cluster?: boolean; tls?: boolean }) =>
+  load<typeof import('./start')>('./start').runStart(opts);
+const runWorker = async (opts: { pools: readonly WorkerPool[] }) =>
+  load<typeof import('./worker-process')>('./worker-process').runWorker(opts);
+const runWorkerHealth = async (pool: WorkerPool) =>
+  load<typeof import('./worker-health')>('./worker-health').runWorkerHealth(pool);
+const runIngress = async () => load<typeof import('./ingress-process')>('./ingress-process').runIngress();
+const runCodecServer = async () =>
+  load<typeof import('./codec-server-process')>('./codec-server-process').runCodecServer();
+const runSetupNamespace = async () =>
+  load<typeof import('./setup-namespace')>('./setup-namespace').runSetupNamespace();
+const runDemo = async (opts: { keepRunning?: boolean }) =>
+  load<typeof import('./demo')>('./demo').runDemo(opts);
 
 /** A long-running process: its failure ends the program with one line and exit code 1. */
 function processAction(what: string, run: () => Promise<void>) {
@@ -51,8 +69,30 @@ function addServiceCommands(program: Command): void {
     .option('--tls', 'with --cluster: mTLS on its frontend, certificates made under DATA_DIR')
     .addHelpText('after', env)
     .action((opts: { cluster?: boolean; tls?: boolean }) => processAction('Start', () => runStart(opts))());
+  program
+    .command('worker')
+    .description("run a worker process (several may poll each pool's task queue)")
+    .addOption(
+      new Option(
+        '--pool <pool>',
+        'serve one pool only: payments (transaction runs, IMT postings) or bulk (exports, reconciliation, balances, adjustments, alerts); default both',
+      ).choices(WORKER_POOLS),
+    )
+    .addHelpText('after', env)
+    .action((opts: { pool?: WorkerPool }) =>
+      processAction('Worker', () => runWorker({ pools: opts.pool ? [opts.pool] : WORKER_POOLS }))(),
+    );
+  program
+    .command('worker-health')
+    .description("exit 0 when this host's worker polls the pool's task queue (container health check)")
+    .addOption(new Option('--pool <pool>', 'the pool to check').choices(WORKER_POOLS).makeOptionMandatory())
+    .addHelpText('after', env)
+    .action((opts: { pool: WorkerPool }) =>
+      processAction('Worker health check', async () => {
+        process.exit((await runWorkerHealth(opts.pool)) ? 0 : 1);
+      })(),
+    );
   const processes: [name: string, description: string, what: string, run: () => Promise<void>][] = [
-    ['worker', 'run a worker process (several may poll one task queue)', 'Worker', runWorker],
     [
       'ingress',
       "run the HTTP ingress IC's Data Pump calls (stateless; run several behind a load balancer)",

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { temporalAddressOf, type AppConfig } from '../common/config';
@@ -15,7 +14,7 @@ import { startDevServer } from '../dev/temporal-server';
 import { startCluster } from '../dev/cluster';
 import { startImtSimulator, type ImtSimulator } from '../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../simulators/ic/server';
-import { createWorker } from '../worker/worker';
+import { createPoolWorkers, type PoolWorkers } from '../worker/worker';
 import { schedulePruning, securePrivateDirs } from '../common/data-dir';
 import { buildActivityDeps, resolveEndpoints, serviceIngressOptions, type Endpoints } from './wiring';
 import { buildIngress, type IngressOptions } from '../client/ingress/server';
@@ -45,7 +44,8 @@ export interface Stack {
   config: AppConfig;
   endpoints: Endpoints;
   client: Client;
-  worker: Worker;
+  /** Both pools' workers (payments and bulk) in this process. */
+  workers: PoolWorkers;
   ingress: FastifyInstance;
   ingressUrl: string;
   temporalAddress: string;
@@ -67,7 +67,7 @@ export interface StackOptions {
   simulatorCycles?: { seed: number; invoiceMonth: string; count: number; invalidEvery?: number }[];
   ingressHooks?: IngressOptions['hooks'];
   ingressPlugins?: IngressOptions['plugins'];
-  workerTuning?: Parameters<typeof createWorker>[0]['tuning'];
+  workerTuning?: Parameters<typeof createPoolWorkers>[0]['tuning'];
   /** Overrides the configured Temporal address (e.g. an already running dev server). */
   inMemoryTemporal?: boolean;
   /**
@@ -132,7 +132,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
     );
     cleanups.push(async () => pruning.stop());
     const nativeConnection = await connectWorkerToTemporal(connectOptions);
-    const worker = await createWorker({
+    const workers = await createPoolWorkers({
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
@@ -144,9 +144,9 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       tuning: opts.workerTuning,
       dataConverter: protection.workerDataConverter,
     });
-    const running = worker.run();
+    const running = workers.run();
     cleanups.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      workers.shutdown();
       await running;
       await nativeConnection.close();
     });
@@ -178,7 +178,7 @@ export async function startStack(config: AppConfig, opts: StackOptions): Promise
       config,
       endpoints,
       client,
-      worker,
+      workers,
       ingress,
       ingressUrl,
       temporalAddress,

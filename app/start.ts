@@ -20,7 +20,7 @@ export async function runStart(opts: { cluster?: boolean; tls?: boolean } = {}):
     'IMT ⇄ Invoice Cloud integration is running',
     `  Ingress (point IC's Data Pump here): ${stack.ingressUrl}/api/integration/invoice/post-payment`,
     `  Health:                              ${stack.ingressUrl}/healthz`,
-    `  Temporal:                            ${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+    `  Temporal:                            ${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queues ${config.temporal.taskQueues.payments} · ${config.temporal.taskQueues.bulk})`,
   ];
   if (stack.temporalTlsEnv) {
     lines.push('  Temporal mTLS: other processes (worker, ingress, CLI) connect with');

@@ -6,7 +6,7 @@
  */
 import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { secretValues, temporalAddressOf, type AppConfig } from '../common/config';
+import { paymentsTaskQueue, secretValues, temporalAddressOf, type AppConfig } from '../common/config';
 import { dataProtection, payloadKeysOf } from '../common/data-protection';
 import { loadOrCreateEmbeddedSecrets } from '../common/embedded';
 import { createLogger, type Logger } from '../common/logger';
@@ -149,7 +149,8 @@ export function serviceIngressOptions(
   return {
     client: parts.client,
     namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
+    // Transaction runs start on, and /healthz checks, the payments pool's queue.
+    taskQueue: paymentsTaskQueue(config),
     integratorId: endpoints.ingressIntegratorId,
     confirmWaitMs: config.ingress.confirmWaitMs,
     rateLimitPerMinute: config.ingress.rateLimitPerMinute,

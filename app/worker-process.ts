@@ -1,11 +1,13 @@
 /**
- * `imt-ic worker` — a worker process on its own (the production shape: run several on
- * different machines against one Temporal cluster). Connects per contracts A; without
- * TEMPORAL_ADDRESS it joins the embedded server started by `npm start` on this machine.
+ * `imt-ic worker [--pool payments|bulk]` — a worker process on its own (the production shape:
+ * run several on different machines against one Temporal cluster, each pool scaled apart).
+ * Without `--pool` it serves both pools. Connects per contracts A; without TEMPORAL_ADDRESS
+ * it joins the embedded server started by `npm start` on this machine.
  */
 import { Client } from '@temporalio/client';
 import { loadConfig, temporalAddressOf } from '../common/config';
-import { createWorker } from '../worker/worker';
+import { createPoolWorkers } from '../worker/worker';
+import { taskQueueOfPool, WORKER_POOLS, type WorkerPool } from '../domain';
 import { schedulePruning, securePrivateDirs } from '../common/data-dir';
 import { installWorkerRuntime, sdkActivityMetrics } from '../worker/telemetry';
 import { temporalUiBaseUrl } from '../common/ui';
@@ -17,7 +19,8 @@ import {
   temporalConnectOptions,
 } from '../common/temporal-connection';
 
-export async function runWorker(): Promise<void> {
+export async function runWorker(opts: { pools?: readonly WorkerPool[] } = {}): Promise<void> {
+  const pools = opts.pools ?? WORKER_POOLS;
   const config = loadConfig(process.env, 'worker');
   const endpoints = resolveEndpoints(config);
   const logger = serviceLogger(config, endpoints, 'worker');
@@ -41,16 +44,20 @@ export async function runWorker(): Promise<void> {
     ...protection,
   });
   securePrivateDirs(config.dataDir);
-  const pruning = schedulePruning(config.dataDir, config.exportFileRetentionDays, (removed) =>
-    logger.info(
-      { removed, days: config.exportFileRetentionDays },
-      'export files past their retention deleted',
-    ),
-  );
-  const worker = await createWorker({
+  // Export files are written by the bulk pool's activities: its process deletes them past retention.
+  const pruning = pools.includes('bulk')
+    ? schedulePruning(config.dataDir, config.exportFileRetentionDays, (removed) =>
+        logger.info(
+          { removed, days: config.exportFileRetentionDays },
+          'export files past their retention deleted',
+        ),
+      )
+    : undefined;
+  const workers = await createPoolWorkers({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    pools,
     deps: {
       ...buildActivityDeps(config, endpoints, logger, sdkActivityMetrics()),
       temporalClient,
@@ -63,7 +70,8 @@ export async function runWorker(): Promise<void> {
     {
       address,
       namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
+      pools,
+      taskQueues: pools.map((pool) => taskQueueOfPool(config.temporal.taskQueue, pool)),
       imt: endpoints.imt.baseUrl,
       metrics: telemetry.metricsUrl ?? 'off',
     },
@@ -71,8 +79,8 @@ export async function runWorker(): Promise<void> {
   );
   // Worker.run() installs SIGINT/SIGTERM handlers: it stops polling, lets running
   // activities finish (up to the shutdown grace time) and then resolves.
-  await worker.run();
-  pruning.stop();
+  await workers.run();
+  pruning?.stop();
   await connection.close();
   await clientConnection.close();
   logger.info('worker stopped');

@@ -1,6 +1,7 @@
 /**
  * `npm run bench` (full) / `npm run bench -- --quick` — the benchmark, not a test. Runs the
- * payments part (bench/load/payments-bench.ts) and the export part (bench/load/export.ts) on
+ * payments part (bench/load/payments-bench.ts) and the pools part (bench/load/pools.ts: the
+ * compiled payments and bulk pools side by side, the export and the reconciliation) on
  * this machine, prints one screen (bench/report/report.ts) and writes everything measured as
  * JSON to bench-output/bench-<timestamp>.json. Missed goals are reported, not failed; errors
  * (a payment not posted, a crash) exit non-zero. Layout: environment/ (servers, processes,
@@ -9,7 +10,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runExportBench } from './load/export';
+import { runPoolsBench } from './load/pools';
+import { startStack } from './environment/stack';
 import { runPaymentsBench } from './load/payments-bench';
 import { parseBenchOptions, type BenchOptions } from './options';
 import { renderReport, type BenchReport } from './report/report';
@@ -27,13 +29,23 @@ async function run(opts: BenchOptions, report: BenchReport): Promise<void> {
     });
   }
   if (opts.exportInvoices > 0) {
-    log(`[bench] export of ${opts.exportInvoices} invoices`);
-    report.export = await runExportBench({
-      invoices: opts.exportInvoices,
-      workerNodeFlags: opts.workerNodeFlags,
-      rssTrace: opts.rssTrace,
-      log,
-    });
+    const sustained = report.payments?.sustainable;
+    const rate = opts.steadyRate ?? (sustained ? 0.6 * sustained : undefined);
+    if (rate === undefined) throw new Error('the pools part needs --steady-rate when --payments is 0');
+    log(`[bench] pools side by side (compiled workers)`);
+    const stack = await startStack({ ...opts, log });
+    try {
+      report.pools = await runPoolsBench(stack, {
+        rate,
+        sustained: sustained ?? rate / 0.6,
+        seconds: opts.steadySeconds,
+        invoices: opts.exportInvoices,
+        transactions: opts.reconcileTransactions,
+        log,
+      });
+    } finally {
+      await stack.close();
+    }
   }
 }
 

@@ -20,10 +20,11 @@ export const BenchOptions = z.object({
   overloadMaxInFlight: count('--overload-max-in-flight').min(1).optional(),
   historySample: count('--history-sample'),
   exportInvoices: count('--export-invoices'),
+  reconcileTransactions: count('--reconcile-transactions'),
+  steadySeconds: z.coerce.number().positive('--steady-seconds must be more than 0'),
+  steadyRate: z.coerce.number().positive('--steady-rate must be more than 0').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   serverLogLevel: z.enum(['debug', 'info', 'warn', 'error']),
-  workerNodeFlags: z.array(z.string()),
-  rssTrace: z.boolean(),
   render: z.string().min(1).optional(),
 });
 export type BenchOptions = z.infer<typeof BenchOptions>;
@@ -38,6 +39,8 @@ type Preset = Pick<
   | 'overloadSeconds'
   | 'historySample'
   | 'exportInvoices'
+  | 'reconcileTransactions'
+  | 'steadySeconds'
 >;
 
 export const PRESETS: Record<'quick' | 'full', Preset> = {
@@ -50,6 +53,8 @@ export const PRESETS: Record<'quick' | 'full', Preset> = {
     overloadSeconds: 20,
     historySample: 50,
     exportInvoices: 100_000,
+    reconcileTransactions: 100_000,
+    steadySeconds: 30,
   },
   quick: {
     payments: 200,
@@ -60,13 +65,18 @@ export const PRESETS: Record<'quick' | 'full', Preset> = {
     overloadSeconds: 6,
     historySample: 20,
     exportInvoices: 20_000,
+    reconcileTransactions: 5_000,
+    steadySeconds: 10,
   },
 };
 
 function program(): Command {
   return new Command('bench')
     .description('Payments and export benchmark (not a test): figures against their goals, on one screen')
-    .option('--quick', 'about a minute: fewer payments, a shorter overload run, a 20,000-invoice export')
+    .option(
+      '--quick',
+      'a few minutes: fewer payments, a shorter overload run, a 20,000-invoice export, a 5,000-payment reconciliation',
+    )
     .option('--payments <n>', 'payments (and bare workflows) per throughput run; 0 skips the payments part')
     .option('--direct <n>', 'payment workflows started directly, without the ingress; 0 skips them')
     .option('--concurrency <n>', 'in flight during the throughput runs')
@@ -79,11 +89,15 @@ function program(): Command {
       "the ingress's INGRESS_MAX_IN_FLIGHT during that run (default: the configured one, 200)",
     )
     .option('--history-sample <n>', 'completed histories read for stages and actions')
-    .option('--export-invoices <n>', 'invoices in the exported cycle; 0 skips the export part')
+    .option('--export-invoices <n>', 'invoices in the exported cycle; 0 skips the pools part')
+    .option('--reconcile-transactions <n>', 'payments in the reconciled day of the pools part')
+    .option('--steady-seconds <s>', 'length of each steady payments run of the pools part')
+    .option(
+      '--steady-rate <n>',
+      'payments per second of those runs instead of 60 % of the sustained rate (needed with --payments 0)',
+    )
     .option('--log-level <level>', "the project's log level in the bench", 'warn')
     .option('--server-log-level <level>', "the Temporal dev server's log level", 'error')
-    .option('--worker-node-flags <flags>', "Node flags of the export worker's process (space-separated)", '')
-    .option('--rss-trace', "log the export worker's RSS every 100 ms")
     .option('--render <report.json>', 'print the report of an earlier run from its JSON, running nothing')
     .showHelpAfterError();
 }
@@ -98,10 +112,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     ...preset,
     ...Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'quick')),
     mode: overridden ? 'custom' : o.quick ? 'quick' : 'full',
-    workerNodeFlags: String(o.workerNodeFlags ?? '')
-      .split(' ')
-      .filter(Boolean),
-    rssTrace: o.rssTrace === true,
   });
   if (!parsed.success)
     cmd.error(`bench: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

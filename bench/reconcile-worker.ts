@@ -26,7 +26,10 @@ async function main(): Promise<void> {
   const worker = await createWorker({
     connection,
     namespace: 'default',
+    // The service's queue: the seeded runs are on its payments queue, the reconciliation
+    // runs on its bulk queue, which this worker serves.
     taskQueue: env.BENCH_TASK_QUEUE,
+    pool: 'bulk',
     workflowBundle: { codePath: env.BENCH_WORKFLOW_BUNDLE },
     deps: {
       imt: new ImtClient({ baseUrl: env.BENCH_IMT_URL, integratorId: env.BENCH_IMT_INTEGRATOR_ID }),

@@ -125,7 +125,8 @@ export class FaultSchedule {
         fraction,
         `worker SIGKILL ${n}`,
         async () => {
-          const index = (n - 1) % (target === 'cluster' ? 2 : 1);
+          // Cluster (chaos/processes.ts CLUSTER_WORKERS): first a payments worker, then the bulk one.
+          const index = target === 'cluster' ? [0, 2][n - 1] : 0;
           await c.killWorker(index);
           this.note(`worker ${index} SIGKILLed (${n} of 2)`);
           await sleep(o.deadSeconds * 1000);

@@ -3,7 +3,7 @@
  * partners fail and the service's own processes are SIGKILLed and restarted, then IMT's
  * ledger reconciled against what IC sent, as one table. Exit code 1 when a must-be-0 figure
  * is not 0. `--short` is the CI variant; `--target cluster` runs on the PostgreSQL-backed
- * local Temporal cluster with two workers.
+ * local Temporal cluster with the two worker pools as separate processes (two payments workers, one bulk).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { CONFIG_DEFAULTS } from '../common/config';
 import { FAILURE_CONVERTER_PATH, dataProtection } from '../common/data-protection';
 import { formatPayloadKeys, generatePayloadKey, parsePayloadKeys } from '../common/payload-codec';
 import { exportStatus, startExport } from '../client/exports';
@@ -27,9 +28,11 @@ import {
   httpOk,
   logSays,
   Managed,
+  CLUSTER_WORKERS,
   ROOT,
   rssOf,
   waitUntil,
+  type ProcessKind,
 } from './processes';
 import { passed, printTable, reconcile, writeJson, type LedgerEntry } from './report';
 import { actionsPerPayment, parkedRuns, waitSettled } from './temporal-side';
@@ -147,17 +150,21 @@ async function chaosRun(o: Options, cleanups: (() => Promise<void>)[], dataDir: 
     WORKFLOW_BUNDLE_PATH: bundlePath,
   };
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
+  // Dev: one worker process serving both pools (what `npm start` runs). Cluster: the
+  // production shape (docker-compose.yml) — the pools as separate processes, two of payments
+  // (CLUSTER_WORKERS; the fault schedule kills one of them, then the bulk one).
+  const kinds: ProcessKind[] = o.target === 'cluster' ? [...CLUSTER_WORKERS] : ['worker'];
   const workers = await Promise.all(
-    Array.from({ length: o.target === 'cluster' ? 2 : 1 }, async (_, i) => {
-      const w = new Managed(
-        `worker ${i}`,
-        await commandFor('worker'),
-        serviceEnv,
-        logFile(`worker-${i}`),
-        logSays('worker started'),
-      );
-      return w;
-    }),
+    kinds.map(
+      async (kind, i) =>
+        new Managed(
+          `worker ${i} (${kind})`,
+          await commandFor(kind),
+          serviceEnv,
+          logFile(`worker-${i}`),
+          logSays('worker started'),
+        ),
+    ),
   );
   const ingress = new Managed(
     'ingress',
@@ -209,7 +216,10 @@ async function chaosRun(o: Options, cleanups: (() => Promise<void>)[], dataDir: 
     },
     restartPostgres: cluster ? () => cluster!.restartPostgres() : undefined,
     startExport: async () => {
-      await startExport(client, 'imt-ic', { cycle: CYCLE, requestedBy: 'chaos run' });
+      await startExport(client, CONFIG_DEFAULTS.temporalTaskQueue, {
+        cycle: CYCLE,
+        requestedBy: 'chaos run',
+      });
     },
     uploadAttempt: async () => {
       const desc = await client.workflow.getHandle(`export-${CYCLE}`).describe();
@@ -324,7 +334,7 @@ const program = new Command('chaos')
   .option('--short', 'the CI variant: about 500 payments, a 2,000-invoice export, shorter outages')
   .option(
     '--target <target>',
-    'dev (Temporal dev server on SQLite) or cluster (PostgreSQL, two workers)',
+    'dev (Temporal dev server on SQLite, one worker for both pools) or cluster (PostgreSQL; pools as separate processes: two payments workers, one bulk)',
     'dev',
   )
   .option('--payments <n>', 'number of payments (full 10000, short 500)')

@@ -17,14 +17,18 @@ import { ALL_SEARCH_ATTRIBUTES } from '../domain';
 
 export const ROOT = path.resolve(__dirname, '..');
 
-export type ProcessKind = 'temporal-dev' | 'simulators' | 'worker' | 'ingress';
+export type ProcessKind =
+  'temporal-dev' | 'simulators' | 'worker' | 'worker-payments' | 'worker-bulk' | 'ingress';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const temporalCli = require(path.join(ROOT, 'scripts', 'temporal-cli.cjs')) as {
   ensureTemporalCli(log?: (line: string) => void): Promise<string | undefined>;
 };
 
-/** argv of each process kind: the service's parts run as `imt-ic worker` / `imt-ic ingress` (app/main.ts). */
+/**
+ * argv of each process kind: the service's parts run as `imt-ic worker [--pool P]` /
+ * `imt-ic ingress` (app/main.ts); `worker` serves both pools, `worker-<pool>` one.
+ */
 export async function commandFor(
   kind: ProcessKind,
   o: { temporalPort?: number; dbFile?: string } = {},
@@ -36,6 +40,10 @@ export async function commandFor(
   switch (kind) {
     case 'worker':
       return node('app/main.ts', 'worker');
+    case 'worker-payments':
+      return node('app/main.ts', 'worker', '--pool', 'payments');
+    case 'worker-bulk':
+      return node('app/main.ts', 'worker', '--pool', 'bulk');
     case 'ingress':
       return node('app/main.ts', 'ingress');
     case 'simulators':
@@ -64,6 +72,9 @@ export async function commandFor(
     }
   }
 }
+
+/** The cluster target's workers, in the fault schedule's order: two payments workers, one bulk. */
+export const CLUSTER_WORKERS = ['worker-payments', 'worker-payments', 'worker-bulk'] as const;
 
 const everyChild = new Set<ChildProcess>();
 // If the chaos run dies, none of its processes may outlive it.

@@ -12,6 +12,7 @@ import { fromPayloadsAtIndex } from '@temporalio/common';
 import { z } from 'zod';
 import type { balanceRefreshWorkflow } from '../workflows/balance-refresh';
 import {
+  taskQueuesOf,
   isBillingCycle,
   balanceRefreshWorkflowId,
   type BalanceRefreshProgress,
@@ -32,9 +33,10 @@ export type RefreshOptions = z.input<typeof RefreshOptionsSchema>;
 
 export class RefreshAlreadyRunningError extends Error {}
 
+/** `serviceQueue`: TEMPORAL_TASK_QUEUE; the refresh runs on its bulk pool (domain/task-queues.ts). */
 export async function startBalanceRefresh(
   client: Client,
-  taskQueue: string,
+  serviceQueue: string,
   input: RefreshOptions,
 ): Promise<WorkflowHandle<typeof balanceRefreshWorkflow>> {
   const parsed = RefreshOptionsSchema.safeParse(input);
@@ -46,7 +48,7 @@ export async function startBalanceRefresh(
   try {
     return await client.workflow.start<typeof balanceRefreshWorkflow>('balanceRefreshWorkflow', {
       workflowId: balanceRefreshWorkflowId(cycle),
-      taskQueue,
+      taskQueue: taskQueuesOf(serviceQueue).bulk,
       args: [parsed.data],
       // A refresh may run again any time, but not twice at once.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

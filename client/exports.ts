@@ -31,6 +31,7 @@ import { z } from 'zod';
 import { ExtractCursorSchema } from '../activities/export';
 import {
   exportStaticSummary,
+  taskQueuesOf,
   isBillingCycle,
   EXPORT_MAX_PAGE_SIZE,
   ExportStatus,
@@ -116,9 +117,10 @@ function handleOf(client: Client, cycle: string): ExportHandle {
   return client.workflow.getHandle<typeof exportBillingCycleWorkflow>(workflowIds.export(cycle));
 }
 
+/** `serviceQueue`: TEMPORAL_TASK_QUEUE; the export runs on its bulk pool (domain/task-queues.ts). */
 export async function startExport(
   client: Client,
-  taskQueue: string,
+  serviceQueue: string,
   options: StartExportOptions,
 ): Promise<StartExportOutcome> {
   const opts = parseOrThrow(StartExportSchema, options);
@@ -127,7 +129,7 @@ export async function startExport(
   try {
     handle = await client.workflow.start<typeof exportBillingCycleWorkflow>('exportBillingCycleWorkflow', {
       workflowId,
-      taskQueue,
+      taskQueue: taskQueuesOf(serviceQueue).bulk,
       args: [
         {
           cycle: opts.cycle,

@@ -12,6 +12,7 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import {
+  taskQueuesOf,
   isTimeZone,
   isCalendarDate,
   RECONCILE_SCHEDULE_ID,
@@ -51,13 +52,14 @@ export function datesBetween(from: string, to: string): string[] {
 
 export interface ReconcileTarget {
   client: Client;
+  /** The service's queue (TEMPORAL_TASK_QUEUE); reconciliations run on its bulk pool. */
   taskQueue: string;
   timeZone: string;
 }
 
 /** The `reconcileDay` activity's heartbeat (`ReconcileProgress`), as the CLI reads it back. */
 const ReconcileProgressSchema = z.object({
-  phase: z.enum(['listing-service', 'listing-imt', 'resolving', 'writing']),
+  phase: z.enum(['listing-service', 'listing-imt', 'comparing', 'writing']),
   serviceRunsListed: z.number().int().nonnegative(),
   imtPages: z.number().int().nonnegative(),
   imtCount: z.number().int().nonnegative().nullable(),
@@ -89,7 +91,7 @@ export async function runReconciliation(
   const stamp = new Date().toISOString().replace(/[-:.]/g, '').replace('T', 't').toLowerCase();
   const handle = await target.client.workflow.start<typeof reconcileWorkflow>('reconcileWorkflow', {
     workflowId: manualReconcileWorkflowId(date, stamp),
-    taskQueue: target.taskQueue,
+    taskQueue: taskQueuesOf(target.taskQueue).bulk,
     args: [
       { date, timeZone: target.timeZone, pageSize: opts.pageSize, requestedBy: opts.requestedBy ?? 'cli' },
     ],
@@ -138,10 +140,11 @@ export async function reconcileProgress(
  */
 export async function latestReconciliation(
   client: Client,
-  taskQueue: string,
+  serviceQueue: string,
   date: string,
 ): Promise<ReconcileSummary | undefined> {
   const prefix = reconcileWorkflowId(date);
+  const taskQueue = taskQueuesOf(serviceQueue).bulk;
   let best: { closed: number; workflowId: string; runId: string } | undefined;
   const query =
     `WorkflowType = 'reconcileWorkflow' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' ` +
@@ -219,6 +222,7 @@ export const ReconcileScheduleOptionsSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,200}$/, 'letters, digits, ".", "_" and "-" only')
       .default(RECONCILE_SCHEDULE_ID),
+    /** The service's queue (TEMPORAL_TASK_QUEUE); the runs go to its bulk pool. */
     taskQueue: z.string().min(1),
     timeZone: TimeZoneSchema,
     hour: z.number().int().min(0).max(23).default(DEFAULT_RECONCILE_CALENDAR.hour),
@@ -255,7 +259,7 @@ export async function createOrUpdateReconcileSchedule(
     type: 'startWorkflow' as const,
     workflowType: 'scheduledReconcileWorkflow',
     workflowId: o.scheduleId,
-    taskQueue: o.taskQueue,
+    taskQueue: taskQueuesOf(o.taskQueue).bulk,
     args: [input] as Parameters<typeof scheduledReconcileWorkflow>,
   };
   return writeSchedule(client, {

@@ -29,6 +29,7 @@ import {
   EXPORT_MAX_PAGE_SIZE,
   EXPORT_SCHEDULE_ID,
   EXPORT_SCHEDULE_SUMMARY,
+  taskQueuesOf,
   type ScheduledExportInput,
 } from '../domain';
 import type { scheduledExportWorkflow } from '../workflows/export-billing-cycle';
@@ -64,6 +65,7 @@ const ScheduleIdSchema = z
 const ExportScheduleOptionsSchema = z
   .object({
     scheduleId: ScheduleIdSchema.default(EXPORT_SCHEDULE_ID),
+    /** The service's queue (TEMPORAL_TASK_QUEUE); the runs go to its bulk pool. */
     taskQueue: z.string().min(1),
     timeZone: z
       .string()
@@ -123,7 +125,8 @@ export async function createOrUpdateExportSchedule(
     workflowType: 'scheduledExportWorkflow',
     // Temporal appends the scheduled time: `export-billing-cycles-2022-09-01T11:00:00Z`.
     workflowId: o.scheduleId,
-    taskQueue: o.taskQueue,
+    // The service's queue names both pools; an export runs on the bulk one.
+    taskQueue: taskQueuesOf(o.taskQueue).bulk,
     args: [input] as Parameters<typeof scheduledExportWorkflow>,
     staticSummary: EXPORT_SCHEDULE_SUMMARY,
   };

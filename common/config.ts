@@ -9,7 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readSecret } from './secrets';
-import { IMT_TIMEOUT_MAX_MS, IMT_TIMEOUT_MIN_MS, isTimeZone } from '../domain';
+import {
+  BULK_QUEUE_SUFFIX,
+  IMT_TIMEOUT_MAX_MS,
+  IMT_TIMEOUT_MIN_MS,
+  isTimeZone,
+  taskQueuesOf,
+  type TaskQueues,
+} from '../domain';
 import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -54,7 +61,14 @@ const EnvSchema = z.object({
     .regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default(CONFIG_DEFAULTS.temporalNamespace),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default(CONFIG_DEFAULTS.temporalTaskQueue),
+  TEMPORAL_TASK_QUEUE: z
+    .string()
+    .min(1)
+    .refine(
+      (q) => !q.endsWith(BULK_QUEUE_SUFFIX),
+      `must not end in "${BULK_QUEUE_SUFFIX}": the bulk pool's queue is this name + "${BULK_QUEUE_SUFFIX}" (domain/task-queues.ts)`,
+    )
+    .default(CONFIG_DEFAULTS.temporalTaskQueue),
   TEMPORAL_UI_PORT: port(CONFIG_DEFAULTS.temporalUiPort),
   TEMPORAL_PORT: port(CONFIG_DEFAULTS.temporalPort),
   IMT_BASE_URL: httpUrl.optional(),
@@ -160,7 +174,10 @@ export interface AppConfig {
     /** undefined → run an embedded dev server. */
     address?: string;
     namespace: string;
+    /** TEMPORAL_TASK_QUEUE: the service's queue, which is also the payments pool's. */
     taskQueue: string;
+    /** Both worker pools' queues (domain/task-queues.ts). */
+    taskQueues: TaskQueues;
     embeddedPort: number;
     uiPort: number;
   };
@@ -345,6 +362,7 @@ function appConfigOf(e: Env, s: Secrets): AppConfig {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      taskQueues: taskQueuesOf(e.TEMPORAL_TASK_QUEUE),
       embeddedPort: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
     },
@@ -391,6 +409,19 @@ function appConfigOf(e: Env, s: Secrets): AppConfig {
 /** The Temporal frontend to use: the configured one, else the embedded dev server's port. */
 export function temporalAddressOf(config: AppConfig): string {
   return config.temporal.address ?? embeddedTemporalAddress(config.temporal.embeddedPort);
+}
+
+/**
+ * The payments pool's task queue: where the ingress starts transaction runs and what its
+ * /healthz checks for pollers (domain/task-queues.ts).
+ */
+export function paymentsTaskQueue(config: Pick<AppConfig, 'temporal'>): string {
+  return taskQueuesOf(config.temporal.taskQueue).payments;
+}
+
+/** The bulk pool's task queue: exports, reconciliation, balance refresh, adjustments, alerts. */
+export function bulkTaskQueue(config: Pick<AppConfig, 'temporal'>): string {
+  return taskQueuesOf(config.temporal.taskQueue).bulk;
 }
 
 /** Where the embedded dev server listens: loopback, TEMPORAL_PORT. */

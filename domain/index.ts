@@ -19,4 +19,5 @@ export * from './export';
 export * from './adjustment';
 export * from './balance-refresh';
 export * from './reconcile';
+export * from './task-queues';
 export * from './messages';

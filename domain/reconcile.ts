@@ -86,8 +86,8 @@ export interface ReconcileInput {
 /** What the activity is given: the workflow adds where it runs and what to name the report. */
 export interface ReconcileDayInput extends ReconcileInput {
   pageSize: number;
-  /** Only this deployment's runs (its task queue) are the service's side. */
-  taskQueue: string;
+  /** Only this deployment's transaction runs (the payments pool's queue) are the service's side. */
+  paymentsTaskQueue: string;
   /** The report's file name (without `.csv`): the reconciliation's workflow ID. */
   reportName: string;
 }
@@ -120,7 +120,8 @@ export interface ReconcileSummary {
 
 /** Heartbeat details of the reconciliation activity (progress; read with `describe`). */
 export interface ReconcileProgress {
-  phase: 'listing-service' | 'listing-imt' | 'resolving' | 'writing';
+  /** `comparing`: both sides, sorted by transaction ID, merged (and the one-sided ones looked up). */
+  phase: 'listing-service' | 'listing-imt' | 'comparing' | 'writing';
   serviceRunsListed: number;
   imtPages: number;
   imtCount: number | null;

@@ -21,6 +21,7 @@ import {
 import type { Activities } from '../activities';
 import { isAlreadyStarted } from './failures';
 import {
+  bulkQueueFrom,
   workflowIds,
   type AlertDeliveryInput,
   type AlertDigestInput,
@@ -98,6 +99,8 @@ export async function raiseAlert(alert: RaisedAlert, group?: string): Promise<vo
   try {
     await startChild(alertWorkflow, {
       workflowId: workflowIds.alert(alert.key),
+      // A webhook's retries belong to the bulk pool, whichever pool's run raised the alert.
+      taskQueue: bulkQueueFrom(workflowInfo().taskQueue),
       args: [{ ...alert, aboutWorkflowId: alert.aboutWorkflowId ?? workflowInfo().workflowId, group }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

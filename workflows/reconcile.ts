@@ -23,6 +23,7 @@ import type { Activities } from '../activities';
 import { isAlreadyStarted } from './failures';
 import {
   isTimeZone,
+  paymentsQueueFrom,
   addCalendarDays,
   dateOfInstant,
   isCalendarDate,
@@ -102,7 +103,8 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
   const summary = await reconcileDay({
     ...input,
     pageSize,
-    taskQueue: info.taskQueue,
+    // The transaction runs it compares live on the payments pool's queue.
+    paymentsTaskQueue: paymentsQueueFrom(info.taskQueue),
     reportName: info.workflowId,
   });
   setCurrentDetails(renderSummary(summary));

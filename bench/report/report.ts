@@ -1,12 +1,13 @@
 /**
- * The bench's one screen: the payments runs, the export figures and the goals with met / not
+ * The bench's one screen: the payments runs, the pools side by side and the goals with met / not
  * met. Everything else (stages, slowest payments, per-round rates) stays in the JSON report.
  */
-import type { ExportFigures } from '../load/export';
+import type { PoolsFigures } from '../load/pools';
 import type { PaymentsBenchResult } from '../load/payments-bench';
 import type { PaymentRunResult } from '../load/summarize';
+import type { Percentiles } from '../environment/measure';
 import { fmt, ms, pct, table } from './format';
-import { exportGoalRows, paymentGoalRows } from './goals';
+import { paymentGoalRows, poolsGoalRows } from './goals';
 
 export interface BenchReport {
   startedAt: string;
@@ -14,7 +15,7 @@ export interface BenchReport {
   options: Record<string, unknown>;
   loadAverage: { start: number[]; end?: number[] };
   payments?: PaymentsBenchResult;
-  export?: ExportFigures;
+  pools?: PoolsFigures;
   errors: string[];
 }
 
@@ -59,19 +60,26 @@ function paymentsTable(p: PaymentsBenchResult): string {
   );
 }
 
-const EXPORT_KEYS = [
-  'invoices in file',
-  'wall time (s)',
-  'extract + build (s)',
-  'upload (s)',
-  'history events / bytes',
-  'extraction incl. IMT paging MB/s',
-];
-
-function exportTable(figures: ExportFigures): string {
+function poolsTable(f: PoolsFigures): string {
+  const latency = (p: Percentiles) => `${ms(p.p50)} / ${ms(p.p99)} (${p.n})`;
   return table(
-    ['export', 'value'],
-    EXPORT_KEYS.filter((k) => k in figures).map((k) => [k, String(figures[k])]),
+    ['pools side by side', 'value'],
+    [
+      [`posting p50 / p99, payments alone at ${fmt(f.rate)}/s`, latency(f.alone)],
+      ['posting p50 / p99, during export + reconciliation', latency(f.withBulk)],
+      [
+        `export of ${f.invoices} invoices: alone / with payments`,
+        `${fmt(f.exportAloneSeconds, 2)} / ${fmt(f.exportWithPaymentsSeconds, 2)} s`,
+      ],
+      [
+        `reconciliation of ${f.transactions} payments (seeded in ${fmt(f.seedSeconds, 0)} s)`,
+        `${fmt(f.reconcileSeconds, 1)} s, ${f.reconcileDifferences} differences (the bench's own postings)`,
+      ],
+      [
+        'RSS idle / peak: payments pool · bulk pool',
+        `${f.rssMb.payments.idle} / ${f.rssMb.payments.peak} · ${f.rssMb.bulk.idle} / ${f.rssMb.bulk.peak} MB`,
+      ],
+    ],
   );
 }
 
@@ -88,14 +96,14 @@ export function renderReport(r: BenchReport): string {
       paymentsTable(p),
     );
   }
-  if (r.export)
+  if (r.pools)
     out.push(
       '',
-      `Export — ${r.export['invoices listed']} invoices, worker in its own process`,
+      `Pools — compiled payments and bulk workers in their own processes; load ${r.pools.loadAverage.join(' ')} after the side-by-side run`,
       '',
-      exportTable(r.export),
+      poolsTable(r.pools),
     );
-  const goals = [...(p ? paymentGoalRows(p) : []), ...(r.export ? exportGoalRows(r.export) : [])];
+  const goals = [...(p ? paymentGoalRows(p) : []), ...(r.pools ? poolsGoalRows(r.pools) : [])];
   if (goals.length) out.push('', 'Goals', '', table(['figure', 'measured', 'goal', 'met?'], goals));
   for (const note of p?.notes ?? []) out.push(`Note: ${note}`);
   for (const e of r.errors) out.push(`ERROR: ${e.split('\n')[0]}`);

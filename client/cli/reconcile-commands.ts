@@ -27,7 +27,7 @@ import {
   runReconciliation,
   sortRows,
 } from '../reconcile';
-import type { ReconcileRow, ReconcileSummary } from '../../domain';
+import { taskQueuesOf, type ReconcileRow, type ReconcileSummary } from '../../domain';
 import type { ReconcileLiveProgress } from '../reconcile';
 import {
   CliError,
@@ -87,7 +87,7 @@ export function reconcileProgressLine(day: string, p: ReconcileLiveProgress): st
   const phase = {
     'listing-service': `listing the service's runs · ${runs}`,
     'listing-imt': `reading IMT's payments, ${imt} · ${runs}`,
-    resolving: `looking up the transactions only one side has · ${runs}`,
+    comparing: `comparing both sides by transaction ID · ${runs}`,
     writing: 'writing the report',
   }[p.phase];
   return `reconciling ${day}: ${phase}${retry}`;
@@ -231,7 +231,7 @@ function registerShow(reconcile: Command, io: CliIo, provider: ContextProvider):
         const summary = await latestReconciliation(ctx.client, ctx.taskQueue, date);
         if (!summary)
           throw new NotFoundError(
-            `no finished reconciliation of ${date} on task queue ${ctx.taskQueue}: run "imt-ic reconcile --date ${date}"`,
+            `no finished reconciliation of ${date} on task queue ${taskQueuesOf(ctx.taskQueue).bulk}: run "imt-ic reconcile --date ${date}"`,
           );
         if (raw.json) io.out(json({ ...summary, rows: rowsOf(summary).rows }));
         else io.out(`${renderDay(summary)}\n`);

@@ -4,7 +4,7 @@
  * changes (workflows/invoice-adjustment.ts); this call only signals it, starting it if needed.
  */
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { SA, invoiceAdjustedSignal, invoiceAdjustedWorkflowId } from '../../domain';
+import { SA, invoiceAdjustedSignal, invoiceAdjustedWorkflowId, taskQueuesOf } from '../../domain';
 import type { invoiceAdjustmentWorkflow } from '../../workflows/invoice-adjustment';
 import type { Answer } from './answers';
 import type { IntakeDeps } from './runs';
@@ -37,7 +37,8 @@ export async function receiveAdjustment(
     'invoiceAdjustmentWorkflow',
     {
       workflowId,
-      taskQueue: deps.taskQueue,
+      // deps.taskQueue is the payments pool's; an adjustment belongs to the bulk pool.
+      taskQueue: taskQueuesOf(deps.taskQueue).bulk,
       args: [invoiceNumber],
       signal: invoiceAdjustedSignal,
       signalArgs: [{ reason: body.reason }],

@@ -1,10 +1,14 @@
 /**
- * GET /healthz: healthy when Temporal answers and a worker polls the task queue. The check runs
+ * GET /healthz: healthy when Temporal answers and a worker of the payments pool polls its queue:
+ * that is what the payment calls need. The bulk pool's queue is reported too (`bulk_worker`) but
+ * does not fail the check — an export or reconciliation worker being down does not stop payments,
+ * and restarting the ingress would not bring it back. The check runs
  * at most once per `cacheMs` whatever the number of callers (concurrent callers share the one in
  * flight), and each run has a deadline — so neither a flood of probes nor a Temporal outage
  * turns the unauthenticated health call into load on Temporal or into requests held open.
  */
 import type { Client } from '@temporalio/client';
+import { taskQueuesOf } from '../../domain';
 
 export interface HealthReport {
   healthy: boolean;
@@ -14,6 +18,7 @@ export interface HealthReport {
 export interface HealthCheckOptions {
   client: Client;
   namespace: string;
+  /** The payments pool's queue (TEMPORAL_TASK_QUEUE); the bulk pool's is derived from it. */
   taskQueue: string;
   /** How long one result answers every probe (default 5 s). */
   cacheMs?: number;
@@ -41,21 +46,26 @@ export class HealthCheck {
     const { client, namespace, taskQueue } = this.opts;
     const deadline = Date.now() + (this.opts.deadlineMs ?? DEFAULT_HEALTH_DEADLINE_MS);
     const checks: Record<string, string> = {};
-    try {
+    const polled = async (name: string) => {
       const tq = await client.withDeadline(deadline, () =>
         client.workflowService.describeTaskQueue({
           namespace,
-          taskQueue: { name: taskQueue },
+          taskQueue: { name },
           taskQueueType: 1, // WORKFLOW
         }),
       );
+      return (tq.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling the task queue';
+    };
+    try {
+      const [payments, bulk] = await Promise.all([polled(taskQueue), polled(taskQueuesOf(taskQueue).bulk)]);
       checks.temporal = 'ok';
-      checks.worker = (tq.pollers?.length ?? 0) > 0 ? 'ok' : 'no worker polling the task queue';
+      checks.worker = payments;
+      checks.bulk_worker = bulk;
     } catch {
       checks.temporal = 'unreachable';
       checks.worker = 'unknown';
     }
-    const report = { healthy: Object.values(checks).every((v) => v === 'ok'), checks };
+    const report = { healthy: checks.temporal === 'ok' && checks.worker === 'ok', checks };
     this.last = { at: Date.now(), report };
     return report;
   }

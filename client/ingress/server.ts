@@ -22,6 +22,7 @@ import { reloadCertificateOnChange, secureContextOptions, type IngressTlsFiles }
 export interface IngressOptions {
   client: Client;
   namespace: string;
+  /** The payments pool's queue (common/config.ts paymentsTaskQueue): transaction runs start there. */
   taskQueue: string;
   integratorId: string;
   confirmWaitMs: number;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { silentLogger } from '../../common/logger';
 import { ImtClient } from '../../integrations/imt-client';
@@ -18,7 +18,8 @@ import { buildIngress, type IngressOptions } from '../../client/ingress/server';
 import type { FastifyInstance } from 'fastify';
 import { startImtSimulator, type ImtSimulator } from '../../simulators/imt/server';
 import { startIcSimulator, type IcSimulator } from '../../simulators/ic/server';
-import { createWorker } from '../../worker/worker';
+import { createPoolWorkers, type PoolWorkers } from '../../worker/worker';
+import type { WorkerPool } from '../../domain';
 import type { ActivityDeps } from '../../activities';
 import type { TransactionTiming } from '../../domain';
 import { dataProtection } from '../../common/data-protection';
@@ -64,14 +65,21 @@ export interface HarnessOptions {
   workerShutdownGraceMs?: number;
   /** The ingress's logger (default silent). */
   ingressLogger?: IngressOptions['logger'];
+  /** Records per sorted run of the reconciliation's spills (default activities/sorted-spill.ts). */
+  reconcileSpillRunSize?: number;
+  /** The worker pools the harness runs (default both, as `npm start`). */
+  pools?: readonly WorkerPool[];
 }
 
 export interface Harness {
+  /** The service's queue (TEMPORAL_TASK_QUEUE): the payments pool's; the bulk pool's is derived (domain/task-queues.ts). */
   taskQueue: string;
   namespace: string;
   client: Client;
   imt: ImtSimulator;
   ic?: IcSimulator;
+  /** The IC simulator's credentials (with `withIc`), for worker processes started by a test. */
+  icCredentials?: { billerGuid: string; webServiceKey: string };
   ingress: FastifyInstance;
   ingressUrl: string;
   /** axios bound to the ingress with the right X-Integrator-ID; never throws on status. */
@@ -80,8 +88,8 @@ export interface Harness {
   imtIntegratorId: string;
   dataDir: string;
   deps: ActivityDeps;
-  worker(): Worker | undefined;
-  startWorker(): Promise<Worker>;
+  worker(): PoolWorkers | undefined;
+  startWorker(): Promise<PoolWorkers>;
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -147,17 +155,19 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     icBalanceCheck: opts.icBalanceCheck,
     dataDir,
     temporalClient: client,
+    reconcileSpillRunSize: opts.reconcileSpillRunSize,
   };
 
   let nativeConnection: NativeConnection | undefined;
-  let worker: Worker | undefined;
+  let worker: PoolWorkers | undefined;
   let running: Promise<void> | undefined;
   const startWorker = async () => {
     nativeConnection = await connectWorkerToTemporal({ address });
-    worker = await createWorker({
+    worker = await createPoolWorkers({
       connection: nativeConnection,
       namespace,
       taskQueue,
+      pools: opts.pools,
       deps,
       dataConverter: protection.workerDataConverter,
       workflowBundle: { codePath: bundlePath },
@@ -170,7 +180,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     return worker;
   };
   const stopWorker = async () => {
-    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    worker?.shutdown();
     await running;
     await nativeConnection?.close();
     nativeConnection = undefined;
@@ -210,6 +220,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     client,
     imt,
     ic,
+    icCredentials: ic ? { billerGuid: icBillerGuid, webServiceKey: icKey } : undefined,
     ingress,
     ingressUrl,
     http,

@@ -112,9 +112,12 @@ describe('ingress validation', () => {
     expect(res.status).toBe(404);
   });
 
-  it('reports health: Temporal reachable and a worker polling', async () => {
+  it('reports health: Temporal reachable and a worker polling each pool', async () => {
     const res = await h.http.get('/healthz');
     expect(res.status).toBe(200);
-    expect(res.data).toEqual({ status: 'ok', checks: { temporal: 'ok', worker: 'ok' } });
+    expect(res.data).toEqual({
+      status: 'ok',
+      checks: { temporal: 'ok', worker: 'ok', bulk_worker: 'ok' },
+    });
   });
 });

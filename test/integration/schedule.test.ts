@@ -21,6 +21,7 @@ import {
   EXPORT_SCHEDULE_SUMMARY,
   ExportStatus,
   SA,
+  taskQueuesOf,
   workflowIds,
   type ExportResult,
   type ScheduledExportOutcome,
@@ -92,7 +93,8 @@ describe('export schedule', () => {
       calendar: { hour: 6, minute: 0 },
       overlap: ScheduleOverlapPolicy.SKIP,
       catchupWindowMs: 24 * 3600 * 1000,
-      taskQueue: h.taskQueue,
+      // An export belongs to the bulk pool (domain/task-queues.ts).
+      taskQueue: taskQueuesOf(h.taskQueue).bulk,
       workflowType: 'scheduledExportWorkflow',
       input: { timeZone: TIME_ZONE, cycleMonthOffset: -1, emptyAlertDay: 10, approvalRequired: false },
     });

@@ -210,7 +210,8 @@ describe('configuration (contracts A)', () => {
     };
     const passed = new Set([
       ...Object.keys(compose['x-temporal-env']),
-      ...Object.keys(compose.services.worker.environment ?? {}),
+      ...Object.keys(compose.services['worker-payments'].environment ?? {}),
+      ...Object.keys(compose.services['worker-bulk'].environment ?? {}),
       ...Object.keys(compose.services.ingress.environment ?? {}),
     ]);
     // Set by the image (Dockerfile ENV) or only meaningful for the embedded parts compose does not run.

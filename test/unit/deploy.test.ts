@@ -74,7 +74,8 @@ describe('docker-compose.yml', () => {
 
   it('gives each service only its own secrets (least privilege)', () => {
     const mounted = (name: string) => [...(compose.services[name].secrets ?? [])].sort();
-    expect(mounted('worker')).toEqual(['ic_web_service_key', 'imt_integrator_id', 'payload_keys']);
+    for (const worker of ['worker-payments', 'worker-bulk'])
+      expect(mounted(worker), worker).toEqual(['ic_web_service_key', 'imt_integrator_id', 'payload_keys']);
     expect(mounted('ingress')).toEqual(
       [
         'imt_integrator_id',
@@ -89,19 +90,24 @@ describe('docker-compose.yml', () => {
     expect(mounted('temporal-ui')).toEqual([]);
     for (const db of ['postgres', 'temporal-schema', 'temporal'])
       expect(mounted(db)).toEqual(['postgres_password']);
-    // Only the worker holds the export files.
+    // Only the workers hold the export files.
     const withData = services.filter(([, s]) => JSON.stringify(s).includes('app-data')).map(([n]) => n);
-    expect(withData).toEqual(['worker']);
+    expect(withData).toEqual(['worker-payments', 'worker-bulk']);
   });
 
-  it('serves the ingress over TLS, keeps metrics on loopback, and lets a stopping worker finish its posting', () => {
+  it('serves the ingress over TLS, keeps metrics off the ingress port, and lets a stopping worker finish its posting', () => {
     const ingress = compose.services.ingress.environment ?? {};
     expect(ingress.INGRESS_TLS_CERT_FILE).toBe('/run/secrets/ingress_tls_cert');
     expect(ingress.INGRESS_TLS_KEY_FILE).toBe('/run/secrets/ingress_tls_key');
-    for (const name of ['worker', 'ingress'])
-      expect(compose.services[name].environment?.METRICS_HOST, name).toBe('127.0.0.1');
-    const grace = /^(\d+)s$/.exec(compose.services.worker.stop_grace_period ?? '')?.[1];
-    expect(Number(grace) * 1000).toBeGreaterThan(SHUTDOWN_GRACE_MS);
+    // Metrics listen on the compose network for Prometheus (never published: see the ports test).
+    for (const name of ['worker-payments', 'worker-bulk', 'ingress']) {
+      expect(compose.services[name].environment?.METRICS_HOST, name).toBe('0.0.0.0');
+      expect(compose.services[name].environment?.METRICS_PORT, name).not.toBe(ingress.INGRESS_PORT);
+    }
+    for (const worker of ['worker-payments', 'worker-bulk']) {
+      const grace = /^(\d+)s$/.exec(compose.services[worker].stop_grace_period ?? '')?.[1];
+      expect(Number(grace) * 1000, worker).toBeGreaterThan(SHUTDOWN_GRACE_MS);
+    }
   });
 
   it('runs a current PostgreSQL 15 (15.20 or later)', () => {
@@ -141,6 +147,8 @@ describe('docker-compose.yml', () => {
     // What prometheus.yml scrapes on the Temporal server.
     expect(temporal.environment?.PROMETHEUS_ENDPOINT).toBe('0.0.0.0:8000');
     expect(read('deploy/prometheus/prometheus.yml')).toContain("targets: ['temporal:8000']");
+    // Both worker pools' replicas, under the one job the alerts and the dashboard read.
+    expect(read('deploy/prometheus/prometheus.yml')).toContain('names: [worker-payments, worker-bulk]');
   });
 
   it('provisions the dashboard against the provisioned data source; panels have unique ids and fit the grid', () => {
@@ -189,7 +197,11 @@ describe('docker-compose.yml', () => {
       'http://127.0.0.1:8888',
     );
     expect(compose.services.temporal.environment?.DB).toBe('postgres12');
-    expect(compose.services.worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    for (const pool of ['payments', 'bulk']) {
+      const worker = compose.services[`worker-${pool}`];
+      expect(worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(worker.command).toEqual(['node', 'lib/app/main.js', 'worker', '--pool', pool]);
+    }
     expect(compose.services.simulators.profiles).toEqual(['simulators']);
   });
 });

@@ -17,8 +17,8 @@ describe('reconcileProgressLine (what `imt-ic reconcile` draws on a terminal)', 
       "reconciling 2022-10-03: reading IMT's payments, page 1 · 12,345 service runs listed",
     ],
     [
-      { ...base, phase: 'resolving' as const },
-      'reconciling 2022-10-03: looking up the transactions only one side has · 12,345 service runs listed',
+      { ...base, phase: 'comparing' as const },
+      'reconciling 2022-10-03: comparing both sides by transaction ID · 12,345 service runs listed',
     ],
     [
       { ...base, phase: 'writing' as const, attempt: 2, lastFailure: 'IMT answered 503' },
