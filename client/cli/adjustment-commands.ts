@@ -19,6 +19,7 @@ import {
   retryUpdate,
   type InvoiceAdjustmentState,
   type OperatorAnswer,
+  taskQueuesOf,
 } from '../../domain';
 import {
   CliError,
@@ -103,13 +104,17 @@ function registerList(adjustments: Command, getContext: GetContext): void {
     );
 }
 
-/** Open adjustment runs of this task queue; each one's status from its `state` query. */
+/**
+ * Open adjustment runs of this deployment (they run on the bulk pool's queue, derived from the
+ * service's TEMPORAL_TASK_QUEUE); each one's status from its `state` query.
+ */
 export async function listAdjustments(
   ctx: CommandContext,
   limit: number,
   statuses?: string[],
 ): Promise<AdjustmentRow[]> {
-  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND TaskQueue = '${ctx.taskQueue}' AND ExecutionStatus = 'Running'`;
+  const taskQueue = taskQueuesOf(ctx.taskQueue).bulk;
+  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
   const rows: AdjustmentRow[] = [];
   for await (const wf of ctx.client.workflow.list({ query, pageSize: 100 })) {
     const { state, note } = await readAdjustment(ctx, wf.workflowId, wf.status.name);
