@@ -94,12 +94,19 @@ describe('docker-compose.yml', () => {
     expect(withData).toEqual(['worker']);
   });
 
-  it('serves the ingress over TLS, keeps metrics on loopback, and lets a stopping worker finish its posting', () => {
+  it('serves the ingress over TLS, never publishes metrics, and lets a stopping worker finish its posting', () => {
     const ingress = compose.services.ingress.environment ?? {};
     expect(ingress.INGRESS_TLS_CERT_FILE).toBe('/run/secrets/ingress_tls_cert');
     expect(ingress.INGRESS_TLS_KEY_FILE).toBe('/run/secrets/ingress_tls_key');
-    for (const name of ['worker', 'ingress'])
-      expect(compose.services[name].environment?.METRICS_HOST, name).toBe('127.0.0.1');
+    // Metrics listen on the compose network for Prometheus only: their port is never published.
+    for (const name of ['worker', 'ingress']) {
+      const port = compose.services[name].environment?.METRICS_PORT;
+      expect(port, name).toBeDefined();
+      expect(
+        (compose.services[name].ports ?? []).some((p) => String(p).includes(String(port))),
+        name,
+      ).toBe(false);
+    }
     const grace = /^(\d+)s$/.exec(compose.services.worker.stop_grace_period ?? '')?.[1];
     expect(Number(grace) * 1000).toBeGreaterThan(SHUTDOWN_GRACE_MS);
   });
