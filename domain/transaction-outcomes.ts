@@ -7,12 +7,7 @@ import { isLateReturn } from './ach-return-window';
 import type { AttemptError } from './failures';
 import { toCents } from './money';
 import type { PostedPayment } from './payment';
-import {
-  record,
-  type MoneyCall,
-  type TransactionState,
-  type TransactionTiming,
-} from './transaction';
+import { record, type MoneyCall, type TransactionState, type TransactionTiming } from './transaction';
 import type { AchRejectEvent, ReversalKind } from './void-and-ach-reject';
 
 // ---------------------------------------------------------------------------
