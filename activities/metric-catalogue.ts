@@ -10,7 +10,7 @@
  * first event and a dashboard shows 0 instead of "no data".
  */
 import { CALL_OUTCOMES, type CallObserver } from '../integrations/http';
-import { DIFFERENCE_KINDS, ReconcileKind } from '../domain';
+import { DIFFERENCE_KINDS, FailureType, ReconcileKind } from '../domain';
 import type { ActivityMetrics, ExportStage, ScheduledJob } from './deps';
 
 export interface MetricSpec {
@@ -80,8 +80,8 @@ export const METRICS = {
   paymentAttemptFailures: counter(
     'imt_ic_payment_attempt_failures_total',
     'Failed posting attempts to IMT, by failure type (ServiceUnavailable, RateLimited, InvalidPost, …).',
-    // Failure types come from activities/errors.ts: a fixed set, not started at 0 (the list lives there).
-    { type: [] },
+    // The fixed set of failure types (domain/failures.ts), each started at 0 so alerts see it.
+    { type: Object.values(FailureType) },
   ),
   outboundCalls: counter(
     'imt_ic_outbound_calls_total',

@@ -1,5 +1,5 @@
 /**
- * The reconciliation report (README "Reconciliation report"): one CSV per run under
+ * The reconciliation report (docs/operations.md, "Reconciliation report"): one CSV per run under
  * DATA_DIR. Rows stream to a temporary file as the comparison finds them (a day can hold far
  * more differences than fit in memory or history); the file is renamed into place only once
  * complete, so a reader never sees half a report. The counts by kind and the samples that go
@@ -13,7 +13,7 @@ import { stringify, type Stringifier } from 'csv-stringify';
 import { DIFFERENCE_KINDS, ReconcileKind, type ReconcileRow, type ReconcileTotals } from '../domain';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/data-dir';
 
-/** The report's columns, in order (README "Reconciliation report"). */
+/** The report's columns, in order (docs/operations.md, "Reconciliation report"). */
 export const RECONCILE_CSV_COLUMNS = [
   'date',
   'kind',

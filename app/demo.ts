@@ -1,6 +1,6 @@
 /**
  * `npm run demo` — a scripted day on the embedded stack, so a newcomer sees every flow in
- * one short run (how long: README, "A scripted day"): an in-memory Temporal dev server
+ * one short run (how long: docs/operations.md, "A scripted day"): an in-memory Temporal dev server
  * with its UI, the IMT and IC simulators, the worker and the ingress, then
  *
  *   06:00  the billing-cycle export (IMT listing → invoice file → IC upload)

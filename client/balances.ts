@@ -8,8 +8,8 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { fromPayloadsAtIndex } from '@temporalio/common';
 import { z } from 'zod';
+import { heartbeatDetailsOf } from './heartbeat';
 import type { balanceRefreshWorkflow } from '../workflows/balance-refresh';
 import {
   taskQueuesOf,
@@ -73,20 +73,10 @@ export async function balanceRefreshProgress(client: Client, cycle: string): Pro
   const handle = client.workflow.getHandle(balanceRefreshWorkflowId(cycle));
   const [progress, desc] = await Promise.all([handle.query(balanceRefreshProgressQuery), handle.describe()]);
   for (const activity of desc.raw.pendingActivities ?? []) {
-    const payloads = activity.heartbeatDetails?.payloads;
-    if (activity.activityType?.name !== 'compareCycleBalances' || !payloads?.length) continue;
-    try {
-      const cursor = CursorSchema.safeParse(
-        fromPayloadsAtIndex(
-          client.options.loadedDataConverter.payloadConverter,
-          0,
-          payloads as Parameters<typeof fromPayloadsAtIndex>[2],
-        ),
-      );
-      if (cursor.success) Object.assign(progress, cursor.data, { phase: undefined });
-    } catch {
-      // No readable heartbeat yet: the phase alone.
-    }
+    if (activity.activityType?.name !== 'compareCycleBalances') continue;
+    // Heartbeat details are encrypted like every payload: decoded through the client's codecs.
+    const cursor = CursorSchema.safeParse(await heartbeatDetailsOf(client, activity));
+    if (cursor.success) Object.assign(progress, cursor.data, { phase: undefined });
   }
   delete (progress as { phase?: unknown }).phase;
   return progress;

@@ -357,3 +357,18 @@ export function exportDetails(summary: ExportSummary): string {
   if (summary.lastError) lines.push(`Last error: ${summary.lastError.type}: ${summary.lastError.message}`);
   return lines.join('\n\n');
 }
+
+/**
+ * Why an operator's approve / reject is refused now (the export run's update validator):
+ * only at the approval gate, or on IC's count mismatch, and only once.
+ */
+export function refuseExportDecision(
+  cycle: string,
+  status: ExportStatus,
+  taken: { decision?: unknown; countDecision?: unknown },
+): string | undefined {
+  const open =
+    (status === ExportStatus.NEEDS_ATTENTION && !taken.countDecision) ||
+    (status === ExportStatus.AWAITING_APPROVAL && !taken.decision);
+  return open ? undefined : `export of ${cycle} is ${status}: no decision is awaited`;
+}

@@ -163,9 +163,10 @@ export function applyOperator(state: TransactionState, a: OperatorAction, now: n
   // An event still waiting for its payment: wait the full time again.
   if (!state.payment) state.since = at;
   // The person looked: an early event that did not match is set aside, the payment goes on.
+  // Only that one: an event that matches the payment (a void that came meanwhile) still stands.
   if (state.mismatch) {
     state.mismatch = undefined;
-    state.reversalKind = undefined;
+    setAsideMismatchingEvents(state, at);
   }
   // A reopened run whose IMT record showed nothing: the person asks to post it.
   state.checkedImt = true;
@@ -173,6 +174,25 @@ export function applyOperator(state: TransactionState, a: OperatorAction, now: n
     call.nextAt = undefined;
     call.failedChecks = 0;
   }
+}
+
+function setAsideMismatchingEvents(state: TransactionState, at: string): void {
+  const payment = state.payment;
+  if (!payment) return;
+  for (const kind of ['void', 'ach_reject'] as const) {
+    const event = state.events[kind];
+    if (event && eventDifferences(kind, event, payment).length > 0) {
+      delete state.events[kind];
+      record(
+        state,
+        at,
+        `${kind === 'void' ? 'void' : 'ACH reject'} set aside by the retry`,
+        'it did not match the payment',
+      );
+    }
+  }
+  const left = (['void', 'ach_reject'] as const).filter((k) => state.events[k] !== undefined);
+  state.reversalKind = state.reversalKind && left.includes(state.reversalKind) ? state.reversalKind : left[0];
 }
 
 // ---------------------------------------------------------------------------

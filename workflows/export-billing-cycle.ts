@@ -58,6 +58,7 @@ import {
   SA,
   SCHEDULED_START_TIME,
   workflowIds,
+  refuseExportDecision,
   type ApproveExportInput,
   type ExportDecision,
   type RejectExportInput,
@@ -174,15 +175,11 @@ class ExportRun {
     setHandler(exportSummaryQuery, () => this.summary);
     // Updates: refused without history unless a decision is awaited; the answer is the status after it.
     const awaitingDecision = () => {
-      const s = this.summary.status;
-      const open =
-        (s === ExportStatus.NEEDS_ATTENTION && !this.countDecision) ||
-        (s === ExportStatus.AWAITING_APPROVAL && !this.decision);
-      if (!open)
-        throw ApplicationFailure.nonRetryable(
-          `export of ${this.cycle} is ${s}: no decision is awaited`,
-          'WrongState',
-        );
+      const refusal = refuseExportDecision(this.cycle, this.summary.status, {
+        decision: this.decision,
+        countDecision: this.countDecision,
+      });
+      if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'WrongState');
     };
     const answered = () => ({ workflowId: workflowInfo().workflowId, status: this.summary.status });
     setHandler(

@@ -13,15 +13,14 @@ import { z } from 'zod';
 import {
   BillingCycleSchema,
   ExportError,
-  approveExport,
   emptyCycleMessage,
   exportReport,
   exportStatus,
-  rejectExport,
   startExport,
   type ExportErrorCode,
   type ExportStatusView,
 } from '../exports';
+import { approveExport, rejectExport } from '../export-decisions';
 import { workflowUiUrl } from '../../common/ui';
 import { isTimeZone, EXPORT_MAX_PAGE_SIZE, ExportStatus, workflowIds } from '../../domain';
 import {

@@ -17,6 +17,7 @@ import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   PaymentStatus,
   TRANSACTION_WORKFLOW_TYPE,
+  toCents,
   deliveryTransactionId,
   transactionSearchAttributes,
   workflowIds,
@@ -54,11 +55,13 @@ export function transactionStartOptions(
   d: Delivery,
   deps: Pick<IntakeDeps, 'taskQueue' | 'timing'>,
   reopened = false,
+  /** A reopened run keeps what the closed run's memo held, so the door still refuses a conflict. */
+  priorMemo: TransactionMemo = {},
 ) {
   const txid = deliveryTransactionId(d);
   const keys = d.kind === 'payment' ? d.payment : d.event;
-  const memo: TransactionMemo = { [d.kind]: fingerprint(d) };
-  if (d.kind === 'payment') {
+  const memo: TransactionMemo = { ...priorMemo, [d.kind]: priorMemo[d.kind] ?? fingerprint(d) };
+  if (d.kind === 'payment' && memo.amount === undefined) {
     memo.amount = d.payment.amount;
     memo.payment_method = d.payment.payment_method;
   }
@@ -90,11 +93,15 @@ export async function receiveDelivery(deps: IntakeDeps, d: Delivery, plan: WaitP
   try {
     let answer: DeliveryAnswer;
     try {
-      answer = await deliver(deps, d, waitMs, false, abort.signal);
+      answer = await deliver(deps, d, waitMs, abort.signal);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      // The transaction's run has closed: a new one reads IMT's record first.
-      answer = await deliver(deps, d, waitMs, true, abort.signal);
+      // The transaction's run has closed: what it accepted (its memo) still decides a
+      // conflict at the door; otherwise a new run reads IMT's record first.
+      const prior = (await readMemo(deps, d)) ?? {};
+      const refused = memoRefusal(prior, d);
+      if (refused) return refusalAnswer(d, refused.code, refused.message);
+      answer = await deliver(deps, d, waitMs, abort.signal, prior);
     }
     return answerFor(d, answer);
   } catch (err) {
@@ -114,16 +121,17 @@ export async function receiveDelivery(deps: IntakeDeps, d: Delivery, plan: WaitP
   }
 }
 
+/** One update-with-start; `priorMemo` (a closed run's) makes the started run a reopened one. */
 async function deliver(
   deps: IntakeDeps,
   d: Delivery,
   waitMs: number,
-  reopened: boolean,
   signal: AbortSignal,
+  priorMemo?: TransactionMemo,
 ): Promise<DeliveryAnswer> {
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof transactionWorkflow>(
     TRANSACTION_WORKFLOW_TYPE,
-    transactionStartOptions(d, deps, reopened),
+    transactionStartOptions(d, deps, priorMemo !== undefined, priorMemo),
   );
   return deps.client.withAbortSignal(signal, () =>
     deps.client.workflow.executeUpdateWithStart(deliverUpdate, {
@@ -144,29 +152,52 @@ function refusalOf(err: unknown): { code: RefusalCode; message: string } | undef
 }
 
 /** The door's own check, from the memo (no worker needed): undefined when it cannot tell. */
+/** The door's own check, from the memo (no worker needed): undefined when it cannot tell. */
 async function memoConflict(deps: IntakeDeps, d: Delivery) {
-  let memo: TransactionMemo;
+  const memo = await readMemo(deps, d);
+  return memo ? memoRefusal(memo, d) : undefined;
+}
+
+async function readMemo(deps: IntakeDeps, d: Delivery): Promise<TransactionMemo | undefined> {
   try {
     const desc = await deps.client.workflow
       .getHandle(workflowIds.payment(deliveryTransactionId(d)))
       .describe();
-    memo = (desc.memo ?? {}) as TransactionMemo;
+    return (desc.memo ?? {}) as TransactionMemo;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/** What the memo (fingerprints, the payment's amount and method) refuses, like the run's validator. */
+export function memoRefusal(
+  memo: TransactionMemo,
+  d: Delivery,
+): { code: RefusalCode; message: string } | undefined {
   const seen = memo[d.kind];
   if (seen !== undefined && seen !== fingerprint(d))
+    return { code: 'conflict', message: `this ${d.kind} was already received with different content` };
+  if (d.kind === 'payment') return undefined;
+  if (memo.amount !== undefined && !sameAmount(memo.amount, d.event.amount))
     return {
-      code: 'conflict' as const,
-      message: `this ${d.kind} was already received with different content`,
-    };
-  if (d.kind !== 'payment' && memo.amount !== undefined && memo.amount !== d.event.amount)
-    return {
-      code: 'amount_mismatch' as const,
+      code: 'amount_mismatch',
       message: `amount ${d.event.amount} differs from the payment's ${memo.amount}`,
     };
+  if (d.kind === 'ach_reject' && memo.payment_method !== undefined && memo.payment_method !== 'echeck')
+    return {
+      code: 'not_echeck',
+      message: `payment ${d.event.transaction_id} was paid by ${memo.payment_method}; only echeck payments can be ACH-rejected`,
+    };
   return undefined;
+}
+
+function sameAmount(a: string, b: string): boolean {
+  try {
+    return toCents(a) === toCents(b);
+  } catch {
+    return a === b;
+  }
 }
 
 function refusalAnswer(d: Delivery, code: RefusalCode, message: string): Answer {
@@ -184,7 +215,10 @@ function refusalAnswer(d: Delivery, code: RefusalCode, message: string): Answer 
 export function answerFor(d: Delivery, a: DeliveryAnswer): Answer {
   const txid = a.transactionId;
   if (d.kind === 'payment') {
-    if (a.imtHolds === 'YES' && a.posted) return { kind: 'done', body: a.posted };
+    // 201 only for a payment IMT holds and nobody must look at (a reopened run that found
+    // another amount in IMT's record parks: 202 with that status).
+    if (a.imtHolds === 'YES' && a.posted && a.status !== PaymentStatus.NEEDS_ATTENTION)
+      return { kind: 'done', body: a.posted };
     if (
       a.status === PaymentStatus.NEEDS_ATTENTION &&
       a.imtHolds === 'NO' &&

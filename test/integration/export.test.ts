@@ -12,13 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The names the export CLI imports too (client/cli/export-commands.ts): this file tests them directly as well.
 import {
   ExportError,
-  approveExport,
   exportReport,
   exportStatus,
-  rejectExport,
   startExport,
   type ExportStatusView,
 } from '../../client/exports';
+import { approveExport, rejectExport } from '../../client/export-decisions';
 import { registerExportCommands } from '../../client/cli/export-commands';
 import { buildInvoiceFile, mapInvoiceToRow } from '../../integrations/bif';
 import { generateCycle, type CycleOptions } from '../../simulators/imt/dataset';

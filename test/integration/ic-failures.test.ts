@@ -9,7 +9,8 @@
  */
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveExport, exportStatus, rejectExport, startExport } from '../../client/exports';
+import { exportStatus, startExport } from '../../client/exports';
+import { approveExport, rejectExport } from '../../client/export-decisions';
 import { generateCycle } from '../../simulators/imt/dataset';
 import {
   ExportFailureType,

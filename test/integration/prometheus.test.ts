@@ -172,9 +172,8 @@ async function driveTraffic(s: Stack): Promise<void> {
 
 describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () => {
   beforeAll(async () => {
-    const [temporalPort, serverMetricsPort, ingressPort, sdkMetricsPort, imtPort, icPort] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
-    );
+    const [temporalPort, serverMetricsPort, ingressPort, sdkMetricsPort, imtPort, icPort, metricsPort] =
+      await Promise.all(Array.from({ length: 7 }, () => freePort()));
     // The SDK runtime first (with its Prometheus endpoint): the dev server would install a default one.
     const telemetry = installWorkerRuntime({ logger: silentLogger, metricsPort: sdkMetricsPort });
     expect(telemetry.metricsUrl, 'SDK metrics endpoint').toBeDefined();
@@ -190,7 +189,8 @@ describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () 
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       TEMPORAL_TASK_QUEUE: uniqueId('tq-prometheus'),
       INGRESS_PORT: String(ingressPort),
-      METRICS_PORT: String(sdkMetricsPort),
+      // The service's own endpoint (never the ingress's port); the SDK exporter keeps its own.
+      METRICS_PORT: String(metricsPort),
       IMT_SIMULATOR_PORT: String(imtPort),
       IC_SIMULATOR_PORT: String(icPort),
       DATA_DIR: tempDir('data'),
@@ -204,7 +204,7 @@ describe.skipIf(!haveProm)('dashboard and alert rules on a real Prometheus', () 
       simulatorCycles: [{ seed: 23, invoiceMonth: CYCLE, count: 40, invalidEvery: 9 }],
     });
     await startPrometheus({
-      'imt-ic-ingress': `127.0.0.1:${ingressPort}`,
+      'imt-ic-ingress': `127.0.0.1:${metricsPort}`,
       'imt-ic-worker': `127.0.0.1:${sdkMetricsPort}`,
       temporal: `127.0.0.1:${serverMetricsPort}`,
     });

@@ -198,6 +198,21 @@ describe('intake properties', () => {
   });
 });
 
+describe('a closed transaction keeps what it accepted (found by the model test)', () => {
+  it('after the run completed: a payment or a void with another amount is a 409, an ACH reject of a card a 400', async () => {
+    const p = newPayment('credit');
+    expect((await post(p)).status).toBe(201);
+    expect((await postVoid(voidOf(p))).status).toBe(201);
+    await eventually(async () => (await run(p.transaction_id).describe()).status.name === 'COMPLETED');
+    expect((await post({ ...p, amount: '1.00' })).status).toBe(409);
+    expect((await postVoid(voidOf(p, { amount: '1.00' }))).status).toBe(409);
+    expect((await postAch(achOf(p))).status).toBe(400);
+    // An exact repeat is still answered from IMT's record, and nothing more reaches IMT.
+    expect((await post(p)).status).toBe(201);
+    expect(ledger(p.transaction_id)).toHaveLength(2);
+  });
+});
+
 describe('money after an unknown outcome', () => {
   it('applied but unanswered, IMT fails, then refuses the repeat (400), then a void: IMT’s record says it holds it, so it is reversed', async () => {
     const p = newPayment('credit');

@@ -25,7 +25,7 @@ import { workflowIds } from '../../domain';
 import { startHarness, type Harness } from '../helpers/harness';
 import { freePort } from '../helpers/free-port';
 import { testPayloadKeyList } from '../helpers/payload-keys';
-import { seedPayment } from '../helpers/payments';
+import { seedPayment, voidOf } from '../helpers/payments';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-sync'];
@@ -92,6 +92,10 @@ describe.skipIf(!haveChromium)('Temporal UI decodes through the codec server (he
   it('shows the payment’s amount and message in clear to a signed-in operator, ciphertext to others', async () => {
     const paid = { ...seedPayment(h!.imt, { amount: '731.19' }), message: 'Pay the spring bill, thanks' };
     expect((await h!.http.post('/api/integration/invoice/post-payment', paid)).status).toBe(201);
+    // Voided, so the transaction's run completes: its result (the whole transaction, payment
+    // included) is what the UI's workflow page shows in its Input and Results card.
+    expect((await h!.http.post('/api/integration/invoice/void-payment', voidOf(paid))).status).toBe(201);
+    await h!.client.workflow.getHandle(workflowIds.payment(paid.transaction_id)).result();
     const url = workflowUiUrl(uiBase, 'default', workflowIds.payment(paid.transaction_id))!;
 
     const signedIn = await browser!.newContext({

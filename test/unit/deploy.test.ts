@@ -95,14 +95,20 @@ describe('docker-compose.yml', () => {
     expect(withData).toEqual(['worker-payments', 'worker-bulk']);
   });
 
-  it('serves the ingress over TLS, keeps metrics off the ingress port, and lets a stopping worker finish its posting', () => {
+  it('serves the ingress over TLS, never publishes metrics, and lets a stopping worker finish its posting', () => {
     const ingress = compose.services.ingress.environment ?? {};
     expect(ingress.INGRESS_TLS_CERT_FILE).toBe('/run/secrets/ingress_tls_cert');
     expect(ingress.INGRESS_TLS_KEY_FILE).toBe('/run/secrets/ingress_tls_key');
-    // Metrics listen on the compose network for Prometheus (never published: see the ports test).
+    // Metrics listen on the compose network for Prometheus only: their port is never published.
     for (const name of ['worker-payments', 'worker-bulk', 'ingress']) {
+      const port = compose.services[name].environment?.METRICS_PORT;
+      expect(port, name).toBeDefined();
+      expect(port, name).not.toBe(ingress.INGRESS_PORT);
       expect(compose.services[name].environment?.METRICS_HOST, name).toBe('0.0.0.0');
-      expect(compose.services[name].environment?.METRICS_PORT, name).not.toBe(ingress.INGRESS_PORT);
+      expect(
+        (compose.services[name].ports ?? []).some((p) => String(p).includes(String(port))),
+        name,
+      ).toBe(false);
     }
     for (const worker of ['worker-payments', 'worker-bulk']) {
       const grace = /^(\d+)s$/.exec(compose.services[worker].stop_grace_period ?? '')?.[1];

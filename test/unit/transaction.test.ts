@@ -291,4 +291,19 @@ describe('operators', () => {
     applyOperator(parked, { action: 'retry', by: 'ops' }, T0);
     expect(nextStep(parked, T0, timing).kind).toBe('post');
   });
+
+  it('a retry sets aside only the event that did not match: a matching void still stops the posting', () => {
+    // Found by the model test: an ACH reject of a card payment came first, then the void.
+    const s = build(
+      got(deliveries.ach()),
+      got(deliveries.payment({ payment_method: 'credit' })),
+      got(deliveries.void()),
+    );
+    expect(statusOf(s)).toBe('NEEDS_ATTENTION');
+    applyOperator(s, { action: 'retry', by: 'ops' }, T0);
+    expect(s.events.ach_reject).toBeUndefined();
+    expect(s.reversalKind).toBe('void');
+    expect(statusOf(s)).toBe('NOT_POSTED');
+    expect(nextStep(s, T0, timing).kind).not.toBe('post');
+  });
 });
