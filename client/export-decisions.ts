@@ -3,6 +3,7 @@
  * IC's count mismatch — sent as the run's Update: refused without history when no decision is
  * awaited (ExportError NOT_AWAITING_APPROVAL), answered once the run took it.
  */
+import { withUpdateRetry } from '../common/update-retry';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
@@ -87,7 +88,7 @@ export async function rejectExport(
 /** The run's validator refused the decision (it moved on meanwhile): say so, as the pre-check does. */
 async function decided(cycle: string, send: () => Promise<unknown>): Promise<void> {
   try {
-    await send();
+    await withUpdateRetry(send);
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     const why = err.cause instanceof Error ? err.cause.message : err.message;

@@ -6,6 +6,7 @@
  * Exit 0 done, 1 a retry that needs attention again, 2 bad arguments, 3 no such run,
  * 4 refused in the current state (or the run has ended).
  */
+import { withUpdateRetry } from '../../common/update-retry';
 import { WorkflowUpdateFailedError, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -286,7 +287,7 @@ async function operate(
   if (description.status.name !== 'RUNNING')
     throw new RefusedError(`cannot ${action} ${what}: its run has ended (${description.status.name})`);
   try {
-    return await send(ctx.client.workflow.getHandle(description.workflowId));
+    return await withUpdateRetry(() => send(ctx.client.workflow.getHandle(description.workflowId)));
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
     const why = err.cause instanceof Error ? err.cause.message.split('\n')[0] : String(err.cause);

@@ -3,6 +3,7 @@
  * transaction's run. The run's validator refuses a request in the wrong state without
  * writing history, and the answer is the outcome — no check, signal, then poll.
  */
+import { withUpdateRetry } from '../../common/update-retry';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -111,7 +112,7 @@ async function operate(
       `no payment ${transactionId} (no workflow ${workflowId} in namespace ${ctx.namespace})`,
     );
   try {
-    return await send(ctx.client.workflow.getHandle(workflowId));
+    return await withUpdateRetry(() => send(ctx.client.workflow.getHandle(workflowId)));
   } catch (err) {
     const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
     const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);

@@ -6,6 +6,7 @@
  *
  * Invoices come from a month no other test file uses: `invoice-adjusted-<n>` is namespace-wide.
  */
+import { withUpdateRetry } from '../../common/update-retry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCycle } from '../../simulators/imt/dataset';
 import {
@@ -119,9 +120,11 @@ describe('verified balance updates', () => {
       expect(sent).toHaveLength(1);
       expect(sent[0].title).toContain(`Balance update of invoice ${n} needs attention`);
 
-      await h.client.workflow
-        .getHandle(workflowId)
-        .executeUpdate(dismissUpdate, { args: [{ reason: 'fixed in IC by hand' }] });
+      await withUpdateRetry(() =>
+        h.client.workflow
+          .getHandle(workflowId)
+          .executeUpdate(dismissUpdate, { args: [{ reason: 'fixed in IC by hand' }] }),
+      );
       const done = await h.client.workflow.getHandle(workflowId).result();
       expect(done).toMatchObject({
         status: AdjustmentStatus.DISMISSED,

@@ -7,6 +7,7 @@
  * alert activity before anything else, so once the run has *closed* every alert it
  * would ever send has been sent.
  */
+import { withUpdateRetry } from '../../common/update-retry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -112,7 +113,7 @@ describe('with ALERT_WEBHOOK_URL', () => {
     expect(replayed.status).toBe(PaymentStatus.NEEDS_ATTENTION);
 
     // Closing the run replays it once more on this worker; afterwards nothing can be pending.
-    await handle.executeUpdate(dismissUpdate, dismiss);
+    await withUpdateRetry(() => handle.executeUpdate(dismissUpdate, dismiss));
     expect(((await handle.result()) as TransactionState).status).toBe(PaymentStatus.DISMISSED);
     h.imt.clearRejections();
     expect(alertsFor(p.transaction_id)).toHaveLength(1);
@@ -122,12 +123,14 @@ describe('with ALERT_WEBHOOK_URL', () => {
     const { p, handle, alertKey } = await parkedPayment(h, { amount: ['Amount exceeds balance.'] });
     await eventually(async () => alertsFor(p.transaction_id).length === 1);
     // IMT still refuses: the retry's attempt parks the run again.
-    expect(await handle.executeUpdate(retryUpdate, { args: [{ by: 'test' }] })).toMatchObject({
+    expect(
+      await withUpdateRetry(() => handle.executeUpdate(retryUpdate, { args: [{ by: 'test' }] })),
+    ).toMatchObject({
       status: PaymentStatus.NEEDS_ATTENTION,
     });
     expect((await handle.query(transactionStateQuery)).posting.attempts).toBe(2);
     await eventually(async () => alertsFor(p.transaction_id).length === 2);
-    await handle.executeUpdate(dismissUpdate, dismiss);
+    await withUpdateRetry(() => handle.executeUpdate(dismissUpdate, dismiss));
     await handle.result();
     h.imt.clearRejections();
     expect(alertsFor(p.transaction_id).map((a) => a.idempotencyKey)).toEqual([alertKey(1), alertKey(2)]);
@@ -145,7 +148,7 @@ describe('without ALERT_WEBHOOK_URL', () => {
 
   it('sends nothing: the alert activity completes with sent=false', async () => {
     const { p, handle, alertKey } = await parkedPayment(h, { invoice_number: ['Invoice is closed.'] });
-    await handle.executeUpdate(dismissUpdate, dismiss);
+    await withUpdateRetry(() => handle.executeUpdate(dismissUpdate, dismiss));
     await handle.result();
     h.imt.clearRejections();
 
