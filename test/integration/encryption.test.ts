@@ -18,7 +18,13 @@ import { dataProtection } from '../../common/data-protection';
 import { silentLogger } from '../../common/logger';
 import { AesGcmPayloadCodec, KEY_ID_METADATA, generatePayloadKey } from '../../common/payload-codec';
 import { createWorker } from '../../worker/worker';
-import { PaymentStatus, workflowIds, type DeliverInput, type TransactionState } from '../../domain';
+import {
+  PaymentStatus,
+  deliverUpdate,
+  workflowIds,
+  type DeliverInput,
+  type TransactionState,
+} from '../../domain';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { seedPayment } from '../helpers/payments';
 import { NO_HOLD, deliverPayment } from '../helpers/transactions';
@@ -137,11 +143,17 @@ describe(`payload encryption (${inject('temporalKind')})`, () => {
     const forged = seedPayment(h.imt);
     // A client that reaches Temporal but holds no key (no data converter at all).
     const keyless = new Client({ connection: raw, namespace: h.namespace });
-    const handle = await keyless.workflow.start('paymentWorkflow', {
+    // A forged delivery: the transaction's run with the payment as a plaintext update.
+    const handle = await keyless.workflow.start('transactionWorkflow', {
       workflowId: workflowIds.payment(forged.transaction_id),
       taskQueue: h.taskQueue,
-      args: [{ payment: forged, receivedAt: new Date().toISOString() }],
+      args: [{ transactionId: forged.transaction_id }],
     });
+    void handle
+      .executeUpdate(deliverUpdate, {
+        args: [{ delivery: { kind: 'payment', payment: forged }, waitMs: 1000 }],
+      })
+      .catch(() => undefined);
     try {
       const failure = await eventually(async () => {
         const history = await raw.workflowService.getWorkflowExecutionHistory({
