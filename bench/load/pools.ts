@@ -231,6 +231,8 @@ export async function runPoolsBench(stack: BenchStack, o: PoolsBenchOptions): Pr
           ...base,
           IMT_BASE_URL: imtUrl,
           IC_BASE_URL: icUrl,
+          // The simulators on loopback speak plain HTTP (contracts A).
+          ALLOW_INSECURE_URLS: 'true',
           DATA_DIR: path.join(dir, `data-${name}`),
           ...(name === 'payments' ? { NODE_OPTIONS: PAYMENTS_NODE_OPTIONS } : {}),
         },
