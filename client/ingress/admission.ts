@@ -14,6 +14,12 @@ export interface AdmissionHooks {
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 200;
+/**
+ * The run's wait while the ingress holds more than a quarter of its limit: the delivery is
+ * still accepted (validated, durable) before any 2xx, but IC hears 202 within about this
+ * long instead of the full window, so an overload is answered in time.
+ */
+export const BUSY_WINDOW_MS = 500;
 export const INTAKE_URLS = new Set([
   '/api/integration/invoice/post-payment',
   '/api/integration/invoice/void-payment',
@@ -61,6 +67,11 @@ export class Admission {
     this.admitted.delete(req);
     this.count -= 1;
     this.hooks.onInFlight?.(this.count);
+  }
+
+  /** How long the run may hold this delivery's answer now (`full` unless the ingress is busy). */
+  windowMs(full: number): number {
+    return this.count > this.limit / 4 ? Math.min(full, BUSY_WINDOW_MS) : full;
   }
 
   /** Aborted when the call's caller hangs up (undefined for a call that was not admitted). */

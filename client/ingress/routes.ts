@@ -65,7 +65,10 @@ export function registerRoutes(
       return 'answer' in parsed ? parsed.answer : flow(parsed.value, req);
     };
   /** Every delivery of a transaction: one update-with-start, abandoned when IC hangs up. */
-  const plan = (req: FastifyRequest) => ({ giveUp: admission.hangUpSignal(req) });
+  const plan = (req: FastifyRequest) => ({
+    giveUp: admission.hangUpSignal(req),
+    windowMs: admission.windowMs(deps.confirmWaitMs),
+  });
 
   route(
     'POST',
