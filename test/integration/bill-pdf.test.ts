@@ -174,9 +174,9 @@ describe('bill PDF pass-through', () => {
     // memory in batches of tens of MB) and memory the allocator keeps after they are freed
     // (measured +20–26 MB at the peak): still below the bill's size, which a buffering
     // ingress adds at least once (a buffering variant measured +50 MB of buffers, +85 MB peak RSS).
-    expect(retained.rss).toBeLessThan(BIG);
-    // Without a forced GC, Node 24 on a loaded machine peaked at +57 MB: the bound tells
-    // streaming (+20–57 MB) from buffering (+85 MB and more), not a tight figure.
+    expect(retained.rss).toBeLessThan(BIG * 1.5);
+    // RSS also moves with what else the machine runs (Node 24 under load: +55 MB halfway, +57 MB
+    // at the peak): these bounds tell streaming from buffering (+85 MB and more), not a tight figure.
     expect(peakRss).toBeLessThan(BIG * 1.5);
   });
 });
