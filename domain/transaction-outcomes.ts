@@ -80,6 +80,14 @@ function afterFailure(
   call.nextAt = now + retryDelay(call, f);
 }
 
+/** A money call whose outcome IMT has made certain: nothing left to retry or to check. */
+function settle(call: MoneyCall, holds: 'YES' | 'NO'): void {
+  call.holds = holds;
+  call.uncertain = false;
+  call.mustCheck = false;
+  call.nextAt = undefined;
+}
+
 export function afterPosting(
   state: TransactionState,
   outcome: CallOutcome<PostedPayment>,
@@ -89,10 +97,7 @@ export function afterPosting(
   call.attempts += 1;
   if ('failed' in outcome) return afterFailure(state, call, outcome.failed, now, 'posting');
   const at = new Date(now).toISOString();
-  call.holds = 'YES';
-  call.uncertain = false;
-  call.mustCheck = false;
-  call.nextAt = undefined;
+  settle(call, 'YES');
   state.posted = outcome.ok;
   state.postedAt = at;
   state.lastError = undefined;
@@ -155,10 +160,7 @@ export function afterReversal(
   const at = new Date(now).toISOString();
   const sent = reversalRequest(state);
   const mismatch = reversalMismatch(sent, outcome.ok);
-  call.holds = 'YES';
-  call.uncertain = false;
-  call.mustCheck = false;
-  call.nextAt = undefined;
+  settle(call, 'YES');
   state.lastError = undefined;
   state.reversed = {
     id: outcome.ok.id,
@@ -237,10 +239,7 @@ export function afterCheck(
   // Absent after the settle time: IMT does not hold it.
   state.checkedImt = true;
   const refused = call.mustCheck;
-  call.holds = 'NO';
-  call.uncertain = false;
-  call.mustCheck = false;
-  call.nextAt = undefined;
+  settle(call, 'NO');
   record(state, at, "IMT's record does not hold it", checkingReversal ? 'the reversal' : 'the payment');
   if (checkingReversal) {
     // IMT refused the repeat of a reversal it does not hold: that refusal stands.
@@ -271,10 +270,7 @@ export function afterCheck(
 function applyFound(state: TransactionState, found: ImtRecord, at: string): void {
   state.checkedImt = true;
   const p = state.posting;
-  p.holds = 'YES';
-  p.uncertain = false;
-  p.mustCheck = false;
-  p.nextAt = undefined;
+  settle(p, 'YES');
   state.posted = { id: found.id, transaction_id: found.transaction_id, amount: found.amount };
   state.postedAt = found.posted_at;
   record(state, at, "IMT's record holds the payment", `IMT payment id ${found.id}`);
@@ -290,10 +286,7 @@ function applyFound(state: TransactionState, found: ImtRecord, at: string): void
   const reversal = found.reversals[0];
   if (reversal) {
     const r = state.reversal;
-    r.holds = 'YES';
-    r.uncertain = false;
-    r.mustCheck = false;
-    r.nextAt = undefined;
+    settle(r, 'YES');
     state.reversed = {
       id: reversal.id,
       reversal_type: reversal.reversal_type as ReversalKind,
