@@ -57,6 +57,8 @@ export interface CaseResult {
   problems: string[];
   /** What operators did (and whether the call went through), for the report. */
   operatorLog: string[];
+  /** Per transaction: when an operator's retry went through (the oracle's set-aside rule). */
+  retriedAt: number[][];
 }
 
 export class CaseDriver {
@@ -70,6 +72,7 @@ export class CaseDriver {
   /** After terminate / cancel / reset: which event IC redelivers. */
   private readonly redeliverAfterKill = new Map<number, number>();
   private readonly operatorLog: string[] = [];
+  private readonly retriedAt: number[][];
   private readonly problems: string[] = [];
 
   constructor(
@@ -79,6 +82,7 @@ export class CaseDriver {
   ) {
     this.payments = c.methods.map((method) => seedPayment(h.imt, { method, amount: AMOUNT }));
     this.sent = c.methods.map(() => []);
+    this.retriedAt = c.methods.map(() => []);
   }
 
   get txids(): string[] {
@@ -109,6 +113,7 @@ export class CaseDriver {
         runs: await Promise.all(this.txids.map((txid) => this.finalRun(txid))),
         problems: this.problems,
         operatorLog: this.operatorLog,
+        retriedAt: this.retriedAt,
       };
     } finally {
       await Promise.allSettled(this.inflight);
@@ -242,6 +247,7 @@ export class CaseDriver {
           const a = await inTime(15_000, () =>
             handle.executeUpdate(retryUpdate, { args: [{ by: 'model' }] }),
           );
+          this.retriedAt[step.tx].push(Date.now());
           log(`done → ${a.status}`);
           return;
         }

@@ -178,16 +178,28 @@ export const is2xx = (s: Sent) => s.status !== undefined && s.status >= 200 && s
 export const cents = (amount: string) => Math.round(Number(amount) * 100);
 export const amountOf = (s: Pick<Sent, 'variant'>) => (s.variant === 'same' ? AMOUNT : OTHER_AMOUNT);
 
-/** Where a conflicting delivery was answered 2xx after the content it conflicts with had been. */
-export function intakeViolations(method: Method, sent: Sent[]): string[] {
+/**
+ * Where a conflicting delivery was answered 2xx after the content it conflicts with had been.
+ * `retriedAt`: when an operator's retry of the transaction went through. A retry sets aside an
+ * early void / ACH reject that does not match the payment (domain/transaction-events.ts,
+ * docs/decisions.md "A set-aside event no longer binds"): after it, IC's event with the
+ * payment's amount is the one that counts, and accepting it is right.
+ */
+export function intakeViolations(method: Method, sent: Sent[], retriedAt: readonly number[] = []): string[] {
   const out: string[] = [];
   const ok = sent.filter(is2xx);
+  const paymentVariants = new Set(ok.filter((s) => s.kind === 'payment').map((s) => s.variant));
+  const setAsideBefore = (earlier: Sent, later: Sent) =>
+    earlier.kind !== 'payment' &&
+    paymentVariants.size > 0 &&
+    !paymentVariants.has(earlier.variant) &&
+    retriedAt.some((t) => t > (earlier.answeredAt ?? Infinity) && t < later.sentAt);
   for (const later of ok) {
     for (const earlier of ok) {
       if (earlier === later || earlier.answeredAt === undefined || earlier.answeredAt >= later.sentAt)
         continue;
       const what = `${later.kind} ${amountOf(later)} answered ${later.status} after ${earlier.kind} ${amountOf(earlier)} was answered ${earlier.status}`;
-      if (earlier.kind === later.kind && earlier.variant !== later.variant)
+      if (earlier.kind === later.kind && earlier.variant !== later.variant && !setAsideBefore(earlier, later))
         out.push(`conflicting content accepted: ${what}`);
       if (earlier.kind === 'payment' && later.kind !== 'payment' && earlier.variant !== later.variant)
         out.push(`reversal with another amount than the accepted payment accepted: ${what}`);
@@ -210,8 +222,14 @@ export interface Verdict {
  * with an alert naming it (or a person dismissed it). What the service told IC must be true of
  * IMT: a 201 for a payment means IMT holds it, a 201 REVERSED means IMT holds a reversal.
  */
-export function judge(method: Method, sent: Sent[], ledger: LedgerLine[], run: FinalRun): Verdict {
-  const violations = intakeViolations(method, sent);
+export function judge(
+  method: Method,
+  sent: Sent[],
+  ledger: LedgerLine[],
+  run: FinalRun,
+  retriedAt: readonly number[] = [],
+): Verdict {
+  const violations = intakeViolations(method, sent, retriedAt);
   const postings = ledger.filter((e) => e.kind === 'posting');
   const reversals = ledger.filter((e) => e.kind === 'reversal');
   if (postings.length > 1) violations.push(`${postings.length} postings in IMT`);

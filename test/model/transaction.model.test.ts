@@ -71,11 +71,11 @@ it(
         const verdicts = await Promise.all(
           c.methods.map(async (method, i) => {
             const run = result.runs[i];
-            let v = judge(method, result.sent[i], result.ledger[i], run);
+            let v = judge(method, result.sent[i], result.ledger[i], run, result.retriedAt[i]);
             // Parked and IMT's net is not what IC asked for: the alert must come.
             if (run.parked && !run.alerted && v.netCents !== v.expectedCents) {
               run.alerted = await driver.alertNaming(result.txids[i]);
-              v = judge(method, result.sent[i], result.ledger[i], run);
+              v = judge(method, result.sent[i], result.ledger[i], run, result.retriedAt[i]);
             }
             violations.push(...v.violations.map((x) => `tx${i} (${result.txids[i]}): ${x}`));
             return v;
