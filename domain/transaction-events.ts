@@ -6,11 +6,13 @@
 import { toCents } from './money';
 import { PaymentStatus, samePayment, type ImtHolds, type PostedPayment } from './payment';
 import {
+  newTransaction,
   record,
   statusOf,
   type Delivery,
   type DeliveryKind,
   type ReversalRecord,
+  type TransactionInput,
   type TransactionState,
 } from './transaction';
 import type { AttemptError } from './failures';
@@ -113,6 +115,13 @@ export function takeDelivery(state: TransactionState, d: Delivery, at: string): 
   }
   if (state.payment) checkEventsAgainstPayment(state, at);
   return true;
+}
+
+/** A new run's state: the delivery that started it is taken first (TransactionInput.first). */
+export function startingState(input: TransactionInput, at: string): TransactionState {
+  const state = newTransaction(input.transactionId, at, input.reopened === true);
+  if (input.first) takeDelivery(state, input.first, at);
+  return state;
 }
 
 /** An event that came before its payment is checked once the payment is there. */

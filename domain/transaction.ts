@@ -67,6 +67,13 @@ export const DEFAULT_TIMING: TransactionTiming = {
 /** The run's input: started by the ingress's update-with-start, or carried by continue-as-new. */
 export interface TransactionInput {
   transactionId: string;
+  /**
+   * The delivery that started the run (the starter's update carries it too). The run takes it
+   * before any update, so the start's memo — the starter's fingerprint and amount, which the
+   * door reads without a worker — always names what the run holds: a concurrent delivery with
+   * other content can no longer be taken first while the memo names the starter's.
+   */
+  first?: Delivery;
   /** An earlier run of this transaction has closed: read IMT's record first. */
   reopened?: boolean;
   timing?: Partial<TransactionTiming>;

@@ -40,12 +40,12 @@ import {
   afterReversal,
   applyOperator,
   deliveryAnswer,
-  newTransaction,
   nextStep,
   refuseDelivery,
   refuseOperator,
   reversalRequest,
   settledFor,
+  startingState,
   statusOf,
   takeDelivery,
   type AttemptFailure,
@@ -92,10 +92,8 @@ const IN_PROGRESS = new Set<string>([
 
 export async function transactionWorkflow(input: TransactionInput): Promise<TransactionState> {
   const timing: TransactionTiming = { ...DEFAULT_TIMING, ...input.timing };
-  const run = new TransactionRun(
-    input.carried ?? newTransaction(input.transactionId, new Date().toISOString(), input.reopened === true),
-    timing,
-  );
+  // The starter's delivery is taken before the handlers see any update (TransactionInput.first).
+  const run = new TransactionRun(input.carried ?? startingState(input, new Date().toISOString()), timing);
   try {
     for (;;) {
       run.show();
@@ -104,7 +102,7 @@ export async function transactionWorkflow(input: TransactionInput): Promise<Tran
         workflowInfo().historyLength > timing.continueAfterEvents
       ) {
         await condition(allHandlersFinished);
-        await continueAsNew<typeof transactionWorkflow>({ ...input, carried: run.state });
+        await continueAsNew<typeof transactionWorkflow>({ ...input, first: undefined, carried: run.state });
       }
       // Only awaited when there is an alert to raise: an extra await would reorder commands on replay.
       if (run.parkingToAlert()) await run.alertParking();

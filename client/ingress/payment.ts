@@ -68,7 +68,9 @@ export function transactionStartOptions(
   return {
     workflowId: workflowIds.payment(txid),
     taskQueue: deps.taskQueue,
-    args: [{ transactionId: txid, reopened, timing: deps.timing }] as Parameters<typeof transactionWorkflow>,
+    args: [{ transactionId: txid, first: d, reopened, timing: deps.timing }] as Parameters<
+      typeof transactionWorkflow
+    >,
     // A closed run is not started again blindly: the ingress then starts a `reopened` run.
     workflowIdReusePolicy: reopened
       ? WorkflowIdReusePolicy.ALLOW_DUPLICATE

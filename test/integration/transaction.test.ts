@@ -4,8 +4,10 @@
  * and the run's state and history. The defects named in the issue each have a case here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transactionStartOptions } from '../../client/ingress/payment';
 import {
   SA,
+  TRANSACTION_WORKFLOW_TYPE,
   workflowIds,
   type PaymentMethod,
   type PaymentRequest,
@@ -155,6 +157,25 @@ describe('intake properties', () => {
     } finally {
       await h.startWorker();
     }
+  });
+
+  it("the run holds the starter's delivery before any other: the start's memo never names content it refused", async () => {
+    const p = newPayment('credit');
+    const other = { ...p, amount: '1.00' };
+    // The starter's delivery is in the run's input; another delivery's update may reach the
+    // worker first (a concurrent update-with-start can be admitted between the start and the
+    // starter's own update). Here the start goes alone, then the other content comes.
+    await h.client.workflow.start(
+      TRANSACTION_WORKFLOW_TYPE,
+      transactionStartOptions({ kind: 'payment', payment: p }, { taskQueue: h.taskQueue }),
+    );
+    const refused = await post(other);
+    expect(refused.status).toBe(409);
+    expect((await post(p)).status).toBe(201);
+    expect(ledger(p.transaction_id).map((e) => e.amount)).toEqual(['42.50']);
+    const memo = (await run(p.transaction_id).describe()).memo ?? {};
+    expect(memo.amount).toBe('42.50');
+    expect((await state(p.transaction_id)).payment?.amount).toBe('42.50');
   });
 
   it('callers that hang up release their admission slot at once', async () => {
