@@ -9,7 +9,7 @@
  * entry takes the same validated, deduplicated path as one from IC.
  */
 import type { Command } from 'commander';
-import { CliError, commandAction, parseArgs, type ContextProvider } from './context';
+import { NotFoundError, commandAction, parseArgs, type ContextProvider } from './context';
 import { ProgressBar, formatAge, formatTime, json, renderTable, type CliIo } from './format';
 import { ListOptionsSchema, STATUSES, parseId } from './payment-args';
 import { paymentDetails, renderDetails } from './payment-details';
@@ -102,7 +102,9 @@ function registerShow(payments: Command, io: CliIo, provider: ContextProvider): 
         const transactionId = parseId(id);
         const details = await paymentDetails(await provider.get(), transactionId);
         if (!details)
-          throw new CliError(`no payment ${transactionId} (no run with this transaction ID in Temporal)`);
+          throw new NotFoundError(
+            `no payment ${transactionId} (no run with this transaction ID in Temporal)`,
+          );
         io.out(raw.json ? json(details) : renderDetails(details));
       }),
     );

@@ -172,9 +172,9 @@ describe('payments show', () => {
     });
   });
 
-  it('fails with exit code 1 for an unknown transaction', async () => {
+  it('exits 3 (not found) for an unknown transaction, like retry and dismiss', async () => {
     const res = await cli('payments', 'show', 'T-does-not-exist');
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(3);
     expect(res.err).toBe(
       'imt-ic: no payment T-does-not-exist (no run with this transaction ID in Temporal)\n',
     );
