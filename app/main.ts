@@ -12,10 +12,10 @@
  *   demo                a scripted day on the embedded stack
  * plus the operator commands of client/cli (payments, export, schedule, balances, reconcile).
  */
-import { Option, type Command } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { WORKER_POOLS, type WorkerPool } from '../domain';
 import { ConfigError } from '../common/config';
-import { runCli } from '../client/cli/main';
+import { EXIT } from '../client/cli/context';
 
 /*
  * Each process's module is loaded only when its command runs: a payments worker then does not
@@ -38,6 +38,8 @@ const runSetupNamespace = async () =>
   load<typeof import('./setup-namespace')>('./setup-namespace').runSetupNamespace();
 const runDemo = async (opts: { keepRunning?: boolean }) =>
   load<typeof import('./demo')>('./demo').runDemo(opts);
+const runCli = (...args: Parameters<typeof import('../client/cli/main').runCli>) =>
+  load<typeof import('../client/cli/main')>('../client/cli/main').runCli(...args);
 
 /** A long-running process: its failure ends the program with one line and exit code 1. */
 function processAction(what: string, run: () => Promise<void>) {
@@ -55,7 +57,7 @@ function processAction(what: string, run: () => Promise<void>) {
   };
 }
 
-function addServiceCommands(program: Command): void {
+export function addServiceCommands(program: Command): void {
   program.description(
     'Run and operate the IMT ⇄ Invoice Cloud integration: the service (start, worker, ingress) and its payments, exports and schedules on Temporal.',
   );
@@ -127,9 +129,49 @@ function addServiceCommands(program: Command): void {
     );
 }
 
-/** Runs one command line (`argv` as in process.argv) and returns the exit code. */
+/** The commands that run one of the service's processes (addServiceCommands). */
+export const SERVICE_PROCESS_COMMANDS = [
+  'start',
+  'worker',
+  'worker-health',
+  'ingress',
+  'codec-server',
+  'setup-namespace',
+  'demo',
+] as const;
+
+/** The operator CLI's global options (client/cli/main.ts): a command line naming one gets the whole program. */
+const GLOBAL_OPTIONS = ['--address', '--namespace', '--task-queue', '--ui-url'];
+
+/** A program of the service's process commands alone, with the operator CLI's exit codes. */
+async function runServiceProgram(argv: string[]): Promise<number> {
+  const program = new Command('imt-ic').exitOverride();
+  addServiceCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // Already printed; --help ends this way with exit code 0, a parse error is a usage error.
+    if (err.exitCode === 0) return EXIT.ok;
+    return err.code.startsWith('commander.') ? EXIT.usage : err.exitCode;
+  }
+}
+
+/**
+ * Runs one command line (`argv` as in process.argv) and returns the exit code. A command line
+ * that starts with a service process (`imt-ic worker --pool payments`, as the image and compose
+ * run it) and names no global option is parsed by the service's commands alone: the operator
+ * commands' modules (client/cli: exports, reconciliation, payment entry and their libraries)
+ * then never load into a worker's memory (docs/decisions.md, "Payments pool memory").
+ * Anything else — `--help`, global options, an operator command — gets the whole program.
+ */
 export function runProgram(argv: string[]): Promise<number> {
-  return runCli(argv, undefined, addServiceCommands);
+  const args = argv.slice(2);
+  const serviceProcess =
+    (SERVICE_PROCESS_COMMANDS as readonly string[]).includes(args[0] ?? '') &&
+    !args.some((a) => GLOBAL_OPTIONS.includes(a.split('=')[0]!));
+  return serviceProcess ? runServiceProgram(argv) : runCli(argv, undefined, addServiceCommands);
 }
 
 if (require.main === module) {

@@ -33,16 +33,15 @@ export async function runWorker(opts: { pools?: readonly WorkerPool[] } = {}): P
   });
   const connectOptions = temporalConnectOptions(address, { remote: Boolean(config.temporal.address) });
   const connection = await connectWorkerToTemporal(connectOptions);
-  // Activities of voids / ACH rejects read the payment run's state through a client.
-  const clientConnection = await connectTemporal(connectOptions);
   const protection = dataProtection(payloadKeysOf(config), {
     allowPlaintext: config.allowPlaintextPayloads,
   });
-  const temporalClient = new Client({
-    connection: clientConnection,
-    namespace: config.temporal.namespace,
-    ...protection,
-  });
+  // Only bulk activities use a Temporal client (the reconciliation's visibility query, the
+  // alert digest's signal-with-start): a payments-only process opens no second connection.
+  const clientConnection = pools.includes('bulk') ? await connectTemporal(connectOptions) : undefined;
+  const temporalClient = clientConnection
+    ? new Client({ connection: clientConnection, namespace: config.temporal.namespace, ...protection })
+    : undefined;
   securePrivateDirs(config.dataDir);
   // Export files are written by the bulk pool's activities: its process deletes them past retention.
   const pruning = pools.includes('bulk')
@@ -82,6 +81,6 @@ export async function runWorker(opts: { pools?: readonly WorkerPool[] } = {}): P
   await workers.run();
   pruning?.stop();
   await connection.close();
-  await clientConnection.close();
+  await clientConnection?.close();
   logger.info('worker stopped');
 }

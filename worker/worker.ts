@@ -1,11 +1,11 @@
 /**
  * Builds the Temporal workers: workflows from the bundle entry, activities from the
- * `createActivities(deps)` factory, one Worker per pool (domain/task-queues.ts) with that
+ * `createPoolActivities(deps, pool)` factory (each pool registers what its queue receives), one Worker per pool (domain/task-queues.ts) with that
  * pool's tuning (worker/pools.ts). Shared by `npm run worker`, `npm start`, tests and the
  * benchmark, so they all run exactly the same code.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities';
+import { createPoolActivities, type ActivityDeps } from '../activities';
 import { IMT_ATTEMPT_TIMEOUT_MS, taskQueueOfPool, WORKER_POOLS, type WorkerPool } from '../domain';
 import type { WorkerDataConverter } from '../common/data-protection';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
@@ -51,7 +51,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: taskQueueOfPool(opts.taskQueue, pool),
     workflowBundle: opts.workflowBundle ?? (await prebuiltWorkflowBundle()),
-    activities: createActivities(opts.deps),
+    activities: createPoolActivities(opts.deps, pool),
     dataConverter: opts.dataConverter,
     // Heartbeats reach the server at most every 80 % of the heartbeat timeout by default;
     // the export's progress (client/exports.ts reads the last heartbeat) would then lag by
