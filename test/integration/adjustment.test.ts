@@ -6,6 +6,7 @@ import {
   invoiceAdjustedSignal,
   invoiceAdjustedWorkflowId,
   invoiceAdjustmentStateQuery,
+  taskQueueOfPool,
 } from '../../domain';
 import type { invoiceAdjustmentWorkflow } from '../../workflows/invoice-adjustment';
 import { eventually, startHarness, uniqueId, type Harness } from '../helpers/harness';
@@ -64,7 +65,8 @@ describe('invoice adjusted in IMT', () => {
       [{ reason?: string }]
     >('invoiceAdjustmentWorkflow', {
       workflowId,
-      taskQueue: h.taskQueue,
+      // The bulk pool's queue, where the ingress starts it (its activities are registered there only).
+      taskQueue: taskQueueOfPool(h.taskQueue, 'bulk'),
       args: [n, { timing: { maxHistoryEvents: 20, quietMs: 200 } }],
       signal: invoiceAdjustedSignal,
       signalArgs: [{ reason: 'first' }],
