@@ -59,7 +59,11 @@ async function decryptPayloads(node: unknown, codec: AesGcmPayloadCodec): Promis
   if (!node || typeof node !== 'object') return;
   for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
     if (value && typeof value === 'object' && 'metadata' in value && 'data' in value) {
-      const [plain] = await codec.decode([value as Payload]);
+      // A payload the SDK never encodes (e.g. user metadata) is stored as it is.
+      const [plain] = await codec.decode([value as Payload]).catch((err: unknown) => {
+        if ((err as Error).name === 'PlaintextPayloadError') return [value as Payload];
+        throw err;
+      });
       (node as Record<string, unknown>)[key] = plain;
     } else await decryptPayloads(value, codec);
   }
@@ -102,49 +106,49 @@ async function recordLifecycle(): Promise<void> {
 
   const posted = payment();
   await h.http.post(POST, posted);
-  await record('1.0-posted-asleep', workflowIds.payment(posted.transaction_id));
+  await record('1.0.1-posted-asleep', workflowIds.payment(posted.transaction_id));
 
   const awaiting = payment();
   await h.http.post(VOID, voidOf(awaiting));
-  await record('1.0-void-awaiting-payment', workflowIds.payment(awaiting.transaction_id));
+  await record('1.0.1-void-awaiting-payment', workflowIds.payment(awaiting.transaction_id));
 
   const notPosted = payment('credit');
   await h.http.post(VOID, voidOf(notPosted));
   await h.http.post(POST, notPosted);
   await until(notPosted.transaction_id, (s) => s.status === 'NOT_POSTED');
-  await record('1.0-voided-before-posting', workflowIds.payment(notPosted.transaction_id));
+  await record('1.0.1-voided-before-posting', workflowIds.payment(notPosted.transaction_id));
 
   const reversed = payment();
   await h.http.post(POST, reversed);
   await h.http.post(ACH, achOf(reversed));
   await run(reversed.transaction_id).result();
-  await record('1.0-ach-rejected', workflowIds.payment(reversed.transaction_id));
+  await record('1.0.1-ach-rejected', workflowIds.payment(reversed.transaction_id));
 
   // An event for a completed transaction: a reopened run reads IMT's record (C4).
   await h.http.post(VOID, voidOf(reversed));
   await run(reversed.transaction_id).result();
-  await record('1.0-reopened-already-reversed', workflowIds.payment(reversed.transaction_id));
+  await record('1.0.1-reopened-already-reversed', workflowIds.payment(reversed.transaction_id));
 
   // Applied but unanswered, IMT then refuses the repeat (400): IMT's record decides; then a void.
   const uncertain = payment('credit');
   h.imt.faults.set({ applyThenHangNext: 1, failNext: 10_000, errorStatus: 500, routes: [POST] });
   await h.http.post(POST, uncertain);
   await until(uncertain.transaction_id, (s) => s.posting.holds === 'MAYBE');
-  await record('1.0-maybe-posted-retrying', workflowIds.payment(uncertain.transaction_id));
+  await record('1.0.1-maybe-posted-retrying', workflowIds.payment(uncertain.transaction_id));
   h.imt.rejectPostsFor(uncertain.invoice_number, { amount: ['exceeds the balance due'] });
   h.imt.faults.clear();
   await until(uncertain.transaction_id, (s) => s.posting.holds === 'YES');
   h.imt.clearRejections();
   await h.http.post(VOID, voidOf(uncertain));
   await run(uncertain.transaction_id).result();
-  await record('1.0-refused-repeat-checked-then-voided', workflowIds.payment(uncertain.transaction_id));
+  await record('1.0.1-refused-repeat-checked-then-voided', workflowIds.payment(uncertain.transaction_id));
 
   const parked = payment('credit');
   h.imt.rejectPostsFor(parked.invoice_number, { amount: ['invalid'] });
   await h.http.post(POST, parked);
   h.imt.clearRejections();
   await run(parked.transaction_id).executeUpdate(retryUpdate, { args: [{ by: 'replay' }] });
-  await record('1.0-parked-then-retried', workflowIds.payment(parked.transaction_id));
+  await record('1.0.1-parked-then-retried', workflowIds.payment(parked.transaction_id));
 
   const dismissed = payment('credit');
   h.imt.rejectPostsFor(dismissed.invoice_number, { amount: ['invalid'] });
@@ -152,7 +156,7 @@ async function recordLifecycle(): Promise<void> {
   await run(dismissed.transaction_id).executeUpdate(dismissUpdate, { args: [{ reason: 'replay' }] });
   await run(dismissed.transaction_id).result();
   h.imt.clearRejections();
-  await record('1.0-parked-then-dismissed', workflowIds.payment(dismissed.transaction_id));
+  await record('1.0.1-parked-then-dismissed', workflowIds.payment(dismissed.transaction_id));
 
   const cancelled = payment('credit');
   h.imt.faults.set({ maintenance: true, routes: [POST] });
@@ -162,7 +166,7 @@ async function recordLifecycle(): Promise<void> {
     .result()
     .catch(() => undefined);
   h.imt.faults.clear();
-  await record('1.0-cancelled-while-posting', workflowIds.payment(cancelled.transaction_id));
+  await record('1.0.1-cancelled-while-posting', workflowIds.payment(cancelled.transaction_id));
 
   // Continue-as-new: the run's history limit is lowered for this one transaction.
   const long = payment('credit');
@@ -172,8 +176,8 @@ async function recordLifecycle(): Promise<void> {
   for (let i = 0; i < 6; i++) await h.http.post(POST, long);
   h.imt.faults.clear();
   await until(long.transaction_id, (s) => s.posting.holds === 'YES');
-  await record('1.0-continued-as-new-first-run', workflowIds.payment(long.transaction_id), first.runId);
-  await record('1.0-continued-as-new-next-run', workflowIds.payment(long.transaction_id));
+  await record('1.0.1-continued-as-new-first-run', workflowIds.payment(long.transaction_id), first.runId);
+  await record('1.0.1-continued-as-new-next-run', workflowIds.payment(long.transaction_id));
 }
 
 describe('workflow determinism', () => {
@@ -188,7 +192,9 @@ describe('workflow determinism', () => {
     : [];
 
   it('has a saved 1.0 history of every lifecycle state', () => {
-    for (const name of LIFECYCLE) expect(files).toContain(`${name}.json`);
+    // 1.0: runs started before TransactionInput.first; 1.0.1: runs whose input carries it.
+    for (const set of ['1.0', '1.0.1'])
+      for (const name of LIFECYCLE) expect(files).toContain(`${name.replace(/^1\.0-/, `${set}-`)}.json`);
   });
 
   it.each(files)('replays %s against the current workflow code', async (file) => {
