@@ -11,16 +11,15 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  addCalendarDays,
   dateOfInstant,
   dayBounds,
   PaymentStatus,
-  transactionStateQuery,
   workflowIds,
   ReconcileFailureType,
   type ReconcileDayInput,
   type ReconcileProgress,
   type ReconcileSummary,
-  type TransactionState,
 } from '../domain';
 import { toActivityFailure } from './errors';
 import type { ActivityDeps } from './deps';
@@ -100,7 +99,7 @@ export async function reconcileOneDay(
     const imt = await spillImtListing(deps, input, spill, progress, beat);
     progress.phase = 'comparing';
     beat();
-    await compareSorted(temporal, { service: side.runs, imt }, day, { date, timeZone }, beat);
+    await compareSorted(deps, temporal, { service: side.runs, imt }, day, { date, timeZone }, beat);
   } finally {
     fs.rmSync(spillDir, { recursive: true, force: true });
   }
@@ -188,6 +187,7 @@ async function spillImtListing(
  * of a transaction the latest started stands for it (a run continued as new: its current run).
  */
 async function compareSorted(
+  deps: ActivityDeps,
   temporal: Client,
   sides: { service: SortedSpill<ListedRun>; imt: SortedSpill<ImtSide> },
   day: DayComparison,
@@ -209,11 +209,11 @@ async function compareSorted(
       await lookups.run(async () => {
         const sp = await currentPayment(temporal, run);
         if (mp) await day.compare(sp, mp);
-        else await resolveServiceOnly(temporal, sp, day, when);
+        else await resolveServiceOnly(deps, sp, day, when);
       });
     } else if (run && mp) await day.compare(run.payment, mp);
     else if (mp) await lookups.run(() => resolveImtOnly(temporal, mp, day));
-    else if (run) await lookups.run(() => resolveServiceOnly(temporal, run.payment, day, when));
+    else if (run) await lookups.run(() => resolveServiceOnly(deps, run.payment, day, when));
     if (n % BEAT_EVERY === 0) beat();
   }
   await lookups.drain();
@@ -231,23 +231,27 @@ async function resolveImtOnly(temporal: Client, m: ImtSide, day: DayComparison):
   else await day.notDelivered(m);
 }
 
-/** A service run of the day that IMT does not list for it. */
+/**
+ * A service run of the day that IMT does not list for it. When the run says IMT confirmed the
+ * payment, IMT itself is asked for that one transaction (C4's `transaction_id` filter): a
+ * posting confirmed across midnight is dated the next day there, and that day's
+ * reconciliation compares it. IMT answers this, not the run: a query would make the payments
+ * pool's worker wake (often replay) the run, and bulk work must not take payments' slots.
+ */
 async function resolveServiceOnly(
-  temporal: Client,
+  deps: ActivityDeps,
   s: ServicePayment,
   day: DayComparison,
   when: { date: string; timeZone: string },
 ): Promise<void> {
   if (POSTED_STATUSES.has(s.status)) {
-    // Received today; IMT may have dated the posting another day (confirmed across midnight).
-    const postedAt = await postedAtOf(temporal, s);
-    if (
-      postedAt &&
-      !Number.isNaN(Date.parse(postedAt)) &&
-      dateOfInstant(new Date(postedAt), when.timeZone) !== when.date
-    ) {
-      return; // another day's posting: that day's reconciliation compares it
-    }
+    const postedOn = await imtPostingDay(deps, s.txid, when);
+    if (postedOn && postedOn !== when.date) return; // another day's posting
+    if (postedOn === when.date)
+      throw ApplicationFailure.create({
+        type: ReconcileFailureType.PaymentListingChanged,
+        message: `IMT lists ${s.txid} on ${when.date} now, but not in the day's listing read before: it changed while being read`,
+      });
   }
   await day.compare(s, undefined);
 }
@@ -258,21 +262,27 @@ const POSTED_STATUSES = new Set<string>([
   PaymentStatus.REVERSED,
 ]);
 
-/**
- * When IMT posted the run's payment: IMT's own `posted_at` when its answer carried one, else
- * when the run recorded the confirmation. The `state` query of the run (usually still open,
- * asleep); a closed run's result, or the query replayed by a worker when it has none.
- */
-async function postedAtOf(temporal: Client, s: ServicePayment): Promise<string | undefined> {
-  const handle = temporal.workflow.getHandle(s.workflowId, s.runId);
-  let state: TransactionState;
-  if (s.running) state = await handle.query(transactionStateQuery);
-  else {
-    try {
-      state = (await handle.result()) as TransactionState;
-    } catch {
-      state = await handle.query(transactionStateQuery); // terminated or failed: no result
-    }
+/** The biller day on which IMT dates its posting of `txid` (the day before to the day after), or null. */
+async function imtPostingDay(
+  deps: ActivityDeps,
+  txid: string,
+  when: { date: string; timeZone: string },
+): Promise<string | null> {
+  let page;
+  try {
+    page = await deps.imt.listPayments(
+      {
+        postedFrom: addCalendarDays(when.date, -1),
+        postedTo: addCalendarDays(when.date, 1),
+        page: 1,
+        pageSize: 10,
+        transactionId: txid,
+      },
+      Context.current().cancellationSignal,
+    );
+  } catch (err) {
+    throw toActivityFailure(err, { authRetryDelayMs: deps.authRetryDelayMs });
   }
-  return typeof state.posted?.posted_at === 'string' ? state.posted.posted_at : state.postedAt;
+  const found = page.results.find((p) => p.transaction_id === txid);
+  return found ? dateOfInstant(new Date(found.posted_at), when.timeZone) : null;
 }

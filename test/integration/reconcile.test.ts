@@ -218,7 +218,13 @@ describe('reconcile a day', () => {
     h.imt.payments.postDirectly({ ...f, amount: '11.00' });
     // Still in flight: parked, running, not in IMT.
     const g = await parked('13.00');
-    await settled({ POSTED: 5, REVERSED: 2, DISMISSED: 1, NEEDS_ATTENTION: 1 });
+    // Posted by us; IMT dated the posting the next day (confirmed across midnight): IMT is
+    // asked for it, and the next day's reconciliation compares it — no row today.
+    const next = await post('17.00');
+    h.imt.payments.alter(next.transaction_id, {
+      posted_at: new Date(startOfDay(addCalendarDays(TODAY, 1), TZ).getTime() + 60_000).toISOString(),
+    });
+    await settled({ POSTED: 6, REVERSED: 2, DISMISSED: 1, NEEDS_ATTENTION: 1 });
 
     const summary = await runReconciliation(
       { client: h.client, taskQueue: h.taskQueue, timeZone: TZ },
