@@ -34,7 +34,7 @@ export const POOL_SLOTS = {
     activitiesMin: 20,
     activitiesMax: 400,
     pollersMax: 20,
-    cachedWorkflows: 1000,
+    cachedWorkflows: 200,
   },
   bulk: { workflowTasks: 10, activities: 4, pollers: 2, cachedWorkflows: 50 },
 } as const;

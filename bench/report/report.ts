@@ -67,6 +67,9 @@ function poolsTable(f: PoolsFigures): string {
     [
       [`posting p50 / p99, payments alone at ${fmt(f.rate)}/s`, latency(f.alone)],
       ['posting p50 / p99, during export + reconciliation', latency(f.withBulk)],
+      ...(f.aloneAfter
+        ? [['posting p50 / p99, alone again after them (noise check)', latency(f.aloneAfter)]]
+        : []),
       [
         `export of ${f.invoices} invoices: alone / with payments`,
         `${fmt(f.exportAloneSeconds, 2)} / ${fmt(f.exportWithPaymentsSeconds, 2)} s`,

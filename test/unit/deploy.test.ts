@@ -26,6 +26,7 @@ interface Service {
   profiles?: string[];
   secrets?: string[];
   stop_grace_period?: string;
+  cpu_shares?: number;
   volumes?: string[];
 }
 const compose = YAML.parse(read('docker-compose.yml'), { merge: true }) as {
@@ -206,8 +207,11 @@ describe('docker-compose.yml', () => {
     for (const pool of ['payments', 'bulk']) {
       const worker = compose.services[`worker-${pool}`];
       expect(worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
-      expect(worker.command).toEqual(['node', 'lib/app/main.js', 'worker', '--pool', pool]);
+      // The bulk pool in Linux's idle scheduling class: postings first on shared cores.
+      const idle = pool === 'bulk' ? ['chrt', '--idle', '0'] : [];
+      expect(worker.command).toEqual([...idle, 'node', 'lib/app/main.js', 'worker', '--pool', pool]);
     }
+    expect(compose.services['worker-bulk'].cpu_shares).toBe(2);
     expect(compose.services.simulators.profiles).toEqual(['simulators']);
   });
 });
