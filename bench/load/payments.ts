@@ -28,7 +28,7 @@ export interface Sent extends Traced {
   transactionId: string;
   /** Answered 429: not started, so never posted. */
   rejected?: boolean;
-  /** Closed-loop rounds: how many times a 429 was delivered again after its Retry-After. */
+  /** Closed-loop rounds: how many times a 429 or 503 was delivered again. */
   redelivered?: number;
   error?: string;
 }
@@ -124,6 +124,11 @@ export interface RunSpec {
   concurrency?: number;
   /** Open loop: arrivals per second. */
   rate?: number;
+  /**
+   * Deliver a 429 / 503 again, as IC does (default: closed-loop rounds only; the overload
+   * round counts answers as they are).
+   */
+  redeliver?: boolean;
 }
 
 /**
@@ -224,11 +229,17 @@ export async function ingressRound(env: BenchStack, ingressUrl: string, spec: Ru
     try {
       let answer = await postWithRedelivery(env, url, headers, bodies[i]);
       // Closed loop (a throughput round): like IC's Data Pump, deliver a 429 again after its
-      // Retry-After, so every payment is posted and the round measures what got through.
-      // The paced overload round counts the 429 as the answer (that is what it measures).
-      while (answer.status === 429 && spec.rate === undefined) {
+      // Retry-After, and a 503 ("not confirmed as received in time; deliver it again": the
+      // machine is saturated by design here) after a second, so every payment is posted and
+      // the round measures what got through. The paced overload round counts the answer as it
+      // is (that is what it measures).
+      while (
+        (answer.status === 429 || answer.status === 503) &&
+        (spec.redeliver ?? spec.rate === undefined)
+      ) {
         s.redelivered = (s.redelivered ?? 0) + 1;
-        await new Promise((r) => setTimeout(r, (answer.retryAfterS ?? 5) * 1000));
+        const waitS = answer.retryAfterS ?? (answer.status === 503 ? 1 : 5);
+        await new Promise((r) => setTimeout(r, waitS * 1000));
         answer = await postWithRedelivery(env, url, headers, bodies[i]);
       }
       s.status = answer.status;

@@ -144,6 +144,8 @@ async function steadyRound(
     tag,
     n: Math.max(1, Math.round(o.rate * o.seconds)),
     rate: o.rate,
+    // Like IC: a 503 is delivered again; the figure is send → posted either way.
+    redeliver: true,
   });
   return percentiles(round.items.filter((s) => s.postedAt).map((s) => (s.postedAt ?? 0) - s.sentAt));
 }

@@ -113,6 +113,9 @@ export async function summarizePayments(
   );
   const statuses: Record<string, number> = {};
   for (const s of sent) statuses[String(s.status)] = (statuses[String(s.status)] ?? 0) + 1;
+  // Answers that were delivered again first (429 / 503 in the closed-loop rounds), counted apart.
+  const redelivered = sent.reduce((n, s) => n + (s.redelivered ?? 0), 0);
+  if (redelivered > 0) statuses['redelivered after 429/503'] = redelivered;
   const lags = rounds.map((r) => r.maxSendLagMs).filter((x): x is number => x !== undefined);
   const slowest = await Promise.all(
     [...posted]
