@@ -223,34 +223,36 @@ export async function ingressRound(env: BenchStack, ingressUrl: string, spec: Ru
     const transactionId = `bench-${spec.tag}-${i}`;
     return { transactionId, workflowId: workflowIds.payment(transactionId), sentAt: 0 };
   });
+  const redeliverAll = spec.redeliver ?? spec.rate === undefined;
   const task = async (i: number) => {
     const s = sent[i];
     s.sentAt = Date.now();
+    const again = async (answer: HttpAnswer): Promise<HttpAnswer> => {
+      s.redelivered = (s.redelivered ?? 0) + 1;
+      const waitS = answer.retryAfterS ?? (answer.status === 503 ? 1 : 5);
+      await new Promise((r) => setTimeout(r, waitS * 1000));
+      return postWithRedelivery(env, url, headers, bodies[i]);
+    };
     try {
       let answer = await postWithRedelivery(env, url, headers, bodies[i]);
       // Closed loop (a throughput round): like IC's Data Pump, deliver a 429 again after its
       // Retry-After, and a 503 ("not confirmed as received in time; deliver it again": the
       // machine is saturated by design here) after a second, so every payment is posted and
-      // the round measures what got through. The paced overload round counts the answer as it
-      // is (that is what it measures).
-      while (
-        (answer.status === 429 || answer.status === 503) &&
-        (spec.redeliver ?? spec.rate === undefined)
-      ) {
-        s.redelivered = (s.redelivered ?? 0) + 1;
-        const waitS = answer.retryAfterS ?? (answer.status === 503 ? 1 : 5);
-        await new Promise((r) => setTimeout(r, waitS * 1000));
-        answer = await postWithRedelivery(env, url, headers, bodies[i]);
-      }
+      // the round measures what got through.
+      while ((answer.status === 429 || answer.status === 503) && redeliverAll) answer = await again(answer);
       s.status = answer.status;
+      s.answeredAt = Date.now();
+      // The paced overload round measures the first answer as it is. A 503 is then delivered
+      // again, unmeasured, as IC would, so the payment is still posted (or refused 429).
+      while (answer.status === 503) answer = await again(answer);
       // 429 (admission control, with Retry-After) is an answer: IC's Data Pump redelivers later.
       if (answer.status === 429) s.rejected = true;
       else if (answer.status !== 201 && answer.status !== 202)
         s.error = `HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
     } catch (err) {
       s.error = err instanceof Error ? err.message : String(err);
+      s.answeredAt ??= Date.now();
     }
-    s.answeredAt = Date.now();
   };
   env.rpc.take();
   const mark = markCpu(env.serverPid);

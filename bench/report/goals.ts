@@ -82,7 +82,8 @@ export function paymentGoalRows(p: PaymentsBenchResult): string[][] {
       `HTTP answer at ${fmt(overload.rate, 0)}/s offered (2× the ${fmt(p.sustainable)}/s sustained), INGRESS_MAX_IN_FLIGHT ${p.overloadMaxInFlight}`,
       `p50 ${ms(overload.answerMs.p50)}, p99 ${ms(overload.answerMs.p99)}; ${statuses(overload)}`,
       `p99 ≤ ${GOALS.answerP99Ms} ms (202 or 429)`,
-      met(overload.answerMs.p99 <= GOALS.answerP99Ms),
+      // A 503 (not confirmed in time) is an answer IC must deliver again: not one the goal allows.
+      met(overload.answerMs.p99 <= GOALS.answerP99Ms && !overload.statuses['503']),
     ],
     [
       'issue 2: payments via ingress ÷ bare one-activity workflow',
