@@ -11,6 +11,7 @@
  *   4. payments again at `rate` while the export (again, forced) and a reconciliation of a
  *      `transactions`-payment day run on the bulk pool → p50 / p99, the export's and the
  *      reconciliation's wall times;
+ *   5. payments alone once more, after the bulk work: the noise between rounds;
  *   and each pool's RSS peak across all of it (sampled every 100 ms, and VmHWM).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
