@@ -258,17 +258,12 @@ const POSTED_STATUSES = new Set<string>([
 /** Whether IMT lists `txid` as posted from the day before `date` to the day after. */
 async function imtHolds(deps: ActivityDeps, txid: string, date: string): Promise<boolean> {
   try {
-    const page = await deps.imt.listPayments(
-      {
-        postedFrom: addCalendarDays(date, -1),
-        postedTo: addCalendarDays(date, 1),
-        page: 1,
-        pageSize: 10,
-        transactionId: txid,
-      },
+    const found = await deps.imt.findPayment(
+      txid,
+      { postedFrom: addCalendarDays(date, -1), postedTo: addCalendarDays(date, 1) },
       Context.current().cancellationSignal,
     );
-    return page.results.some((p) => p.transaction_id === txid);
+    return found !== null;
   } catch (err) {
     throw toActivityFailure(err, { authRetryDelayMs: deps.authRetryDelayMs });
   }

@@ -50,17 +50,11 @@ export function createReversalActivities(deps: ActivityDeps) {
       // so a wide range costs nothing, and no biller-zone day can fall outside it.
       const day = (t: number) => new Date(t).toISOString().slice(0, 10);
       try {
-        const page = await imt.listPayments(
-          {
-            postedFrom: day(Date.parse(query.postedSince) - DAY_MS),
-            postedTo: day(Date.now() + DAY_MS),
-            page: 1,
-            pageSize: 10,
-            transactionId: query.transactionId,
-          },
+        const found = await imt.findPayment(
+          query.transactionId,
+          { postedFrom: day(Date.parse(query.postedSince) - DAY_MS), postedTo: day(Date.now() + DAY_MS) },
           attempt.signal,
         );
-        const found = page.results.find((p) => p.transaction_id === query.transactionId);
         return found
           ? {
               id: found.id,

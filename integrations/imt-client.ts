@@ -10,7 +10,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { HttpCallError, failedCallOutcome, toHttpCallError, type CallObserver } from './http';
 import { ImtInvoicePageSchema, type ImtInvoicePage } from './imt-types';
-import { ImtPaymentPageSchema, type ImtPaymentPage } from './imt-payment-types';
+import { ImtPaymentPageSchema, type ImtListedPayment, type ImtPaymentPage } from './imt-payment-types';
 import type { PaymentRequest, PostedPayment } from '../domain';
 
 export interface ImtClientOptions {
@@ -238,5 +238,18 @@ export class ImtClient {
       this.http.get('/api/integration/payments', { signal, params }),
     );
     return this.parse(ImtPaymentPageSchema, res.data, 'GET', path);
+  }
+
+  /**
+   * IMT's record of one transaction posted between two days (inclusive), or null (contracts C4,
+   * its `transaction_id` filter: one listing call, 0 or 1 result).
+   */
+  async findPayment(
+    transactionId: string,
+    days: { postedFrom: string; postedTo: string },
+    signal?: AbortSignal,
+  ): Promise<ImtListedPayment | null> {
+    const page = await this.listPayments({ ...days, page: 1, pageSize: 10, transactionId }, signal);
+    return page.results.find((p) => p.transaction_id === transactionId) ?? null;
   }
 }
